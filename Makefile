@@ -1,0 +1,100 @@
+# nginx WebRTC module: build, run, test.
+#
+#   make          build the dynamic module against Debian's nginx
+#   make run      install what is missing, build, run nginx with conf/
+#   make test     install test dependencies, build, run the whole suite
+#   make fuzz     build the libFuzzer targets (clang)
+#   make static   build nginx from full source with the module linked in
+
+SHELL        := /bin/bash
+
+NGX_DEV_SRC  ?= /usr/share/nginx/src
+NGINX        ?= /usr/sbin/nginx
+BUILD        := $(CURDIR)/build
+NGX_TREE     := $(BUILD)/nginx-src
+NGX_OBJS     := $(BUILD)/objs
+MODULE_SO    := $(BUILD)/modules/ngx_http_webrtc_module.so
+
+SRCS         := $(wildcard $(CURDIR)/src/*.c) $(wildcard $(CURDIR)/src/*.h)
+PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_rtp.c
+
+CC           ?= cc
+UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
+                -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*_test.c))
+
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -g -O1 -Isrc -I/usr/include/stun \
+                -fsanitize=fuzzer,address,undefined
+FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 20
+
+PROVE        ?= prove
+PROVE_FLAGS  ?= -r
+
+.PHONY: all module run deps test-deps test unit fuzz fuzz-smoke static \
+        test-static clean
+
+all: module
+
+module: $(MODULE_SO)
+
+# Configure a private copy of Debian's nginx tree with the same flags as
+# the packaged binary (--with-compat), then build only the modules.
+$(NGX_OBJS)/Makefile: config $(NGX_DEV_SRC)/conf_flags
+	@test -d $(NGX_DEV_SRC) || { echo "nginx-dev is not installed: run 'make deps'"; exit 1; }
+	rm -rf $(NGX_TREE) $(NGX_OBJS)
+	mkdir -p $(BUILD)
+	cp -a $(NGX_DEV_SRC) $(NGX_TREE)
+	cd $(NGX_TREE) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(NGX_OBJS) > $(BUILD)/configure.log \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE_SO): $(NGX_OBJS)/Makefile $(SRCS)
+	cd $(NGX_TREE) && $(MAKE) -f $(NGX_OBJS)/Makefile modules
+	mkdir -p $(BUILD)/modules
+	cp $(NGX_OBJS)/ngx_http_webrtc_module.so $(MODULE_SO)
+
+deps:
+	tools/install-deps.sh build
+
+test-deps:
+	tools/install-deps.sh test
+
+run: deps
+	$(MAKE) module
+	tools/run.sh
+
+unit: $(UNIT_TESTS)
+
+$(BUILD)/unit/%: t/unit/%.c $(PARSER_SRCS) $(wildcard src/ngx_webrtc_*.h)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PARSER_SRCS)
+
+fuzz: $(FUZZ_TARGETS)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(PARSER_SRCS) $(wildcard src/ngx_webrtc_*.h)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PARSER_SRCS) -lnice
+
+# a short run of every target from the seeds in fuzz/corpus/<target>/
+fuzz-smoke: fuzz
+	tools/fuzz-smoke.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test: test-deps
+	$(MAKE) module unit
+	tools/netns.sh $(PROVE) $(PROVE_FLAGS) t/
+
+# nginx from Debian's full source with the module linked statically
+static:
+	tools/static-build.sh
+
+test-static: static
+	NGINX=$(BUILD)/static/nginx WEBRTC_STATIC=1 tools/netns.sh \
+	    $(PROVE) t/10-http.t
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,620 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc.h"
+
+
+static void *ngx_http_webrtc_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_webrtc_listen(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_webrtc_init_process(ngx_cycle_t *cycle);
+static void ngx_http_webrtc_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_webrtc_sdp_size_bounds = {
+    ngx_conf_check_num_bounds, 1024, 1024 * 1024
+};
+
+
+static ngx_command_t  ngx_http_webrtc_commands[] = {
+
+    { ngx_string("webrtc_listen"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webrtc_listen,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_candidate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, candidates),
+      NULL },
+
+    { ngx_string("webrtc_zone_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, zone_size),
+      NULL },
+
+    { ngx_string("webrtc_consent_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, consent_timeout),
+      NULL },
+
+    { ngx_string("webrtc_takeover_idle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, takeover_idle),
+      NULL },
+
+    { ngx_string("webrtc_rtcp_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, rtcp_interval),
+      NULL },
+
+    { ngx_string("webrtc_whip"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webrtc_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_WEBRTC_WHIP,
+      NULL },
+
+    { ngx_string("webrtc_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webrtc_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_WEBRTC_STATUS,
+      NULL },
+
+    { ngx_string("webrtc_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, tokens),
+      NULL },
+
+    { ngx_string("webrtc_ice_server"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_webrtc_ice_server,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_video_codecs"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_webrtc_video_codecs,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_max_sdp_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, max_sdp_size),
+      &ngx_http_webrtc_sdp_size_bounds },
+
+    { ngx_string("webrtc_allow_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, allow_origin),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_webrtc_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_webrtc_create_main_conf,      /* create main configuration */
+    ngx_http_webrtc_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_webrtc_create_loc_conf,       /* create location configuration */
+    ngx_http_webrtc_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_webrtc_module = {
+    NGX_MODULE_V1,
+    &ngx_http_webrtc_module_ctx,           /* module context */
+    ngx_http_webrtc_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_webrtc_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_webrtc_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_webrtc_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webrtc_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wmcf->listen = { 0 };
+     *     wmcf->port_first = 0;
+     *     wmcf->port_last = 0;
+     *     wmcf->shm_zone = NULL;
+     */
+
+    wmcf->candidates = NGX_CONF_UNSET_PTR;
+    wmcf->zone_size = NGX_CONF_UNSET_SIZE;
+    wmcf->consent_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->takeover_idle = NGX_CONF_UNSET_MSEC;
+    wmcf->rtcp_interval = NGX_CONF_UNSET_MSEC;
+    wmcf->enabled = NGX_CONF_UNSET;
+
+    return wmcf;
+}
+
+
+static char *
+ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_webrtc_main_conf_t *wmcf = conf;
+
+    ngx_str_t   name, *cand;
+    ngx_url_t   u;
+
+    ngx_conf_init_size_value(wmcf->zone_size, 4 * 1024 * 1024);
+    ngx_conf_init_msec_value(wmcf->consent_timeout, 30000);
+    ngx_conf_init_msec_value(wmcf->takeover_idle, 2000);
+    ngx_conf_init_msec_value(wmcf->rtcp_interval, 1000);
+
+    if (wmcf->enabled == NGX_CONF_UNSET) {
+        wmcf->enabled = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (wmcf->listen.sockaddr == NULL) {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        ngx_str_set(&u.url, "127.0.0.1:8189");
+        u.listen = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->listen.sockaddr = ngx_palloc(cf->pool, u.socklen);
+        if (wmcf->listen.sockaddr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(wmcf->listen.sockaddr, &u.sockaddr, u.socklen);
+        wmcf->listen.socklen = u.socklen;
+        wmcf->port_first = 8189;
+    }
+
+    if (wmcf->candidates == NGX_CONF_UNSET_PTR) {
+        if (ngx_inet_wildcard(wmcf->listen.sockaddr)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"webrtc_candidate\" is required when "
+                               "\"webrtc_listen\" is a wildcard address");
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->candidates = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+        if (wmcf->candidates == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cand = ngx_array_push(wmcf->candidates);
+        if (cand == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cand->data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN);
+        if (cand->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cand->len = ngx_sock_ntop(wmcf->listen.sockaddr,
+                                  wmcf->listen.socklen, cand->data,
+                                  NGX_SOCKADDR_STRLEN, 0);
+    }
+
+    ngx_str_set(&name, "webrtc");
+
+    wmcf->shm_zone = ngx_shared_memory_add(cf, &name, wmcf->zone_size,
+                                           &ngx_http_webrtc_module);
+    if (wmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->shm_zone->data == NULL) {
+        wmcf->shm_zone->data = ngx_pcalloc(cf->pool,
+                                           sizeof(ngx_webrtc_shm_ctx_t));
+        if (wmcf->shm_zone->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    wmcf->shm_zone->init = ngx_webrtc_shm_init_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_webrtc_loc_conf_t  *wlcf;
+
+    wlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webrtc_loc_conf_t));
+    if (wlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wlcf->handler = 0;
+     *     wlcf->allow_origin = { 0, NULL };
+     */
+
+    wlcf->tokens = NGX_CONF_UNSET_PTR;
+    wlcf->ice_servers = NGX_CONF_UNSET_PTR;
+    wlcf->video_codecs = NGX_CONF_UNSET_PTR;
+    wlcf->max_sdp_size = NGX_CONF_UNSET_SIZE;
+
+    return wlcf;
+}
+
+
+static char *
+ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_webrtc_loc_conf_t *prev = parent;
+    ngx_http_webrtc_loc_conf_t *conf = child;
+
+    ngx_uint_t   i, *codec;
+
+    static ngx_uint_t  defaults[] = {
+        NGX_WEBRTC_CODEC_H264, NGX_WEBRTC_CODEC_VP8, NGX_WEBRTC_CODEC_VP9,
+        NGX_WEBRTC_CODEC_AV1, NGX_WEBRTC_CODEC_H265
+    };
+
+    ngx_conf_merge_ptr_value(conf->tokens, prev->tokens, NULL);
+    ngx_conf_merge_ptr_value(conf->ice_servers, prev->ice_servers, NULL);
+    ngx_conf_merge_size_value(conf->max_sdp_size, prev->max_sdp_size,
+                              64 * 1024);
+    ngx_conf_merge_str_value(conf->allow_origin, prev->allow_origin, "*");
+
+    ngx_conf_merge_ptr_value(conf->video_codecs, prev->video_codecs, NULL);
+
+    if (conf->video_codecs == NULL) {
+        conf->video_codecs = ngx_array_create(cf->pool, 5,
+                                              sizeof(ngx_uint_t));
+        if (conf->video_codecs == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+            codec = ngx_array_push(conf->video_codecs);
+            if (codec == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *codec = defaults[i];
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webrtc_listen address:port[-port] */
+
+static char *
+ngx_http_webrtc_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_main_conf_t *wmcf = conf;
+
+    u_char     *dash, *colon;
+    ngx_int_t   last;
+    ngx_str_t  *value;
+    ngx_url_t   u;
+
+    if (wmcf->listen.sockaddr) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.listen = 1;
+
+    last = 0;
+
+    colon = ngx_strlchr(u.url.data, u.url.data + u.url.len, ']');
+    colon = ngx_strlchr(colon ? colon : u.url.data, u.url.data + u.url.len,
+                        ':');
+    if (colon) {
+        dash = ngx_strlchr(colon, u.url.data + u.url.len, '-');
+
+        if (dash) {
+            last = ngx_atoi(dash + 1, u.url.data + u.url.len - dash - 1);
+            if (last < 1 || last > 65535) {
+                return "has an invalid port range";
+            }
+
+            u.url.len = dash - u.url.data;
+        }
+    }
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\"",
+                               u.err, &value[1]);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.no_port || u.port == 0) {
+        return "needs a port";
+    }
+
+    if (last && (ngx_uint_t) last < u.port) {
+        return "has an invalid port range";
+    }
+
+    wmcf->listen.sockaddr = ngx_palloc(cf->pool, u.socklen);
+    if (wmcf->listen.sockaddr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(wmcf->listen.sockaddr, &u.sockaddr, u.socklen);
+    wmcf->listen.socklen = u.socklen;
+    wmcf->port_first = u.port;
+    wmcf->port_last = last;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t *wlcf = conf;
+
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_webrtc_main_conf_t  *wmcf;
+
+    if (wlcf->handler) {
+        return "is duplicate";
+    }
+
+    wlcf->handler = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webrtc_module);
+
+    switch (wlcf->handler) {
+
+    case NGX_HTTP_WEBRTC_WHIP:
+        clcf->handler = ngx_http_webrtc_whip_handler;
+        break;
+
+    default: /* NGX_HTTP_WEBRTC_STATUS */
+        clcf->handler = ngx_http_webrtc_status_handler;
+        break;
+    }
+
+    wmcf->enabled = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * webrtc_ice_server stun:host:port;
+ * webrtc_ice_server turn:host:port?transport=udp username=u credential=p;
+ * webrtc_ice_server turn:host:port secret=s [ttl=1d];
+ */
+
+static char *
+ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t *wlcf = conf;
+
+    ngx_str_t                *value, s;
+    ngx_uint_t                i;
+    ngx_webrtc_ice_server_t  *ice;
+
+    if (wlcf->ice_servers == NGX_CONF_UNSET_PTR) {
+        wlcf->ice_servers = ngx_array_create(cf->pool, 2,
+                                             sizeof(ngx_webrtc_ice_server_t));
+        if (wlcf->ice_servers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ice = ngx_array_push(wlcf->ice_servers);
+    if (ice == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(ice, sizeof(ngx_webrtc_ice_server_t));
+
+    value = cf->args->elts;
+
+    if (ngx_strncmp(value[1].data, "stun:", 5) != 0
+        && ngx_strncmp(value[1].data, "stuns:", 6) != 0
+        && ngx_strncmp(value[1].data, "turn:", 5) != 0
+        && ngx_strncmp(value[1].data, "turns:", 6) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid ICE server URL \"%V\": must start with "
+                           "stun:, stuns:, turn: or turns:", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ice->url = value[1];
+    ice->ttl = 86400;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "username=", 9) == 0) {
+            ice->username.data = value[i].data + 9;
+            ice->username.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "credential=", 11) == 0) {
+            ice->credential.data = value[i].data + 11;
+            ice->credential.len = value[i].len - 11;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "secret=", 7) == 0) {
+            ice->secret.data = value[i].data + 7;
+            ice->secret.len = value[i].len - 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            ice->ttl = ngx_parse_time(&s, 1);
+            if (ice->ttl == (time_t) NGX_ERROR || ice->ttl == 0) {
+                return "has an invalid \"ttl\" value";
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ice->url.data[0] == 't'
+        && ice->secret.len == 0
+        && (ice->username.len == 0 || ice->credential.len == 0))
+    {
+        return "requires \"username=\" and \"credential=\", or \"secret=\", "
+               "for a TURN server";
+    }
+
+    if (ice->secret.len && ice->credential.len) {
+        return "takes either \"credential=\" or \"secret=\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t *wlcf = conf;
+
+    ngx_str_t           *value;
+    ngx_uint_t           i, *codec;
+    ngx_webrtc_codec_e   c;
+
+    if (wlcf->video_codecs != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wlcf->video_codecs = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_uint_t));
+    if (wlcf->video_codecs == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        c = ngx_webrtc_codec_by_name(value[i].data, value[i].len);
+
+        if (c != NGX_WEBRTC_CODEC_H264 && c != NGX_WEBRTC_CODEC_VP8
+            && c != NGX_WEBRTC_CODEC_VP9 && c != NGX_WEBRTC_CODEC_AV1
+            && c != NGX_WEBRTC_CODEC_H265)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown video codec \"%V\": expected H264, "
+                               "VP8, VP9, AV1 or H265", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        codec = ngx_array_push(wlcf->video_codecs);
+        if (codec == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *codec = c;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_webrtc_main_conf_t  *wmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webrtc_module);
+
+    if (wmcf == NULL || !wmcf->enabled) {
+        return NGX_OK;
+    }
+
+    return ngx_webrtc_worker_init(cycle, wmcf);
+}
+
+
+static void
+ngx_http_webrtc_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_webrtc_worker_exit(cycle);
+}

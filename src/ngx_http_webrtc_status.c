@@ -1,0 +1,230 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc.h"
+
+
+/*
+ * GET /webrtc/status: JSON for all workers, from the shared registry.
+ * The records are copied under the lock and formatted after it.
+ */
+
+
+static u_char *ngx_http_webrtc_status_session(u_char *p,
+    ngx_webrtc_shm_session_t *ss);
+static size_t ngx_http_webrtc_status_session_len(
+    ngx_webrtc_shm_session_t *ss);
+
+
+static const char  *ngx_http_webrtc_states[] = {
+    "new", "checking", "connected", "closed"
+};
+
+static const char  *ngx_http_webrtc_kinds[] = {
+    "other", "audio", "video", "application"
+};
+
+
+ngx_int_t
+ngx_http_webrtc_status_handler(ngx_http_request_t *r)
+{
+    u_char                    *p, *done;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i, j, n, first;
+    ngx_buf_t                 *b;
+    ngx_chain_t                out;
+    ngx_queue_t               *q;
+    ngx_slab_pool_t           *shpool;
+    ngx_webrtc_shm_t          *sh;
+    ngx_webrtc_shm_session_t  *all, *ss, *pub;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_webrtc_worker == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+    sh = ngx_webrtc_worker->shm->sh;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    n = sh->nsessions;
+
+    all = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_webrtc_shm_session_t));
+    if (all == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    i = 0;
+
+    for (q = ngx_queue_head(&sh->sessions);
+         q != ngx_queue_sentinel(&sh->sessions) && i < n;
+         q = ngx_queue_next(q))
+    {
+        ss = ngx_queue_data(q, ngx_webrtc_shm_session_t, queue);
+
+        if (ss->closing) {
+            continue;
+        }
+
+        all[i++] = *ss;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    n = i;
+
+    len = sizeof("{\"pid\":,\"time\":,\"sessions\":,\"streams\":[]}\n")
+          + 2 * NGX_INT_T_LEN + NGX_TIME_T_LEN;
+
+    for (i = 0; i < n; i++) {
+        len += sizeof("{\"name\":\"\",\"publisher\":,\"viewers\":[]},")
+               + 2 * all[i].stream_len
+               + ngx_http_webrtc_status_session_len(&all[i]);
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(b->last, "{\"pid\":%P,\"time\":%T,\"sessions\":%ui,"
+                    "\"streams\":[", ngx_pid, ngx_time(), n);
+
+    /* one entry per stream, its publisher first */
+
+    first = 1;
+
+    for (i = 0; i < n; i++) {
+        ss = &all[i];
+
+        for (j = 0; j < i; j++) {
+            if (all[j].stream_len == ss->stream_len
+                && ngx_memcmp(all[j].stream, ss->stream, ss->stream_len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        pub = NULL;
+
+        for (j = i; j < n; j++) {
+            if (all[j].role == NGX_WEBRTC_ROLE_PUBLISHER
+                && all[j].stream_len == ss->stream_len
+                && ngx_memcmp(all[j].stream, ss->stream, ss->stream_len) == 0)
+            {
+                pub = &all[j];
+                break;
+            }
+        }
+
+        if (!first) {
+            *p++ = ',';
+        }
+
+        first = 0;
+
+        p = ngx_cpymem(p, "{\"name\":\"", sizeof("{\"name\":\"") - 1);
+        p = (u_char *) ngx_escape_json(p, ss->stream, ss->stream_len);
+        p = ngx_cpymem(p, "\",\"publisher\":", sizeof("\",\"publisher\":") - 1);
+
+        if (pub) {
+            p = ngx_http_webrtc_status_session(p, pub);
+
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+
+        p = ngx_cpymem(p, ",\"viewers\":[]}", sizeof(",\"viewers\":[]}") - 1);
+    }
+
+    done = p;
+    p = ngx_cpymem(done, "]}\n", 3);
+
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static size_t
+ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
+{
+    return sizeof("{\"id\":\"\",\"worker\":,\"port\":,\"remote\":\"\","
+                  "\"state\":\"checking\",\"uptime\":,\"user_agent\":\"\","
+                  "\"tracks\":[]}") - 1
+           + NGX_WEBRTC_ID_LEN + 3 * NGX_INT_T_LEN + ss->remote_len
+           + 6 * ss->user_agent_len
+           + NGX_WEBRTC_MAX_TRACKS
+             * (sizeof("{\"kind\":\"application\",\"codec\":\"telephone-event\","
+                       "\"packets\":,\"bytes\":,\"keyframes\":,\"lost\":,"
+                       "\"bitrate\":,\"plis_sent\":,\"width\":,\"height\":},")
+                + 8 * NGX_INT64_LEN);
+}
+
+
+static u_char *
+ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
+{
+    ngx_uint_t               i;
+    ngx_webrtc_shm_track_t  *t;
+
+    p = ngx_sprintf(p, "{\"id\":\"%*s\",\"worker\":%P,\"port\":%ui,"
+                    "\"remote\":\"%*s\",\"state\":\"%s\",\"uptime\":%T,"
+                    "\"user_agent\":\"",
+                    (size_t) NGX_WEBRTC_ID_LEN, ss->id, ss->pid,
+                    (ngx_uint_t) ss->port, ss->remote_len, ss->remote,
+                    ngx_http_webrtc_states[ss->state & 3],
+                    ngx_time() - ss->start);
+
+    p = (u_char *) ngx_escape_json(p, ss->user_agent, ss->user_agent_len);
+
+    p = ngx_cpymem(p, "\",\"tracks\":[", sizeof("\",\"tracks\":[") - 1);
+
+    for (i = 0; i < ss->ntracks && i < NGX_WEBRTC_MAX_TRACKS; i++) {
+        t = &ss->tracks[i];
+
+        p = ngx_sprintf(p, "%s{\"kind\":\"%s\",\"codec\":\"%s\","
+                        "\"packets\":%uL,\"bytes\":%uL,\"keyframes\":%uL,"
+                        "\"lost\":%uL,\"bitrate\":%uL,\"plis_sent\":%uL,"
+                        "\"width\":%ui,\"height\":%ui}",
+                        i ? "," : "", ngx_http_webrtc_kinds[t->kind & 3],
+                        ngx_webrtc_codec_name(t->codec),
+                        t->packets, t->bytes, t->keyframes, t->lost,
+                        t->bitrate, t->plis_sent, t->width, t->height);
+    }
+
+    return ngx_cpymem(p, "]}", 2);
+}

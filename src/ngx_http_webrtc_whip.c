@@ -1,0 +1,1149 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc.h"
+
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+
+/*
+ * WHIP (RFC 9725).  The endpoint is <location>/<stream>; a session is the
+ * resource <location>/<stream>/<id>, id being 128 random bits in hex.
+ */
+
+
+#define NGX_HTTP_WEBRTC_ANSWER_MAX  16384
+
+#ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
+#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
+#endif
+
+
+typedef struct {
+    ngx_str_t                   stream;
+    ngx_str_t                   base;        /* the endpoint's URI */
+    u_char                     *id;          /* NULL: the endpoint */
+} ngx_http_webrtc_target_t;
+
+
+static ngx_int_t ngx_http_webrtc_target(ngx_http_request_t *r,
+    ngx_http_webrtc_target_t *t);
+static ngx_int_t ngx_http_webrtc_auth(ngx_http_request_t *r,
+    ngx_http_webrtc_loc_conf_t *wlcf);
+static ngx_int_t ngx_http_webrtc_token(ngx_http_request_t *r,
+    ngx_http_webrtc_loc_conf_t *wlcf);
+static ngx_table_elt_t *ngx_http_webrtc_find_header(ngx_http_request_t *r,
+    char *name);
+static ngx_int_t ngx_http_webrtc_options(ngx_http_request_t *r,
+    ngx_http_webrtc_loc_conf_t *wlcf);
+static void ngx_http_webrtc_post_body(ngx_http_request_t *r);
+static void ngx_http_webrtc_patch_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webrtc_delete(ngx_http_request_t *r,
+    ngx_http_webrtc_target_t *t);
+static ngx_int_t ngx_http_webrtc_offer(ngx_http_request_t *r,
+    ngx_http_webrtc_target_t *t, u_char *body, size_t len);
+static ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *reason);
+static ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r,
+    char *key, ngx_str_t *value);
+static ngx_int_t ngx_http_webrtc_cors(ngx_http_request_t *r,
+    ngx_http_webrtc_loc_conf_t *wlcf);
+static ngx_int_t ngx_http_webrtc_links(ngx_http_request_t *r,
+    ngx_http_webrtc_loc_conf_t *wlcf, ngx_str_t *stream);
+static ngx_int_t ngx_http_webrtc_content_type(ngx_http_request_t *r,
+    char *type);
+static void ngx_http_webrtc_end_session(ngx_pid_t pid, in_port_t port,
+    u_char *id);
+
+
+static ngx_str_t  ngx_http_webrtc_sdp_type = ngx_string("application/sdp");
+
+
+ngx_int_t
+ngx_http_webrtc_whip_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_pid_t                    pid;
+    in_port_t                    port;
+    ngx_http_webrtc_target_t    *t;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    if (ngx_webrtc_worker == NULL) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "media is not available in this worker");
+    }
+
+    t = ngx_pcalloc(r->pool, sizeof(ngx_http_webrtc_target_t));
+    if (t == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_webrtc_target(r, t) != NGX_OK) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
+                                     "invalid stream name");
+    }
+
+    ngx_http_set_ctx(r, t, ngx_http_webrtc_module);
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_webrtc_options(r, wlcf);
+    }
+
+    if (ngx_http_webrtc_cors(r, wlcf) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_webrtc_auth(r, wlcf);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    switch (r->method) {
+
+    case NGX_HTTP_POST:
+        if (t->id) {
+            break;
+        }
+
+        if (ngx_http_webrtc_content_type(r, "application/sdp") != NGX_OK) {
+            ngx_http_discard_request_body(r);
+            return ngx_http_webrtc_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                         "expected application/sdp");
+        }
+
+        if (r->headers_in.content_length_n > (off_t) wlcf->max_sdp_size) {
+            ngx_http_discard_request_body(r);
+            return ngx_http_webrtc_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "SDP offer too large");
+        }
+
+        rc = ngx_http_read_client_request_body(r, ngx_http_webrtc_post_body);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+
+    case NGX_HTTP_PATCH:
+        if (t->id == NULL) {
+            break;
+        }
+
+        if (ngx_http_webrtc_content_type(r, "application/trickle-ice-sdpfrag")
+            != NGX_OK)
+        {
+            ngx_http_discard_request_body(r);
+            return ngx_http_webrtc_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                     "expected application/trickle-ice-sdpfrag");
+        }
+
+        rc = ngx_http_read_client_request_body(r, ngx_http_webrtc_patch_body);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+
+    case NGX_HTTP_DELETE:
+        if (t->id == NULL) {
+            break;
+        }
+
+        ngx_http_discard_request_body(r);
+        return ngx_http_webrtc_delete(r, t);
+
+    case NGX_HTTP_GET:
+    case NGX_HTTP_HEAD:
+        ngx_http_discard_request_body(r);
+
+        if (t->id
+            && ngx_webrtc_shm_lookup(&t->stream, t->id, &pid, &port)
+               != NGX_OK)
+        {
+            return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
+                                         "no such session");
+        }
+
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = 0;
+        r->header_only = 1;
+
+        return ngx_http_send_header(r);
+
+    default:
+        break;
+    }
+
+    ngx_http_discard_request_body(r);
+
+    return ngx_http_webrtc_error(r, NGX_HTTP_NOT_ALLOWED,
+                                 t->id ? "session supports DELETE and PATCH"
+                                       : "endpoint supports POST");
+}
+
+
+/* .../<stream> or .../<stream>/<id> */
+
+static ngx_int_t
+ngx_http_webrtc_target(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
+{
+    u_char  *p, *end, *last, *seg;
+    size_t   len;
+
+    p = r->uri.data;
+    end = r->uri.data + r->uri.len;
+
+    while (end > p && end[-1] == '/') {
+        end--;
+    }
+
+    seg = end;
+    while (seg > p && seg[-1] != '/') {
+        seg--;
+    }
+
+    len = end - seg;
+
+    if (len == NGX_WEBRTC_ID_LEN) {
+        for (last = seg; last < end; last++) {
+            if (!((*last >= '0' && *last <= '9')
+                  || (*last >= 'a' && *last <= 'f')))
+            {
+                break;
+            }
+        }
+
+        if (last == end && seg > p + 1) {
+            t->id = seg;
+            end = seg - 1;
+
+            seg = end;
+            while (seg > p && seg[-1] != '/') {
+                seg--;
+            }
+        }
+    }
+
+    len = end - seg;
+
+    if (len == 0 || len > NGX_WEBRTC_STREAM_MAX) {
+        return NGX_ERROR;
+    }
+
+    for (last = seg; last < end; last++) {
+        if (!((*last >= '0' && *last <= '9')
+              || (*last >= 'a' && *last <= 'z')
+              || (*last >= 'A' && *last <= 'Z')
+              || *last == '-' || *last == '_' || *last == '.'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (len == 1 && seg[0] == '.') {
+        return NGX_ERROR;
+    }
+
+    t->stream.data = seg;
+    t->stream.len = len;
+    t->base.data = r->uri.data;
+    t->base.len = end - r->uri.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * "Authorization: Bearer <token>" (RFC 6750), or a "token" argument for
+ * clients that cannot set headers.  Tokens are compared as SHA-256
+ * digests with CRYPTO_memcmp(): constant time whatever their lengths.
+ */
+
+static ngx_int_t
+ngx_http_webrtc_auth(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf)
+{
+    ngx_int_t  rc;
+    ngx_str_t  value;
+
+    rc = ngx_http_webrtc_token(r, wlcf);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_str_set(&value, "Bearer");
+
+        if (ngx_http_webrtc_add_header(r, "WWW-Authenticate", &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNAUTHORIZED,
+                                     "bearer token required");
+    }
+
+    return ngx_http_webrtc_error(r, NGX_HTTP_FORBIDDEN,
+                                 "invalid bearer token");
+}
+
+
+/*
+ * "Authorization: Bearer <token>" (RFC 6750), or a "token" argument for
+ * clients that cannot set headers.  Tokens are compared as SHA-256
+ * digests with CRYPTO_memcmp(): constant time whatever their lengths.
+ * NGX_OK, NGX_DECLINED when there is no token, NGX_ABORT when it is wrong.
+ */
+
+static ngx_int_t
+ngx_http_webrtc_token(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf)
+{
+    ngx_str_t         token, *tokens, value;
+    ngx_uint_t        i, ok;
+    ngx_table_elt_t  *h;
+    u_char            md[SHA256_DIGEST_LENGTH], cmd[SHA256_DIGEST_LENGTH];
+
+    if (wlcf->tokens == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_str_null(&token);
+
+    h = r->headers_in.authorization;
+
+    if (h && h->value.len > 7
+        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) == 0)
+    {
+        token.data = h->value.data + 7;
+        token.len = h->value.len - 7;
+
+        while (token.len && token.data[0] == ' ') {
+            token.data++;
+            token.len--;
+        }
+
+    } else if (ngx_http_arg(r, (u_char *) "token", 5, &value) == NGX_OK) {
+        token = value;
+    }
+
+    if (token.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    SHA256(token.data, token.len, md);
+
+    tokens = wlcf->tokens->elts;
+    ok = 0;
+
+    for (i = 0; i < wlcf->tokens->nelts; i++) {
+        SHA256(tokens[i].data, tokens[i].len, cmd);
+        ok |= (CRYPTO_memcmp(md, cmd, SHA256_DIGEST_LENGTH) == 0);
+    }
+
+    return ok ? NGX_OK : NGX_ABORT;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_webrtc_find_header(ngx_http_request_t *r, char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_options(ngx_http_request_t *r,
+    ngx_http_webrtc_loc_conf_t *wlcf)
+{
+    ngx_str_t                  value;
+    ngx_http_webrtc_target_t  *t;
+
+    ngx_http_discard_request_body(r);
+
+    t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+
+    if (ngx_http_webrtc_cors(r, wlcf) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&value, "OPTIONS, POST, GET, HEAD, PATCH, DELETE");
+    if (ngx_http_webrtc_add_header(r, "Allow", &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_webrtc_find_header(r, "Access-Control-Request-Method") != NULL) {
+        ngx_str_set(&value, "OPTIONS, POST, GET, HEAD, PATCH, DELETE");
+        if (ngx_http_webrtc_add_header(r, "Access-Control-Allow-Methods",
+                                       &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&value, "Authorization, Content-Type, If-Match");
+        if (ngx_http_webrtc_add_header(r, "Access-Control-Allow-Headers",
+                                       &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&value, "86400");
+        if (ngx_http_webrtc_add_header(r, "Access-Control-Max-Age", &value)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else {
+        if (ngx_http_webrtc_add_header(r, "Accept-Post",
+                                       &ngx_http_webrtc_sdp_type)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* ICE servers (and TURN credentials) only for authorised clients */
+        if (ngx_http_webrtc_token(r, wlcf) == NGX_OK
+            && ngx_http_webrtc_links(r, wlcf, &t->stream) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+static void
+ngx_http_webrtc_post_body(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    body;
+    ngx_http_webrtc_target_t    *t;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
+
+    t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    rc = ngx_http_webrtc_read_body(r, &body);
+
+    if (rc == NGX_OK && body.len > wlcf->max_sdp_size) {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   "SDP offer too large");
+
+    } else if (rc == NGX_OK) {
+        rc = ngx_http_webrtc_offer(r, t, body.data, body.len);
+
+    } else if (rc == NGX_DECLINED) {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                   "empty SDP offer");
+    } else {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
+    u_char *body, size_t len)
+{
+    size_t                        n;
+    ngx_int_t                     rc;
+    ngx_str_t                     ua, value, *cand;
+    ngx_uint_t                    i, *codecs;
+    ngx_buf_t                    *b;
+    ngx_chain_t                   out;
+    ngx_webrtc_sdp_t             *sdp;
+    ngx_webrtc_track_t           *tr;
+    ngx_webrtc_session_t         *s;
+    ngx_webrtc_sdp_media_t       *m;
+    ngx_webrtc_sdp_prefs_t        prefs;
+    ngx_webrtc_sdp_answer_t       ans;
+    ngx_webrtc_shm_session_t      replaced;
+    ngx_webrtc_sdp_selection_t   *sel;
+    ngx_http_webrtc_loc_conf_t   *wlcf;
+    ngx_http_webrtc_main_conf_t  *wmcf;
+    int                           idx[2];
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webrtc_module);
+
+    sdp = ngx_pcalloc(r->pool, sizeof(ngx_webrtc_sdp_t));
+    sel = ngx_pcalloc(r->pool, sizeof(ngx_webrtc_sdp_selection_t));
+    if (sdp == NULL || sel == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_webrtc_sdp_parse(sdp, body, len) != NGX_WEBRTC_PARSE_OK) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                     sdp->error ? sdp->error
+                                                : "malformed SDP offer");
+    }
+
+    ngx_memzero(&prefs, sizeof(ngx_webrtc_sdp_prefs_t));
+
+    codecs = wlcf->video_codecs->elts;
+
+    for (i = 0; i < wlcf->video_codecs->nelts; i++) {
+        prefs.video_codecs[prefs.nvideo_codecs++] = codecs[i];
+    }
+
+    prefs.audio_codecs[prefs.naudio_codecs++] = NGX_WEBRTC_CODEC_OPUS;
+    prefs.ingest = 1;
+
+    if (ngx_webrtc_sdp_select(sdp, &prefs, sel) != NGX_WEBRTC_PARSE_OK) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                     sel->error ? sel->error
+                                                : "offer not acceptable");
+    }
+
+    if (sel->application >= 0) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                     "data channels are not supported");
+    }
+
+    if (sel->audio < 0 && sel->video < 0) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                     "offer has no audio or video");
+    }
+
+    s = ngx_webrtc_session_create(r->connection->log, &t->stream,
+                                  NGX_WEBRTC_ROLE_PUBLISHER);
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the offer is freed with the request: keep what the session needs */
+
+    s->remote_ufrag.data = ngx_pstrdup(s->pool,
+                                       (ngx_str_t *) &sel->transport.ufrag);
+    s->remote_ufrag.len = sel->transport.ufrag.len;
+    s->remote_fp_alg.data = ngx_pstrdup(s->pool,
+                                        (ngx_str_t *) &sel->transport.fp_alg);
+    s->remote_fp_alg.len = sel->transport.fp_alg.len;
+    s->remote_fp.data = ngx_pstrdup(s->pool,
+                                    (ngx_str_t *) &sel->transport.fp);
+    s->remote_fp.len = sel->transport.fp.len;
+
+    if (s->remote_ufrag.data == NULL || s->remote_fp_alg.data == NULL
+        || s->remote_fp.data == NULL)
+    {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    idx[0] = sel->audio;
+    idx[1] = sel->video;
+
+    for (i = 0; i < 2; i++) {
+        if (idx[i] < 0) {
+            continue;
+        }
+
+        m = &sdp->media[idx[i]];
+        tr = &s->tracks[s->ntracks++];
+
+        tr->kind = m->type;
+        tr->codec = m->codecs[sel->media[idx[i]].codec].codec;
+        tr->pt = m->codecs[sel->media[idx[i]].codec].pt;
+        tr->clock_rate = m->codecs[sel->media[idx[i]].codec].clock_rate;
+
+        if (sel->media[idx[i]].rtx >= 0) {
+            tr->rtx_pt = m->codecs[sel->media[idx[i]].rtx].pt;
+        }
+
+        if (tr->clock_rate == 0) {
+            tr->clock_rate = (tr->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 48000
+                                                                  : 90000;
+        }
+    }
+
+    ua.len = 0;
+    ua.data = NULL;
+
+    if (r->headers_in.user_agent) {
+        ua = r->headers_in.user_agent->value;
+    }
+
+    rc = ngx_webrtc_shm_add(s, &ua, wmcf->takeover_idle, &replaced);
+
+    if (rc == NGX_BUSY) {
+        ngx_webrtc_session_close(s, "stream busy");
+        return ngx_http_webrtc_error(r, NGX_HTTP_CONFLICT,
+                                     "stream already has a live publisher");
+    }
+
+    if (rc != NGX_OK) {
+        ngx_webrtc_session_close(s, "no shared memory");
+        value.len = 1;
+        value.data = (u_char *) "5";
+        (void) ngx_http_webrtc_add_header(r, "Retry-After", &value);
+        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "server is full");
+    }
+
+    if (replaced.pid) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webrtc: publisher %*s of stream \"%V\" replaced "
+                      "after %Mms of silence", (size_t) NGX_WEBRTC_ID_LEN,
+                      replaced.id, &t->stream,
+                      ngx_current_msec - replaced.last_rx);
+
+        ngx_http_webrtc_end_session(replaced.pid, replaced.port, replaced.id);
+    }
+
+    if (ngx_webrtc_session_activate(s) != NGX_OK) {
+        ngx_webrtc_session_close(s, "activation failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the answer */
+
+    ngx_memzero(&ans, sizeof(ngx_webrtc_sdp_answer_t));
+
+    ans.ufrag.data = s->local_ufrag;
+    ans.ufrag.len = NGX_WEBRTC_UFRAG_LEN;
+    ans.pwd.data = s->local_pwd;
+    ans.pwd.len = NGX_WEBRTC_PWD_LEN;
+    ans.fingerprint.data = ngx_webrtc_worker->fingerprint.data;
+    ans.fingerprint.len = ngx_webrtc_worker->fingerprint.len;
+    ans.port = ngx_webrtc_worker->port;
+    ans.session_version = ngx_time();
+    ans.direction = NGX_WEBRTC_DIR_RECVONLY;
+
+    cand = wmcf->candidates->elts;
+
+    for (i = 0; i < wmcf->candidates->nelts
+                && i < NGX_WEBRTC_SDP_MAX_CANDIDATES; i++)
+    {
+        ans.candidate_addrs[i].data = cand[i].data;
+        ans.candidate_addrs[i].len = cand[i].len;
+    }
+
+    ans.ncandidate_addrs = i;
+
+    b = ngx_create_temp_buf(r->pool, NGX_HTTP_WEBRTC_ANSWER_MAX);
+    if (b == NULL) {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_webrtc_sdp_answer(b->pos, NGX_HTTP_WEBRTC_ANSWER_MAX, sdp, sel,
+                              &ans);
+    if (n == 0) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "webrtc: SDP answer does not fit in %uz bytes",
+                      (size_t) NGX_HTTP_WEBRTC_ANSWER_MAX);
+        ngx_webrtc_session_close(s, "answer too large");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = b->pos + n;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    /* Location: <endpoint>/<id>, an absolute path */
+
+    value.len = t->base.len + 1 + NGX_WEBRTC_ID_LEN;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(value.data, "%V/%*s", &t->base, (size_t) NGX_WEBRTC_ID_LEN,
+                s->id);
+
+    /* not r->headers_out.location: nginx would make it an absolute URL */
+
+    if (ngx_http_webrtc_add_header(r, "Location", &value) != NGX_OK) {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = NGX_WEBRTC_UFRAG_LEN + 2;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(value.data, "\"%*s\"", (size_t) NGX_WEBRTC_UFRAG_LEN,
+                s->local_ufrag);
+
+    if (ngx_http_webrtc_add_header(r, "ETag", &value) != NGX_OK
+        || ngx_http_webrtc_links(r, wlcf, &t->stream) != NGX_OK)
+    {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webrtc: publisher %*s of stream \"%V\" created",
+                  (size_t) NGX_WEBRTC_ID_LEN, s->id, &t->stream);
+
+    r->headers_out.status = NGX_HTTP_CREATED;
+    r->headers_out.content_type = ngx_http_webrtc_sdp_type;
+    r->headers_out.content_type_len = ngx_http_webrtc_sdp_type.len;
+    r->headers_out.content_length_n = n;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_delete(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
+{
+    ngx_pid_t  pid;
+    in_port_t  port;
+
+    if (ngx_webrtc_shm_lookup(&t->stream, t->id, &pid, &port) != NGX_OK) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
+                                     "no such session");
+    }
+
+    ngx_http_webrtc_end_session(pid, port, t->id);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+/* a session is ended by its own worker; others are asked over UDP */
+
+static void
+ngx_http_webrtc_end_session(ngx_pid_t pid, in_port_t port, u_char *id)
+{
+    ngx_webrtc_session_t  *s;
+
+    if (pid == ngx_pid) {
+        s = ngx_webrtc_session_find(id);
+        if (s) {
+            ngx_webrtc_session_close(s, "deleted");
+        }
+
+        return;
+    }
+
+    ngx_webrtc_shm_mark_closing(id);
+    (void) ngx_webrtc_ctl_send(port, id);
+}
+
+
+/*
+ * Trickle ICE (RFC 8840): the server is ICE-lite and learns the client's
+ * address from its checks, so candidates are checked for shape and
+ * acknowledged.  ICE restart is not supported: 422.
+ */
+
+static void
+ngx_http_webrtc_patch_body(ngx_http_request_t *r)
+{
+    u_char                    *p, *end, *line;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                  body;
+    ngx_pid_t                  pid;
+    in_port_t                  port;
+    ngx_table_elt_t           *h;
+    ngx_http_webrtc_target_t  *t;
+
+    t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+
+    if (ngx_webrtc_shm_lookup(&t->stream, t->id, &pid, &port) != NGX_OK) {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND, "no such session");
+        goto done;
+    }
+
+    h = ngx_http_webrtc_find_header(r, "If-Match");
+
+    if (h && h->value.len == 1 && h->value.data[0] == '*') {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                   "ICE restart is not supported");
+        goto done;
+    }
+
+    rc = ngx_http_webrtc_read_body(r, &body);
+
+    if (rc == NGX_ERROR) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    if (rc == NGX_DECLINED) {
+        body.len = 0;
+        body.data = NULL;
+    }
+
+    /* every line of an SDP fragment is "<letter>=<value>" */
+
+    for (p = body.data, end = p + body.len; p < end; p++) {
+        line = p;
+
+        while (p < end && *p != '\n') {
+            p++;
+        }
+
+        len = p - line;
+
+        if (len && line[len - 1] == '\r') {
+            len--;
+        }
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (len < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z') {
+            rc = ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                       "malformed SDP fragment");
+            goto done;
+        }
+
+        if (len > 12 && ngx_strncmp(line, "a=ice-ufrag:", 12) == 0) {
+            rc = ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                       "ICE restart is not supported");
+            goto done;
+        }
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* NGX_OK with the whole body, NGX_DECLINED for none, NGX_ERROR */
+
+static ngx_int_t
+ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    body->data = ngx_pnalloc(r->pool, len + 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    *p = '\0';
+    body->len = len;
+
+    return NGX_OK;
+}
+
+
+/* a one-line reason, logged once at info */
+
+static ngx_int_t
+ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *reason)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webrtc: %ui: %s", status, reason);
+
+    len = ngx_strlen(reason);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, reason, len);
+    *b->last++ = '\n';
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+    r->headers_out.content_length_n = len + 1;
+
+    if (status == NGX_HTTP_NOT_ALLOWED) {
+        ngx_str_t  allow = ngx_string("OPTIONS, POST, GET, HEAD, PATCH, "
+                                      "DELETE");
+
+        if (ngx_http_webrtc_add_header(r, "Allow", &allow) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    r->keepalive = r->keepalive && r->discard_body == 0
+                   && r->reading_body == 0;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_cors(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf)
+{
+    ngx_str_t  value;
+
+    if (wlcf->allow_origin.len == 3
+        && ngx_strncmp(wlcf->allow_origin.data, "off", 3) == 0)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_webrtc_add_header(r, "Access-Control-Allow-Origin",
+                                   &wlcf->allow_origin)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "Location, ETag, Link, Accept-Post, Accept-Patch");
+
+    return ngx_http_webrtc_add_header(r, "Access-Control-Expose-Headers",
+                                      &value);
+}
+
+
+/*
+ * Link: <stun:...>; rel="ice-server", and TURN with static credentials or
+ * with credentials derived from a shared secret (TURN REST API, as
+ * coturn's use-auth-secret checks): username "<expiry>:<stream>",
+ * credential base64(HMAC-SHA1(secret, username)).
+ */
+
+static ngx_int_t
+ngx_http_webrtc_links(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf,
+    ngx_str_t *stream)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                 value, user, cred, mac;
+    ngx_uint_t                i;
+    unsigned int              maclen;
+    ngx_webrtc_ice_server_t  *ice;
+    u_char                    md[EVP_MAX_MD_SIZE];
+
+    if (wlcf->ice_servers == NULL) {
+        return NGX_OK;
+    }
+
+    ice = wlcf->ice_servers->elts;
+
+    for (i = 0; i < wlcf->ice_servers->nelts; i++) {
+
+        user = ice[i].username;
+        cred = ice[i].credential;
+
+        if (ice[i].secret.len) {
+            user.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 1 + stream->len);
+            if (user.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            user.len = ngx_sprintf(user.data, "%T:%V",
+                                   ngx_time() + ice[i].ttl, stream)
+                       - user.data;
+
+            if (HMAC(EVP_sha1(), ice[i].secret.data, (int) ice[i].secret.len,
+                     user.data, user.len, md, &maclen)
+                == NULL)
+            {
+                return NGX_ERROR;
+            }
+
+            mac.data = md;
+            mac.len = maclen;
+
+            cred.len = ngx_base64_encoded_length(maclen);
+            cred.data = ngx_pnalloc(r->pool, cred.len);
+            if (cred.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_encode_base64(&cred, &mac);
+        }
+
+        len = sizeof("<>; rel=\"ice-server\"") - 1 + ice[i].url.len;
+
+        if (user.len) {
+            len += sizeof("; username=\"\"; credential=\"\"; "
+                          "credential-type=\"password\"") - 1
+                   + user.len + cred.len;
+        }
+
+        value.data = ngx_pnalloc(r->pool, len);
+        if (value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(value.data, "<%V>; rel=\"ice-server\"", &ice[i].url);
+
+        if (user.len) {
+            p = ngx_sprintf(p, "; username=\"%V\"; credential=\"%V\"; "
+                            "credential-type=\"password\"", &user, &cred);
+        }
+
+        value.len = p - value.data;
+
+        if (ngx_http_webrtc_add_header(r, "Link", &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_content_type(ngx_http_request_t *r, char *type)
+{
+    size_t            len;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.content_type;
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = ngx_strlen(type);
+
+    if (h->value.len < len
+        || ngx_strncasecmp(h->value.data, (u_char *) type, len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (h->value.len > len && h->value.data[len] != ';'
+        && h->value.data[len] != ' ')
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,278 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_H_INCLUDED_
+#define _NGX_WEBRTC_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include <openssl/ssl.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <srtp2/srtp.h>
+
+#include "ngx_webrtc_parse.h"
+#include "ngx_webrtc_sdp.h"
+#include "ngx_webrtc_rtp.h"
+
+
+#define NGX_WEBRTC_ID_LEN            32     /* hex chars, 128 bits */
+#define NGX_WEBRTC_UFRAG_LEN         8
+#define NGX_WEBRTC_PWD_LEN           24
+#define NGX_WEBRTC_STREAM_MAX        64
+#define NGX_WEBRTC_UA_MAX            160
+#define NGX_WEBRTC_MAX_TRACKS        2
+#define NGX_WEBRTC_MTU               1200
+#define NGX_WEBRTC_CTL_KEY_LEN       16
+
+#define NGX_WEBRTC_ROLE_PUBLISHER    1
+#define NGX_WEBRTC_ROLE_VIEWER       2
+
+/* session states, as shown in the status */
+#define NGX_WEBRTC_STATE_NEW         0    /* answer sent, no ICE yet */
+#define NGX_WEBRTC_STATE_ICE         1    /* valid STUN seen, DTLS pending */
+#define NGX_WEBRTC_STATE_CONNECTED   2    /* DTLS done, SRTP keys set */
+#define NGX_WEBRTC_STATE_CLOSED      3
+
+
+typedef struct ngx_webrtc_session_s  ngx_webrtc_session_t;
+
+
+typedef struct {
+    ngx_str_t                   url;
+    ngx_str_t                   username;
+    ngx_str_t                   credential;
+    ngx_str_t                   secret;       /* TURN REST API secret */
+    time_t                      ttl;
+} ngx_webrtc_ice_server_t;
+
+
+typedef struct {
+    ngx_addr_t                  listen;
+    ngx_uint_t                  port_first;
+    ngx_uint_t                  port_last;    /* 0: derived from workers */
+    ngx_array_t                *candidates;   /* ngx_str_t */
+    size_t                      zone_size;
+    ngx_msec_t                  consent_timeout;
+    ngx_msec_t                  takeover_idle;
+    ngx_msec_t                  rtcp_interval;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_flag_t                  enabled;
+} ngx_http_webrtc_main_conf_t;
+
+
+#define NGX_HTTP_WEBRTC_WHIP     1
+#define NGX_HTTP_WEBRTC_STATUS   2
+
+
+typedef struct {
+    ngx_uint_t                  handler;
+    ngx_array_t                *tokens;       /* ngx_str_t */
+    ngx_array_t                *ice_servers;  /* ngx_webrtc_ice_server_t */
+    ngx_array_t                *video_codecs; /* ngx_uint_t codec ids */
+    size_t                      max_sdp_size;
+    ngx_str_t                   allow_origin;
+} ngx_http_webrtc_loc_conf_t;
+
+
+/* per-track receive state, owned by the session's worker */
+typedef struct {
+    ngx_uint_t                  kind;         /* NGX_WEBRTC_MEDIA_... */
+    ngx_webrtc_codec_e          codec;
+    ngx_uint_t                  pt;
+    ngx_uint_t                  rtx_pt;       /* 0: none */
+    uint32_t                    clock_rate;
+    uint32_t                    ssrc;
+    ngx_webrtc_rtp_source_t     source;
+    uint32_t                    sr_lsr;       /* middle 32 bits of SR NTP */
+    ngx_msec_t                  sr_time;
+    uint64_t                    bytes_at_tick;
+    ngx_msec_t                  tick_time;
+    uint32_t                    keyframe_ts;
+    unsigned                    keyframe_seen:1;
+} ngx_webrtc_track_t;
+
+
+/* status of one session in shared memory, written only by its worker */
+typedef struct {
+    ngx_uint_t                  kind;
+    ngx_uint_t                  codec;
+    uint64_t                    packets;
+    uint64_t                    bytes;
+    uint64_t                    keyframes;
+    uint64_t                    lost;
+    uint64_t                    bitrate;
+    uint64_t                    plis_sent;
+    ngx_uint_t                  width;
+    ngx_uint_t                  height;
+} ngx_webrtc_shm_track_t;
+
+
+typedef struct {
+    ngx_queue_t                 queue;
+    u_char                      id[NGX_WEBRTC_ID_LEN];
+    u_char                      stream[NGX_WEBRTC_STREAM_MAX];
+    size_t                      stream_len;
+    ngx_uint_t                  role;
+    ngx_pid_t                   pid;
+    in_port_t                   port;         /* owner worker's UDP port */
+    ngx_uint_t                  state;
+    time_t                      start;
+    ngx_msec_t                  last_rx;      /* ngx_current_msec */
+    u_char                      remote[NGX_SOCKADDR_STRLEN];
+    size_t                      remote_len;
+    u_char                      user_agent[NGX_WEBRTC_UA_MAX];
+    size_t                      user_agent_len;
+    ngx_uint_t                  ntracks;
+    ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+    unsigned                    closing:1;
+} ngx_webrtc_shm_session_t;
+
+
+typedef struct {
+    ngx_queue_t                 sessions;     /* ngx_webrtc_shm_session_t */
+    u_char                      ctl_key[NGX_WEBRTC_CTL_KEY_LEN];
+    ngx_uint_t                  nsessions;
+} ngx_webrtc_shm_t;
+
+
+typedef struct {
+    ngx_slab_pool_t            *shpool;
+    ngx_webrtc_shm_t           *sh;
+} ngx_webrtc_shm_ctx_t;
+
+
+struct ngx_webrtc_session_s {
+    ngx_pool_t                 *pool;
+    ngx_log_t                   log;
+    ngx_queue_t                 queue;
+    ngx_rbtree_node_t           ufrag_node;
+    ngx_rbtree_node_t           addr_node;
+
+    u_char                      id[NGX_WEBRTC_ID_LEN];
+    ngx_str_t                   stream;
+    ngx_uint_t                  role;
+    ngx_uint_t                  state;
+
+    u_char                      local_ufrag[NGX_WEBRTC_UFRAG_LEN];
+    u_char                      local_pwd[NGX_WEBRTC_PWD_LEN];
+    ngx_str_t                   remote_ufrag;
+    ngx_str_t                   remote_fp_alg;
+    ngx_str_t                   remote_fp;
+
+    struct sockaddr_storage     peer;
+    socklen_t                   peer_len;
+
+    SSL                        *ssl;
+    srtp_t                      srtp_in;
+    srtp_t                      srtp_out;
+
+    ngx_event_t                 dtls_timer;
+    ngx_event_t                 consent_timer;
+    ngx_event_t                 rtcp_timer;
+    ngx_msec_t                  last_consent;
+
+    uint32_t                    local_ssrc;
+    ngx_uint_t                  ntracks;
+    ngx_webrtc_track_t          tracks[NGX_WEBRTC_MAX_TRACKS];
+
+    ngx_webrtc_shm_session_t   *shm;
+
+    unsigned                    has_peer:1;
+    unsigned                    in_addr_tree:1;
+    unsigned                    dtls_done:1;
+    unsigned                    closing:1;
+};
+
+
+/* the worker's media state */
+typedef struct {
+    ngx_connection_t           *udp;
+    in_port_t                   port;
+    ngx_queue_t                 sessions;
+    ngx_rbtree_t                ufrag_tree;
+    ngx_rbtree_node_t           ufrag_sentinel;
+    ngx_rbtree_t                addr_tree;
+    ngx_rbtree_node_t           addr_sentinel;
+    SSL_CTX                    *ssl_ctx;
+    ngx_str_t                   fingerprint;  /* "sha-256 AB:..." */
+    ngx_http_webrtc_main_conf_t *wmcf;
+    ngx_webrtc_shm_ctx_t       *shm;
+    ngx_log_t                  *log;
+    ngx_uint_t                  nsessions;
+} ngx_webrtc_worker_t;
+
+
+extern ngx_module_t          ngx_http_webrtc_module;
+extern ngx_webrtc_worker_t  *ngx_webrtc_worker;
+
+
+/* ngx_webrtc_session.c */
+ngx_int_t ngx_webrtc_worker_init(ngx_cycle_t *cycle,
+    ngx_http_webrtc_main_conf_t *wmcf);
+void ngx_webrtc_worker_exit(ngx_cycle_t *cycle);
+ngx_webrtc_session_t *ngx_webrtc_session_create(ngx_log_t *log,
+    ngx_str_t *stream, ngx_uint_t role);
+void ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason);
+ngx_webrtc_session_t *ngx_webrtc_session_find(u_char *id);
+ngx_webrtc_session_t *ngx_webrtc_session_by_ufrag(ngx_webrtc_worker_t *w,
+    u_char *ufrag, size_t len);
+void ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
+    socklen_t socklen);
+void ngx_webrtc_session_consent(ngx_webrtc_session_t *s);
+ngx_int_t ngx_webrtc_session_activate(ngx_webrtc_session_t *s);
+ngx_int_t ngx_webrtc_send(ngx_webrtc_session_t *s, u_char *buf, size_t len);
+ngx_int_t ngx_webrtc_ctl_send(in_port_t port, u_char *id);
+
+/* ngx_webrtc_ice.c */
+ngx_int_t ngx_webrtc_ice_init(ngx_log_t *log);
+void ngx_webrtc_ice_handle(ngx_webrtc_worker_t *w, u_char *buf, size_t len,
+    struct sockaddr *sa, socklen_t socklen);
+
+/* ngx_webrtc_dtls.c */
+ngx_int_t ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log);
+void ngx_webrtc_dtls_cleanup(ngx_webrtc_worker_t *w);
+ngx_int_t ngx_webrtc_dtls_create(ngx_webrtc_session_t *s);
+void ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+void ngx_webrtc_dtls_shutdown(ngx_webrtc_session_t *s);
+
+/* ngx_webrtc_srtp.c */
+ngx_int_t ngx_webrtc_srtp_init(ngx_log_t *log);
+ngx_int_t ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
+    u_char *material);
+void ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s);
+
+/* ngx_webrtc_media.c */
+void ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+void ngx_webrtc_media_start(ngx_webrtc_session_t *s);
+ngx_int_t ngx_webrtc_media_send_pli(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t);
+
+/* ngx_webrtc_shm.c */
+ngx_int_t ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_int_t ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
+    ngx_msec_t takeover_idle, ngx_webrtc_shm_session_t *replaced);
+void ngx_webrtc_shm_remove(ngx_webrtc_session_t *s);
+ngx_int_t ngx_webrtc_shm_lookup(ngx_str_t *stream, u_char *id,
+    ngx_pid_t *pid, in_port_t *port);
+void ngx_webrtc_shm_mark_closing(u_char *id);
+ngx_int_t ngx_webrtc_ctl_key_check(u_char *key);
+void ngx_webrtc_shm_set_remote(ngx_webrtc_session_t *s);
+
+/* ngx_http_webrtc_whip.c */
+ngx_int_t ngx_http_webrtc_whip_handler(ngx_http_request_t *r);
+
+/* ngx_http_webrtc_status.c */
+ngx_int_t ngx_http_webrtc_status_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_WEBRTC_H_INCLUDED_ */

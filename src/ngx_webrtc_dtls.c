@@ -1,0 +1,573 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc.h"
+
+#include <openssl/x509.h>
+#include <openssl/evp.h>
+
+
+/*
+ * DTLS-SRTP (RFC 5764) server side.  Each worker makes its own ECDSA
+ * certificate; its fingerprint goes into the answers that worker writes.
+ * Records from the peer are fed through a memory BIO; records to the peer
+ * leave through a BIO whose every write is one datagram.
+ */
+
+
+#define NGX_WEBRTC_SRTP_PROFILES  "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+
+
+static int ngx_webrtc_dtls_verify(int ok, X509_STORE_CTX *x509_store);
+static ngx_int_t ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w,
+    ngx_log_t *log);
+static ngx_int_t ngx_webrtc_dtls_done(ngx_webrtc_session_t *s);
+static ngx_int_t ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s);
+static void ngx_webrtc_dtls_timer_handler(ngx_event_t *ev);
+static void ngx_webrtc_dtls_set_timer(ngx_webrtc_session_t *s);
+static int ngx_webrtc_bio_write(BIO *b, const char *buf, int len);
+static long ngx_webrtc_bio_ctrl(BIO *b, int cmd, long num, void *ptr);
+static int ngx_webrtc_bio_create(BIO *b);
+
+
+static BIO_METHOD  *ngx_webrtc_bio_method;
+
+
+ngx_int_t
+ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log)
+{
+    SSL_CTX  *ctx;
+
+    ngx_webrtc_bio_method = BIO_meth_new(BIO_get_new_index()
+                                         | BIO_TYPE_SOURCE_SINK,
+                                         "nginx webrtc datagram");
+    if (ngx_webrtc_bio_method == NULL) {
+        ngx_ssl_error(NGX_LOG_EMERG, log, 0, "BIO_meth_new() failed");
+        return NGX_ERROR;
+    }
+
+    BIO_meth_set_write(ngx_webrtc_bio_method, ngx_webrtc_bio_write);
+    BIO_meth_set_ctrl(ngx_webrtc_bio_method, ngx_webrtc_bio_ctrl);
+    BIO_meth_set_create(ngx_webrtc_bio_method, ngx_webrtc_bio_create);
+
+    ctx = SSL_CTX_new(DTLS_server_method());
+    if (ctx == NULL) {
+        ngx_ssl_error(NGX_LOG_EMERG, log, 0, "SSL_CTX_new() failed");
+        return NGX_ERROR;
+    }
+
+    w->ssl_ctx = ctx;
+
+    SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+    SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER|SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       ngx_webrtc_dtls_verify);
+
+    /* OpenSSL picks the first of ours that the client offers: GCM first */
+    if (SSL_CTX_set_tlsext_use_srtp(ctx, NGX_WEBRTC_SRTP_PROFILES) != 0) {
+        ngx_ssl_error(NGX_LOG_EMERG, log, 0,
+                      "SSL_CTX_set_tlsext_use_srtp() failed");
+        return NGX_ERROR;
+    }
+
+    return ngx_webrtc_dtls_certificate(w, log);
+}
+
+
+void
+ngx_webrtc_dtls_cleanup(ngx_webrtc_worker_t *w)
+{
+    if (w->ssl_ctx) {
+        SSL_CTX_free(w->ssl_ctx);
+        w->ssl_ctx = NULL;
+    }
+
+    if (ngx_webrtc_bio_method) {
+        BIO_meth_free(ngx_webrtc_bio_method);
+        ngx_webrtc_bio_method = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w, ngx_log_t *log)
+{
+    u_char         *p;
+    unsigned int    n, i;
+    X509           *x509;
+    EVP_PKEY       *pkey;
+    X509_NAME      *name;
+    uint64_t        sn;
+    u_char          md[EVP_MAX_MD_SIZE];
+    u_char          serial[8];
+
+    static u_char   hex[] = "0123456789ABCDEF";
+
+    x509 = NULL;
+
+    pkey = EVP_EC_gen("P-256");
+    if (pkey == NULL) {
+        ngx_ssl_error(NGX_LOG_EMERG, log, 0, "EVP_EC_gen() failed");
+        return NGX_ERROR;
+    }
+
+    x509 = X509_new();
+    if (x509 == NULL) {
+        goto failed;
+    }
+
+    if (RAND_bytes(serial, sizeof(serial)) != 1) {
+        goto failed;
+    }
+
+    serial[0] &= 0x7f;
+    sn = 0;
+
+    for (i = 0; i < sizeof(serial); i++) {
+        sn = (sn << 8) | serial[i];
+    }
+
+    if (X509_set_version(x509, 2) != 1
+        || ASN1_INTEGER_set_uint64(X509_get_serialNumber(x509),
+                                   sn) != 1
+        || X509_gmtime_adj(X509_getm_notBefore(x509), -86400) == NULL
+        || X509_gmtime_adj(X509_getm_notAfter(x509), 30 * 86400) == NULL
+        || X509_set_pubkey(x509, pkey) != 1)
+    {
+        goto failed;
+    }
+
+    name = X509_get_subject_name(x509);
+
+    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   (u_char *) "nginx-webrtc", -1, -1, 0)
+        != 1
+        || X509_set_issuer_name(x509, name) != 1
+        || X509_sign(x509, pkey, EVP_sha256()) == 0)
+    {
+        goto failed;
+    }
+
+    if (SSL_CTX_use_certificate(w->ssl_ctx, x509) != 1
+        || SSL_CTX_use_PrivateKey(w->ssl_ctx, pkey) != 1)
+    {
+        goto failed;
+    }
+
+    if (X509_digest(x509, EVP_sha256(), md, &n) != 1) {
+        goto failed;
+    }
+
+    w->fingerprint.data = ngx_palloc(ngx_cycle->pool,
+                                     sizeof("sha-256 ") + 3 * n);
+    if (w->fingerprint.data == NULL) {
+        goto failed;
+    }
+
+    p = ngx_cpymem(w->fingerprint.data, "sha-256 ", sizeof("sha-256 ") - 1);
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ':';
+        }
+
+        *p++ = hex[md[i] >> 4];
+        *p++ = hex[md[i] & 0xf];
+    }
+
+    w->fingerprint.len = p - w->fingerprint.data;
+
+    X509_free(x509);
+    EVP_PKEY_free(pkey);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_ssl_error(NGX_LOG_EMERG, log, 0,
+                  "webrtc: making the DTLS certificate failed");
+
+    if (x509) {
+        X509_free(x509);
+    }
+
+    EVP_PKEY_free(pkey);
+
+    return NGX_ERROR;
+}
+
+
+static int
+ngx_webrtc_dtls_verify(int ok, X509_STORE_CTX *x509_store)
+{
+    /* self-signed by design: the fingerprint from the offer decides */
+    return 1;
+}
+
+
+ngx_int_t
+ngx_webrtc_dtls_create(ngx_webrtc_session_t *s)
+{
+    BIO  *rbio, *wbio;
+    SSL  *ssl;
+
+    ssl = SSL_new(ngx_webrtc_worker->ssl_ctx);
+    if (ssl == NULL) {
+        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0, "SSL_new() failed");
+        return NGX_ERROR;
+    }
+
+    rbio = BIO_new(BIO_s_mem());
+    wbio = BIO_new(ngx_webrtc_bio_method);
+
+    if (rbio == NULL || wbio == NULL) {
+        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0, "BIO_new() failed");
+        BIO_free(rbio);
+        BIO_free(wbio);
+        SSL_free(ssl);
+        return NGX_ERROR;
+    }
+
+    BIO_set_mem_eof_return(rbio, -1);
+    BIO_set_data(wbio, s);
+
+    SSL_set_bio(ssl, rbio, wbio);
+    SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
+    DTLS_set_link_mtu(ssl, NGX_WEBRTC_MTU);
+    SSL_set_accept_state(ssl);
+
+    s->ssl = ssl;
+
+    s->dtls_timer.handler = ngx_webrtc_dtls_timer_handler;
+    s->dtls_timer.data = s;
+    s->dtls_timer.log = &s->log;
+    s->dtls_timer.cancelable = 1;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    int     n, err;
+    u_char  data[2048];
+
+    if (s->ssl == NULL || s->closing) {
+        return;
+    }
+
+    if (BIO_write(SSL_get_rbio(s->ssl), buf, (int) len) != (int) len) {
+        return;
+    }
+
+    if (!s->dtls_done) {
+        ERR_clear_error();
+
+        n = SSL_do_handshake(s->ssl);
+
+        if (n == 1) {
+            if (s->dtls_timer.timer_set) {
+                ngx_del_timer(&s->dtls_timer);
+            }
+
+            if (ngx_webrtc_dtls_done(s) != NGX_OK) {
+                ngx_webrtc_session_close(s, "DTLS-SRTP setup failed");
+            }
+
+            return;
+        }
+
+        err = SSL_get_error(s->ssl, n);
+
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+            ngx_webrtc_dtls_set_timer(s);
+            return;
+        }
+
+        ngx_ssl_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: DTLS handshake failed");
+        ngx_webrtc_session_close(s, "DTLS handshake failed");
+        return;
+    }
+
+    for ( ;; ) {
+        ERR_clear_error();
+
+        n = SSL_read(s->ssl, data, sizeof(data));
+
+        if (n > 0) {
+            /* application data: SCTP, not negotiated in this version */
+            continue;
+        }
+
+        err = SSL_get_error(s->ssl, n);
+
+        if (err == SSL_ERROR_WANT_READ) {
+            return;
+        }
+
+        if (err == SSL_ERROR_ZERO_RETURN) {
+            ngx_webrtc_session_close(s, "DTLS closed by peer");
+            return;
+        }
+
+        ngx_ssl_error(NGX_LOG_INFO, &s->log, 0, "webrtc: DTLS read failed");
+        ngx_webrtc_session_close(s, "DTLS error");
+        return;
+    }
+}
+
+
+void
+ngx_webrtc_dtls_shutdown(ngx_webrtc_session_t *s)
+{
+    if (s->dtls_done) {
+        ERR_clear_error();
+        (void) SSL_shutdown(s->ssl);
+    }
+}
+
+
+static ngx_int_t
+ngx_webrtc_dtls_done(ngx_webrtc_session_t *s)
+{
+    size_t                     klen;
+    ngx_uint_t                 profile;
+    SRTP_PROTECTION_PROFILE   *p;
+    u_char                     material[2 * (16 + 14)];
+
+    if (ngx_webrtc_dtls_check_fingerprint(s) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = SSL_get_selected_srtp_profile(s->ssl);
+    if (p == NULL) {
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: peer negotiated no SRTP profile");
+        return NGX_ERROR;
+    }
+
+    profile = p->id;
+
+    switch (profile) {
+
+    case SRTP_AEAD_AES_128_GCM:
+        klen = 2 * (16 + 12);
+        break;
+
+    case SRTP_AES128_CM_SHA1_80:
+        klen = 2 * (16 + 14);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: unsupported SRTP profile %ui", profile);
+        return NGX_ERROR;
+    }
+
+    if (SSL_export_keying_material(s->ssl, material, klen,
+                                   "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0)
+        != 1)
+    {
+        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0,
+                      "SSL_export_keying_material() failed");
+        return NGX_ERROR;
+    }
+
+    if (ngx_webrtc_srtp_create(s, profile, material) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_explicit_memzero(material, sizeof(material));
+
+    s->dtls_done = 1;
+    s->state = NGX_WEBRTC_STATE_CONNECTED;
+
+    if (s->shm) {
+        s->shm->state = s->state;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                  "webrtc: DTLS connected, %s", p->name);
+
+    ngx_webrtc_media_start(s);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s)
+{
+    u_char         *p, *fp;
+    size_t          n;
+    X509           *cert;
+    ngx_uint_t      i;
+    unsigned int    len;
+    const EVP_MD   *md;
+    u_char          buf[EVP_MAX_MD_SIZE];
+    u_char          hex[EVP_MAX_MD_SIZE * 3];
+
+    static u_char   digits[] = "0123456789ABCDEF";
+
+    static struct {
+        ngx_str_t      name;
+        const char    *md;
+    } algs[] = {
+        { ngx_string("sha-1"), "SHA1" },
+        { ngx_string("sha-224"), "SHA224" },
+        { ngx_string("sha-256"), "SHA256" },
+        { ngx_string("sha-384"), "SHA384" },
+        { ngx_string("sha-512"), "SHA512" },
+    };
+
+    md = NULL;
+
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        if (algs[i].name.len == s->remote_fp_alg.len
+            && ngx_strncasecmp(algs[i].name.data, s->remote_fp_alg.data,
+                               s->remote_fp_alg.len)
+               == 0)
+        {
+            md = EVP_get_digestbyname(algs[i].md);
+            break;
+        }
+    }
+
+    if (md == NULL) {
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: unsupported fingerprint algorithm \"%V\"",
+                      &s->remote_fp_alg);
+        return NGX_ERROR;
+    }
+
+    cert = SSL_get1_peer_certificate(s->ssl);
+    if (cert == NULL) {
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: peer sent no DTLS certificate");
+        return NGX_ERROR;
+    }
+
+    if (X509_digest(cert, md, buf, &len) != 1) {
+        X509_free(cert);
+        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0, "X509_digest() failed");
+        return NGX_ERROR;
+    }
+
+    X509_free(cert);
+
+    p = hex;
+
+    for (i = 0; i < len; i++) {
+        if (i) {
+            *p++ = ':';
+        }
+
+        *p++ = digits[buf[i] >> 4];
+        *p++ = digits[buf[i] & 0xf];
+    }
+
+    n = p - hex;
+    fp = s->remote_fp.data;
+
+    if (n != s->remote_fp.len || ngx_strncasecmp(hex, fp, n) != 0) {
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: DTLS certificate does not match the offer's "
+                      "fingerprint");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_webrtc_dtls_set_timer(ngx_webrtc_session_t *s)
+{
+    struct timeval  tv;
+    ngx_msec_t      ms;
+
+    if (DTLSv1_get_timeout(s->ssl, &tv) != 1) {
+        return;
+    }
+
+    ms = tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
+    ngx_add_timer(&s->dtls_timer, ms ? ms : 1);
+}
+
+
+static void
+ngx_webrtc_dtls_timer_handler(ngx_event_t *ev)
+{
+    ngx_webrtc_session_t  *s;
+
+    s = ev->data;
+
+    if (s->dtls_done || s->closing) {
+        return;
+    }
+
+    ERR_clear_error();
+
+    if (DTLSv1_handle_timeout(s->ssl) < 0) {
+        ngx_ssl_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: DTLS retransmission failed");
+        ngx_webrtc_session_close(s, "DTLS timeout");
+        return;
+    }
+
+    ngx_webrtc_dtls_set_timer(s);
+}
+
+
+static int
+ngx_webrtc_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+
+static int
+ngx_webrtc_bio_write(BIO *b, const char *buf, int len)
+{
+    ngx_webrtc_session_t  *s;
+
+    s = BIO_get_data(b);
+
+    if (s == NULL || len <= 0) {
+        return len;
+    }
+
+    /* a lost datagram is retransmitted by the DTLS timer */
+    (void) ngx_webrtc_send(s, (u_char *) buf, len);
+
+    return len;
+}
+
+
+static long
+ngx_webrtc_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    switch (cmd) {
+
+    case BIO_CTRL_FLUSH:
+        return 1;
+
+    case BIO_CTRL_DGRAM_QUERY_MTU:
+    case BIO_CTRL_DGRAM_GET_MTU:
+        return NGX_WEBRTC_MTU;
+
+    case BIO_CTRL_WPENDING:
+    case BIO_CTRL_PENDING:
+        return 0;
+
+    default:
+        return 0;
+    }
+}

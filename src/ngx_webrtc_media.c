@@ -1,0 +1,293 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc.h"
+
+
+/*
+ * What arrives from a publisher: SRTP and SRTCP unprotected in place in
+ * the worker's receive buffer, counted per track into the session's
+ * shared-memory record; receiver reports and PLI go back on a timer.
+ */
+
+
+#define NGX_WEBRTC_RTCP_MAX  256
+
+
+static ngx_webrtc_track_t *ngx_webrtc_media_track(ngx_webrtc_session_t *s,
+    ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static void ngx_webrtc_media_rtcp(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+static void ngx_webrtc_media_timer(ngx_event_t *ev);
+static ngx_int_t ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s,
+    u_char *buf, size_t len);
+
+
+void
+ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    int                       n;
+    uint32_t                  arrival;
+    ngx_uint_t                rtx;
+    srtp_err_status_t         rc;
+    ngx_webrtc_rtp_t          rtp;
+    ngx_webrtc_track_t       *t;
+    ngx_webrtc_frame_info_t   info;
+    ngx_webrtc_shm_track_t   *st;
+
+    if (!s->dtls_done || s->srtp_in == NULL || len < 12) {
+        return;
+    }
+
+    n = (int) len;
+
+    if (buf[1] >= 192 && buf[1] <= 223) {
+        rc = srtp_unprotect_rtcp(s->srtp_in, buf, &n);
+
+        if (rc != srtp_err_status_ok) {
+            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                           "webrtc: SRTCP unprotect failed: %d", (int) rc);
+            return;
+        }
+
+        ngx_webrtc_media_rtcp(s, buf, n);
+        return;
+    }
+
+    rc = srtp_unprotect(s->srtp_in, buf, &n);
+
+    if (rc != srtp_err_status_ok) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                       "webrtc: SRTP unprotect failed: %d", (int) rc);
+        return;
+    }
+
+    if (ngx_webrtc_rtp_parse(&rtp, buf, n) != NGX_WEBRTC_PARSE_OK) {
+        return;
+    }
+
+    t = ngx_webrtc_media_track(s, &rtp, &rtx);
+    if (t == NULL) {
+        return;
+    }
+
+    s->shm->last_rx = ngx_current_msec;
+
+    if (rtx) {
+        return;
+    }
+
+    st = &s->shm->tracks[t - s->tracks];
+
+    arrival = (uint32_t) ((uint64_t) ngx_current_msec * t->clock_rate / 1000);
+
+    (void) ngx_webrtc_rtp_source_update(&t->source, rtp.seq, rtp.ts, arrival);
+
+    st->packets++;
+    st->bytes += rtp.payload_len;
+
+    if (t->kind != NGX_WEBRTC_MEDIA_VIDEO) {
+        return;
+    }
+
+    if (ngx_webrtc_frame_inspect(t->codec, rtp.payload, rtp.payload_len,
+                                 &info)
+        != NGX_WEBRTC_PARSE_OK)
+    {
+        return;
+    }
+
+    if (info.keyframe && (!t->keyframe_seen || rtp.ts != t->keyframe_ts)) {
+        t->keyframe_seen = 1;
+        t->keyframe_ts = rtp.ts;
+        st->keyframes++;
+    }
+
+    if (info.has_size) {
+        st->width = info.width;
+        st->height = info.height;
+    }
+}
+
+
+static ngx_webrtc_track_t *
+ngx_webrtc_media_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
+    ngx_uint_t *rtx)
+{
+    ngx_uint_t           i;
+    ngx_webrtc_track_t  *t;
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (rtp->pt == t->pt) {
+            if (t->ssrc != rtp->ssrc) {
+                if (t->ssrc) {
+                    /* a new source on the track: restart its statistics */
+                    ngx_memzero(&t->source, sizeof(ngx_webrtc_rtp_source_t));
+                }
+
+                t->ssrc = rtp->ssrc;
+            }
+
+            *rtx = 0;
+            return t;
+        }
+
+        if (t->rtx_pt && rtp->pt == t->rtx_pt) {
+            *rtx = 1;
+            return t;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_webrtc_media_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    ngx_uint_t               i;
+    ngx_webrtc_track_t      *t;
+    ngx_webrtc_rtcp_info_t   info;
+
+    if (ngx_webrtc_rtcp_parse(&info, buf, len) != NGX_WEBRTC_PARSE_OK) {
+        return;
+    }
+
+    s->shm->last_rx = ngx_current_msec;
+
+    if (!info.has_sr) {
+        return;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (t->ssrc == info.sr_ssrc) {
+            t->sr_lsr = (uint32_t) (info.sr_ntp >> 16);
+            t->sr_time = ngx_current_msec;
+        }
+    }
+}
+
+
+void
+ngx_webrtc_media_start(ngx_webrtc_session_t *s)
+{
+    s->rtcp_timer.handler = ngx_webrtc_media_timer;
+    s->rtcp_timer.data = s;
+    s->rtcp_timer.log = &s->log;
+    s->rtcp_timer.cancelable = 1;
+
+    ngx_add_timer(&s->rtcp_timer, 200);
+}
+
+
+/* receiver reports, bitrates for the status, and PLI until a keyframe */
+
+static void
+ngx_webrtc_media_timer(ngx_event_t *ev)
+{
+    size_t                   n;
+    uint32_t                 dlsr;
+    uint64_t                 bytes;
+    ngx_msec_t               now, elapsed;
+    ngx_uint_t               i;
+    ngx_webrtc_track_t      *t;
+    ngx_webrtc_session_t    *s;
+    ngx_webrtc_shm_track_t  *st;
+    u_char                   buf[NGX_WEBRTC_RTCP_MAX];
+
+    s = ev->data;
+    now = ngx_current_msec;
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+        st = &s->shm->tracks[i];
+
+        bytes = st->bytes;
+        elapsed = now - t->tick_time;
+
+        if (t->tick_time && elapsed) {
+            st->bitrate = (bytes - t->bytes_at_tick) * 8 * 1000 / elapsed;
+        }
+
+        t->tick_time = now;
+        t->bytes_at_tick = bytes;
+
+        if (t->ssrc == 0) {
+            continue;
+        }
+
+        st->lost = ngx_webrtc_rtp_source_lost(&t->source);
+
+        dlsr = 0;
+
+        if (t->sr_time) {
+            dlsr = (uint32_t) ((uint64_t) (now - t->sr_time) * 65536 / 1000);
+        }
+
+        n = ngx_webrtc_rtcp_write_rr(buf, sizeof(buf) - 64, s->local_ssrc,
+                                     t->ssrc, &t->source, t->sr_lsr, dlsr);
+        if (n) {
+            (void) ngx_webrtc_media_send_rtcp(s, buf, n);
+        }
+
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !t->keyframe_seen) {
+            (void) ngx_webrtc_media_send_pli(s, t);
+        }
+    }
+
+    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->wmcf->rtcp_interval);
+}
+
+
+ngx_int_t
+ngx_webrtc_media_send_pli(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t)
+{
+    size_t  n;
+    u_char  buf[NGX_WEBRTC_RTCP_MAX];
+
+    if (t->ssrc == 0) {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_webrtc_rtcp_write_pli(buf, sizeof(buf) - 64, s->local_ssrc,
+                                  t->ssrc);
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    s->shm->tracks[t - s->tracks].plis_sent++;
+
+    return ngx_webrtc_media_send_rtcp(s, buf, n);
+}
+
+
+/* buf must have room for the SRTCP trailer after len bytes */
+
+static ngx_int_t
+ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    int                n;
+    srtp_err_status_t  rc;
+
+    if (s->srtp_out == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = (int) len;
+
+    rc = srtp_protect_rtcp(s->srtp_out, buf, &n);
+    if (rc != srtp_err_status_ok) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                       "webrtc: SRTCP protect failed: %d", (int) rc);
+        return NGX_ERROR;
+    }
+
+    return ngx_webrtc_send(s, buf, n);
+}

@@ -1,0 +1,241 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_SDP_H_INCLUDED_
+#define _NGX_WEBRTC_SDP_H_INCLUDED_
+
+
+#include "ngx_webrtc_parse.h"
+
+
+#define NGX_WEBRTC_SDP_MAX_MEDIA        8
+#define NGX_WEBRTC_SDP_MAX_CODECS      64
+#define NGX_WEBRTC_SDP_MAX_EXTMAP      16
+#define NGX_WEBRTC_SDP_MAX_FMTS        64
+#define NGX_WEBRTC_SDP_MAX_BUNDLE       8
+#define NGX_WEBRTC_SDP_MAX_CANDIDATES   8
+#define NGX_WEBRTC_SDP_MAX_RIDS         4
+
+
+typedef enum {
+    NGX_WEBRTC_MEDIA_OTHER = 0,
+    NGX_WEBRTC_MEDIA_AUDIO,
+    NGX_WEBRTC_MEDIA_VIDEO,
+    NGX_WEBRTC_MEDIA_APPLICATION
+} ngx_webrtc_media_type_e;
+
+
+typedef enum {
+    NGX_WEBRTC_DIR_SENDRECV = 0,     /* default when no attribute is given */
+    NGX_WEBRTC_DIR_SENDONLY,
+    NGX_WEBRTC_DIR_RECVONLY,
+    NGX_WEBRTC_DIR_INACTIVE
+} ngx_webrtc_direction_e;
+
+
+typedef enum {
+    NGX_WEBRTC_SETUP_NONE = 0,
+    NGX_WEBRTC_SETUP_ACTPASS,
+    NGX_WEBRTC_SETUP_ACTIVE,
+    NGX_WEBRTC_SETUP_PASSIVE,
+    NGX_WEBRTC_SETUP_HOLDCONN
+} ngx_webrtc_setup_e;
+
+
+typedef struct {
+    unsigned                    pt;           /* payload type, 0..127 */
+    ngx_webrtc_codec_e          codec;
+    ngx_webrtc_str_t            name;         /* encoding name as offered */
+    unsigned                    clock_rate;
+    unsigned                    channels;     /* 0 if not given */
+    ngx_webrtc_str_t            fmtp;         /* parameters after "a=fmtp:PT " */
+    unsigned                    apt;          /* rtx: associated pt, else 0 */
+    unsigned                    has_apt:1;
+    unsigned                    fb_nack:1;
+    unsigned                    fb_pli:1;     /* "nack pli" */
+    unsigned                    fb_fir:1;     /* "ccm fir" */
+    unsigned                    fb_remb:1;
+    unsigned                    fb_twcc:1;    /* "transport-cc" */
+} ngx_webrtc_sdp_codec_t;
+
+
+typedef struct {
+    unsigned                    id;
+    ngx_webrtc_str_t            uri;
+} ngx_webrtc_sdp_extmap_t;
+
+
+typedef struct {
+    ngx_webrtc_str_t            ufrag;
+    ngx_webrtc_str_t            pwd;
+    ngx_webrtc_str_t            fp_alg;       /* "sha-256" */
+    ngx_webrtc_str_t            fp;           /* "AB:CD:..." */
+    ngx_webrtc_setup_e          setup;
+} ngx_webrtc_sdp_transport_t;
+
+
+typedef struct {
+    ngx_webrtc_media_type_e     type;
+    ngx_webrtc_str_t            media;        /* "audio", "video", ... */
+    unsigned                    port;
+    ngx_webrtc_str_t            proto;        /* "UDP/TLS/RTP/SAVPF", ... */
+
+    /* payload types in m-line order */
+    unsigned                    fmts[NGX_WEBRTC_SDP_MAX_FMTS];
+    unsigned                    nfmts;
+
+    ngx_webrtc_str_t            mid;
+    ngx_webrtc_direction_e      direction;
+
+    /* ice-ufrag, ice-pwd, fingerprint, setup given in this m-section */
+    ngx_webrtc_sdp_transport_t  transport;
+
+    ngx_webrtc_sdp_codec_t      codecs[NGX_WEBRTC_SDP_MAX_CODECS];
+    unsigned                    ncodecs;
+
+    ngx_webrtc_sdp_extmap_t     extmaps[NGX_WEBRTC_SDP_MAX_EXTMAP];
+    unsigned                    nextmaps;
+
+    /* raw "a=candidate:" values (after the colon), the first ones */
+    ngx_webrtc_str_t            candidates[NGX_WEBRTC_SDP_MAX_CANDIDATES];
+    unsigned                    ncandidates;
+
+    /* first a=ssrc id, and a=ssrc-group:FID second id if any */
+    uint32_t                    ssrc;
+    uint32_t                    rtx_ssrc;
+    ngx_webrtc_str_t            msid;         /* a=msid value, whole */
+
+    /* a=rid:X send lines (simulcast) */
+    ngx_webrtc_str_t            rids[NGX_WEBRTC_SDP_MAX_RIDS];
+    unsigned                    nrids;
+
+    /* data channels */
+    unsigned                    sctp_port;          /* a=sctp-port or sctpmap */
+    unsigned                    max_message_size;   /* 0 if absent */
+
+    unsigned                    rtcp_mux:1;
+    unsigned                    rtcp_mux_only:1;
+    unsigned                    rtcp_rsize:1;
+    unsigned                    bundle_only:1;
+    unsigned                    end_of_candidates:1;
+    unsigned                    legacy_sctp:1;      /* DTLS/SCTP + sctpmap */
+    unsigned                    simulcast:1;
+} ngx_webrtc_sdp_media_t;
+
+
+typedef struct {
+    ngx_webrtc_str_t            origin_sess_id;   /* o= session id */
+
+    /* session-level transport attributes (OBS puts them here) */
+    ngx_webrtc_sdp_transport_t  transport;
+
+    /* the first a=group:BUNDLE; mids in order */
+    ngx_webrtc_str_t            bundle[NGX_WEBRTC_SDP_MAX_BUNDLE];
+    unsigned                    nbundle;
+
+    ngx_webrtc_sdp_media_t      media[NGX_WEBRTC_SDP_MAX_MEDIA];
+    unsigned                    nmedia;
+
+    ngx_webrtc_direction_e      direction;        /* session level */
+
+    unsigned                    ice_lite:1;
+    unsigned                    ice_trickle:1;    /* ice-options has trickle */
+
+    /* a short reason when parsing failed */
+    const char                 *error;
+} ngx_webrtc_sdp_t;
+
+
+/*
+ * Parses an SDP offer.  Strings point into the input buffer, which must
+ * outlive the result.  Accepts "\r\n" and "\n" line ends.  Returns
+ * NGX_WEBRTC_PARSE_ERROR with sdp->error set for input that is not SDP
+ * (no "v=0", unknown line shapes, numbers out of range, too many
+ * m-sections ...); attributes that are merely unknown are skipped.
+ */
+int ngx_webrtc_sdp_parse(ngx_webrtc_sdp_t *sdp, u_char *p, size_t len);
+
+
+/*
+ * Effective transport attributes of m-section i: the m-section's own value
+ * where present, else the session level one.
+ */
+void ngx_webrtc_sdp_transport(ngx_webrtc_sdp_t *sdp, unsigned i,
+    ngx_webrtc_sdp_transport_t *t);
+
+
+/* what the answerer wants; codec preference lists in priority order */
+typedef struct {
+    ngx_webrtc_codec_e          video_codecs[NGX_WEBRTC_CODEC_LAST];
+    unsigned                    nvideo_codecs;
+    ngx_webrtc_codec_e          audio_codecs[NGX_WEBRTC_CODEC_LAST];
+    unsigned                    naudio_codecs;
+    unsigned                    ingest:1;     /* WHIP: offer must send */
+} ngx_webrtc_sdp_prefs_t;
+
+
+/* what was selected for one m-section */
+typedef struct {
+    unsigned                    accepted:1;
+    int                         codec;        /* index in media.codecs */
+    int                         rtx;          /* index of its rtx, or -1 */
+} ngx_webrtc_sdp_choice_t;
+
+
+typedef struct {
+    ngx_webrtc_sdp_choice_t     media[NGX_WEBRTC_SDP_MAX_MEDIA];
+    int                         audio;        /* m-section index or -1 */
+    int                         video;        /* m-section index or -1 */
+    int                         application;  /* m-section index or -1 */
+
+    /* effective transport of the first bundled m-section */
+    ngx_webrtc_sdp_transport_t  transport;
+
+    /* a short reason when the offer cannot be accepted whole (422) */
+    const char                 *error;
+} ngx_webrtc_sdp_selection_t;
+
+
+/*
+ * Decides whether the offer can be accepted whole and picks one codec per
+ * m-section.  Rules: at most one audio and one video m-section, plus at
+ * most one application (data channel) m-section; every m-section bundled
+ * in one group (or a single m-section); rtcp-mux; ICE credentials and a
+ * fingerprint (sha-1/224/256/384/512) present; setup actpass or active;
+ * for ingest the direction sendonly or sendrecv.  H264 is never refused
+ * for its profile-level-id.
+ */
+int ngx_webrtc_sdp_select(ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_prefs_t *prefs,
+    ngx_webrtc_sdp_selection_t *sel);
+
+
+typedef struct {
+    ngx_webrtc_str_t            ufrag;
+    ngx_webrtc_str_t            pwd;
+    ngx_webrtc_str_t            fingerprint;  /* "sha-256 AB:CD:..." */
+    ngx_webrtc_str_t            candidate_addrs[NGX_WEBRTC_SDP_MAX_CANDIDATES];
+    unsigned                    ncandidate_addrs;
+    unsigned                    port;
+    uint64_t                    session_version;  /* o= line */
+    ngx_webrtc_direction_e      direction;    /* recvonly for WHIP */
+    uint32_t                    ssrc_audio;   /* ours, for RTCP; 0: none */
+    uint32_t                    ssrc_video;
+} ngx_webrtc_sdp_answer_t;
+
+
+/*
+ * Writes the answer for a selected offer: ice-lite, setup:passive,
+ * rtcp-mux, one codec (+ its rtx) per m-section with its fmtp and
+ * rtcp-fb, the offered extmaps the server understands (sdes:mid,
+ * abs-send-time, transport-cc are kept; others dropped), host candidates
+ * for every address at the given port, end-of-candidates.  Returns the
+ * length written, or 0 if buf is too small.
+ */
+size_t ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
+    ngx_webrtc_sdp_selection_t *sel, ngx_webrtc_sdp_answer_t *ans);
+
+
+#endif /* _NGX_WEBRTC_SDP_H_INCLUDED_ */

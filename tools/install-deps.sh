@@ -1,0 +1,53 @@
+#!/bin/sh
+# Installs what is missing from Debian's packages (and npm for tests).
+# Usage: tools/install-deps.sh build|test
+# Nothing is installed when everything is there already, so that it also
+# works without a network (inside a test namespace).
+
+set -e
+
+build="build-essential nginx nginx-dev libnice-dev libsrtp2-dev libssl-dev
+       libusrsctp-dev pkg-config"
+test="$build chromium python3-aiortc coturn ffmpeg clang libclang-rt-14-dev
+      iproute2 nodejs npm curl"
+
+case "$1" in
+    build) pkgs=$build ;;
+    test)  pkgs=$test ;;
+    *)     echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $pkgs; do
+    if ! dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null \
+         | grep -q 'install ok installed'
+    then
+        missing="$missing $p"
+    fi
+done
+
+# node and npm may come from elsewhere than Debian (the CI image has them)
+if [ "$1" = test ] && command -v node >/dev/null && command -v npm >/dev/null
+then
+    missing=$(echo "$missing" | tr ' ' '\n' | grep -v -x -e nodejs -e npm \
+              | tr '\n' ' ')
+fi
+
+if [ -n "$(echo $missing)" ]; then
+    echo "installing:$missing"
+    if [ "$(id -u)" != 0 ]; then
+        echo "run as root, or install:$missing" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $missing
+fi
+
+if [ "$1" = test ]; then
+    cd "$(dirname "$0")/.."
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+        npm ci --no-audit --no-fund
+        touch node_modules
+    fi
+fi

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Runs Debian's nginx in the foreground with conf/nginx.conf and the module
+# from build/modules, under the prefix build/run/.
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+prefix=$top/build/run
+mkdir -p "$prefix/logs" "$prefix/tmp"
+nginx=${NGINX:-/usr/sbin/nginx}
+"$nginx" -p "$prefix/" -c "$top/conf/nginx.conf" -t -q
+echo "nginx: http://127.0.0.1:8080/ (publish: /publish.html, status: /webrtc/status)"
+echo "logs:  $prefix/logs/error.log; stop with Ctrl-C"
+exec "$nginx" -p "$prefix/" -c "$top/conf/nginx.conf" -g 'daemon off;'
