@@ -16,7 +16,7 @@ NGX_OBJS     := $(BUILD)/objs
 MODULE_SO    := $(BUILD)/modules/ngx_http_webrtc_module.so
 
 SRCS         := $(wildcard $(CURDIR)/src/*.c) $(wildcard $(CURDIR)/src/*.h)
-PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_rtp.c
+PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_rtp.c src/ngx_webrtc_stun.c
 
 CC           ?= cc
 UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
@@ -24,7 +24,7 @@ UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*_test.c))
 
 FUZZ_CC      ?= clang
-FUZZ_CFLAGS  := -g -O1 -Isrc -I/usr/include/stun \
+FUZZ_CFLAGS  := -g -O1 -Isrc \
                 -fsanitize=fuzzer,address,undefined
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 20
@@ -72,7 +72,7 @@ unit: $(UNIT_TESTS)
 
 $(BUILD)/unit/%: t/unit/%.c $(PARSER_SRCS) $(wildcard src/ngx_webrtc_*.h)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PARSER_SRCS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PARSER_SRCS) -lnice
 
 fuzz: $(FUZZ_TARGETS)
 

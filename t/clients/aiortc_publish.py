@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""WHIP publisher built on aiortc 1.4 (Debian's python3-aiortc).
+
+Run it with /usr/bin/python3: a pyenv python first on PATH cannot see
+Debian's packages.
+
+    /usr/bin/python3 t/clients/aiortc_publish.py \
+        --url http://127.0.0.1:8080/whip/cam1 [--token T] [--seconds 5] \
+        [--no-delete] [--no-audio] [--no-video] [--datachannel] \
+        [--video-codec any|h264|vp8] [--connect-timeout 10] [--print-offer]
+
+Prints one JSON object per line on stdout:
+
+    {"event":"offer", ...}                    offer summary (not the SDP)
+    {"event":"answer","status":201,"location":...,"etag":...,"links":[...],
+     "content_type":...,"sdp":...}
+    {"event":"state","ice":...,"connection":...}   on every change
+    {"event":"connected"}                     connectionState "connected"
+    {"event":"datachannel","state":"open"}    with --datachannel
+    {"event":"stats","tracks":[{"kind":..,"packets":..,"bytes":..}]}
+    {"event":"disconnected","connection":...} lost before --seconds ended
+    {"event":"deleted","status":200}          after DELETE
+    {"event":"error","status":...,"body":...,"stage":...}
+
+Exit status: 0 success, 2 HTTP error (POST not 201, DELETE not 200,
+connection refused), 3 no connection / connection lost, 1 anything else.
+With --print-offer the raw offer SDP is printed and nothing is sent.
+With --no-delete the process exits right after sending, without DELETE
+and without closing the peer connection (a peer that vanished).
+"""
+
+import argparse
+import asyncio
+import fractions
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import aioice.ice
+
+# aioice skips loopback addresses: gather on 127.0.0.1 only
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc.mediastreams import (  # noqa: E402
+    AudioStreamTrack,
+    VideoStreamTrack,
+)
+from aiortc.rtcrtpsender import RTCRtpSender  # noqa: E402
+
+USER_AGENT = "aiortc/1.4 (ngx-webrtc-tests)"
+HTTP_TIMEOUT = 10
+
+
+def emit(event, **fields):
+    obj = {"event": event}
+    obj.update(fields)
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class PatternTrack(VideoStreamTrack):
+    """640x360 frames with a moving bar, so that the encoder has work."""
+
+    def __init__(self, width=640, height=360):
+        super().__init__()
+        self.width = width
+        self.height = height
+        self.n = 0
+        try:
+            import numpy
+
+            self.np = numpy
+            y = numpy.arange(width, dtype=numpy.uint16)
+            self.ramp = numpy.tile((y * 255 // width).astype(numpy.uint8),
+                                   (height, 1))
+        except ImportError:  # plain green frames then
+            self.np = None
+
+    async def recv(self):
+        if self.np is None:
+            return await super().recv()
+
+        from av import VideoFrame
+
+        np = self.np
+        pts, time_base = await self.next_timestamp()
+        w, h = self.width, self.height
+        buf = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        luma = np.roll(self.ramp, self.n * 8, axis=1)
+        x = (self.n * 6) % w
+        luma[:, x:x + 40] = 235
+        buf[:h] = luma
+        buf[h:] = 128 + (self.n % 64)
+        self.n += 1
+        frame = VideoFrame.from_ndarray(buf, format="yuv420p")
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+
+def http_request(method, url, body=None, headers=None):
+    """(status, headers as list of (name, value), body); status 0 when
+    the server could not be reached."""
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as r:
+            return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return (e.code, list(e.headers.items()),
+                e.read().decode("utf-8", "replace"))
+    except (urllib.error.URLError, OSError) as e:
+        return 0, [], str(getattr(e, "reason", e))
+
+
+def header(headers, name):
+    for k, v in headers:
+        if k.lower() == name:
+            return v
+    return None
+
+
+def prefer_codec(transceiver, kind, codec):
+    if codec == "any":
+        return
+    caps = RTCRtpSender.getCapabilities(kind)
+    chosen = [c for c in caps.codecs
+              if c.mimeType.lower() in (f"{kind}/{codec}", f"{kind}/rtx")]
+    if not any(c.mimeType.lower() == f"{kind}/{codec}" for c in chosen):
+        raise SystemExit(f"codec {codec} not available for {kind}")
+    transceiver.setCodecPreferences(chosen)
+
+
+def offer_summary(sdp):
+    media = [line.split()[0][2:] for line in sdp.splitlines()
+             if line.startswith("m=")]
+    cands = sum(1 for line in sdp.splitlines()
+                if line.startswith("a=candidate:"))
+    return {"media": media, "candidates": cands}
+
+
+async def wait_connected(pc, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pc.connectionState == "connected":
+            return True
+        if pc.connectionState in ("failed", "closed"):
+            return False
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def collect_stats(pc):
+    tracks = []
+    try:
+        report = await pc.getStats()
+    except Exception as e:  # noqa: BLE001
+        return [{"error": str(e)}]
+    for s in report.values():
+        if getattr(s, "type", None) == "outbound-rtp":
+            tracks.append({"kind": s.kind, "ssrc": s.ssrc,
+                           "packets": s.packetsSent, "bytes": s.bytesSent})
+    return tracks
+
+
+async def run(args):
+    pc = RTCPeerConnection()
+    headers = {"User-Agent": USER_AGENT}
+    if args.token:
+        headers["Authorization"] = f"Bearer {args.token}"
+
+    if args.audio:
+        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    if args.video:
+        t = pc.addTransceiver(PatternTrack(), direction="sendonly")
+        prefer_codec(t, "video", args.video_codec)
+    dc = None
+    if args.datachannel:
+        dc = pc.createDataChannel("test")
+
+        @dc.on("open")
+        def on_open():
+            emit("datachannel", state="open", label=dc.label)
+
+        @dc.on("message")
+        def on_message(msg):
+            emit("datachannel", message=msg if isinstance(msg, str)
+                 else msg.hex())
+
+    last = {}
+
+    @pc.on("connectionstatechange")
+    def on_conn():
+        report_state()
+
+    @pc.on("iceconnectionstatechange")
+    def on_ice():
+        report_state()
+
+    def report_state():
+        if args.print_offer:
+            return
+        now = {"ice": pc.iceConnectionState,
+               "connection": pc.connectionState}
+        if now != last:
+            last.update(now)
+            emit("state", **now)
+
+    offer = await pc.createOffer()
+    # aiortc gathers all candidates here (bounded by its own timers)
+    await asyncio.wait_for(pc.setLocalDescription(offer), args.connect_timeout)
+    sdp = pc.localDescription.sdp
+
+    if args.print_offer:
+        sys.stdout.write(sdp)
+        sys.stdout.flush()
+        await pc.close()
+        return 0
+
+    emit("offer", **offer_summary(sdp))
+
+    status, rh, body = await asyncio.to_thread(
+        http_request, "POST", args.url, sdp.encode(),
+        dict(headers, **{"Content-Type": "application/sdp"}))
+
+    if status != 201:
+        emit("error", stage="post", status=status, body=body)
+        await pc.close()
+        return 2
+
+    location = header(rh, "location")
+    links = [v for k, v in rh if k.lower() == "link"]
+    emit("answer", status=status, location=location,
+         etag=header(rh, "etag"), content_type=header(rh, "content-type"),
+         links=links, sdp=body)
+
+    if not location:
+        emit("error", stage="post", status=status, body="no Location header")
+        await pc.close()
+        return 2
+    session_url = urllib.parse.urljoin(args.url, location)
+
+    # OBS drops anything before v=0; be as lenient
+    answer = body[body.find("v=0"):] if "v=0" in body else body
+    try:
+        await pc.setRemoteDescription(
+            RTCSessionDescription(sdp=answer, type="answer"))
+    except Exception as e:  # noqa: BLE001
+        emit("error", stage="answer", status=status, body=str(e))
+        await asyncio.to_thread(http_request, "DELETE", session_url,
+                                None, headers)
+        await pc.close()
+        return 1
+
+    rc = 0
+    if await wait_connected(pc, args.connect_timeout):
+        emit("connected")
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline:
+            if pc.connectionState != "connected":
+                emit("disconnected", connection=pc.connectionState,
+                     ice=pc.iceConnectionState)
+                rc = 3
+                break
+            if dc is not None and dc.readyState == "open" and args.dc_ping:
+                dc.send(f"ping {time.time():.3f}")
+            await asyncio.sleep(0.2)
+    else:
+        emit("error", stage="connect", status=status,
+             body=f"not connected after {args.connect_timeout} s "
+                  f"(connection {pc.connectionState}, "
+                  f"ice {pc.iceConnectionState})")
+        rc = 3
+
+    emit("stats", tracks=await collect_stats(pc))
+
+    if args.no_delete:
+        # a peer that vanished: no DELETE, no DTLS close_notify
+        sys.stdout.flush()
+        os._exit(rc)
+
+    status, _, body = await asyncio.to_thread(
+        http_request, "DELETE", session_url, None, headers)
+    emit("deleted", status=status, body=body if status != 200 else None)
+    if status != 200 and rc == 0:
+        rc = 2
+
+    try:
+        await asyncio.wait_for(pc.close(), 5)
+    except asyncio.TimeoutError:
+        pass
+    return rc
+
+
+def main():
+    p = argparse.ArgumentParser(description="WHIP publisher (aiortc)")
+    p.add_argument("--url", required=True)
+    p.add_argument("--token")
+    p.add_argument("--seconds", type=float, default=5)
+    p.add_argument("--no-delete", action="store_true")
+    p.add_argument("--audio", action=argparse.BooleanOptionalAction,
+                   default=True)
+    p.add_argument("--video", action=argparse.BooleanOptionalAction,
+                   default=True)
+    p.add_argument("--video-codec", default="any",
+                   choices=["any", "h264", "vp8"])
+    p.add_argument("--datachannel", action="store_true")
+    p.add_argument("--dc-ping", action="store_true",
+                   help="send a text message on the data channel every 0.2 s")
+    p.add_argument("--connect-timeout", type=float, default=10)
+    p.add_argument("--print-offer", action="store_true")
+    args = p.parse_args()
+
+    if not (args.audio or args.video or args.datachannel):
+        p.error("nothing to send")
+
+    # a hard limit on everything, on top of each bounded wait
+    budget = args.seconds + 3 * args.connect_timeout + 3 * HTTP_TIMEOUT
+
+    async def bounded():
+        return await asyncio.wait_for(run(args), budget)
+
+    try:
+        rc = asyncio.run(bounded())
+    except asyncio.TimeoutError:
+        emit("error", stage="timeout", status=0,
+             body=f"gave up after {budget:.0f} s")
+        rc = 1
+    sys.stdout.flush()
+    # aiortc may leave threads (encoders) behind: do not wait for them
+    os._exit(rc)
+
+
+if __name__ == "__main__":
+    main()

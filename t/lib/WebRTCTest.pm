@@ -1,0 +1,1145 @@
+package WebRTCTest;
+
+# A small test library for the nginx WebRTC module: runs a private nginx
+# in a fresh prefix, talks HTTP to it, runs peer clients with hard time
+# limits and checks the error log at the end. Core Perl modules only.
+
+=head1 NAME
+
+WebRTCTest - run a private nginx for the WebRTC module tests
+
+=head1 SYNOPSIS
+
+    use FindBin;
+    use lib "$FindBin::Bin/lib";
+    use Test::More;
+    use WebRTCTest qw(skip_unless_netns skip_unless_module);
+
+    skip_unless_netns();
+    skip_unless_module();
+
+    my $t = WebRTCTest->new(name => 'whip', workers => 2);
+    $t->write_conf($t->default_conf(whip => 'webrtc_token secret1;'));
+    $t->start;
+
+    my $r = $t->http('POST', '/whip/cam1',
+        headers => { 'Content-Type' => 'application/sdp' }, body => $offer);
+    is($r->{status}, 201, 'created');
+    my @links = $t->header_values($r, 'link');
+
+    my ($rc, $out, $err) = $t->run_client({ timeout => 30 },
+        $t->client_command('aiortc_publish.py',
+            '--url', $t->url('/whip/cam1'), '--seconds', 3));
+    my @events = WebRTCTest::parse_events($out);
+
+    $t->done(allow => qr/some expected alert/);
+    done_testing;
+
+=head1 DESCRIPTION
+
+Every object owns one nginx instance in its own prefix directory,
+F<build/t/E<lt>nameE<gt>-E<lt>pidE<gt>/> under the repository, with
+F<logs/>, F<tmp/> (temp paths) and F<clients/> (captured client output).
+The prefix is removed at exit when all tests passed, unless
+C<WEBRTC_KEEP=1>.
+
+nginx is C<$ENV{NGINX}> or F</usr/sbin/nginx>, started with
+C<-p PREFIX/ -c PREFIX/nginx.conf -e PREFIX/logs/error.log>, in daemon
+mode with a master process. nginx is always stopped when the test ends,
+even if the test forgot to call C<done> or died (END block, DESTROY, and
+SIGINT/SIGTERM handlers that exit through END).
+
+=head2 Environment
+
+=over
+
+=item NGINX - nginx binary (default F</usr/sbin/nginx>)
+
+=item WEBRTC_STATIC=1 - the module is linked in: C<%%LOAD_MODULE%%> is empty
+
+=item WEBRTC_MODULE - path of the dynamic module (default
+F<build/modules/ngx_http_webrtc_module.so>)
+
+=item WEBRTC_DEBUG=1 - C<error_log ... debug> in the default config
+
+=item WEBRTC_KEEP=1 - keep the prefix directory even when all tests passed
+
+=item WEBRTC_ALLOW_HOST_NET=1 - let C<skip_unless_netns> run on the host
+network
+
+=item WEBRTC_PYTHON - python for F<*.py> clients (default F</usr/bin/python3>)
+
+=item WEBRTC_NODE - node for F<*.js> clients (default C<node>)
+
+=back
+
+=head2 Constructor and accessors
+
+=over
+
+=item new(name => 'http', workers => 1, allow => qr/.../, leak_check => 0)
+
+Creates the prefix and picks ports: a free TCP port for HTTP and a UDP
+base port P such that P .. P+workers+3 are all free on 127.0.0.1.
+C<allow> and C<leak_check> are defaults for C<done>.
+
+=item prefix, http_port, udp_port, udp_port($i) (= base + $i), workers,
+nginx, module_path, root (repository), html (repository F<html/>)
+
+=back
+
+=head2 Configuration
+
+=over
+
+=item write_conf($template)
+
+Substitutes C<%%LOAD_MODULE%%>, C<%%PREFIX%%>, C<%%HTTP_PORT%%>,
+C<%%UDP_PORT%%>, C<%%WORKERS%%>, C<%%HTML%%>, C<%%ROOT%%> and writes
+F<PREFIX/nginx.conf>. An unknown C<%%NAME%%> placeholder dies. Returns
+the text written.
+
+=item default_conf(main => '', http => '', server => '', whip => '', webrtc => 1)
+
+Returns the standard template (placeholders not yet substituted) with
+the given text inserted at top level (C<main>), in C<http{}>, in the
+C<server{}> and in C<location /whip/{}>. With C<webrtc =E<gt> 0> every
+webrtc directive (and C<%%LOAD_MODULE%%>) is left out: plain nginx.
+
+=back
+
+=head2 Process control
+
+=over
+
+=item start
+
+Runs nginx and waits (at most 10 s) until the HTTP port accepts; dies
+with the tail of the error log on failure.
+
+=item stop
+
+QUIT, then TERM after 10 s, then KILL; waits (bounded) for the master
+to exit. Safe to call when not running.
+
+=item reload(timeout => 10)
+
+HUP, then waits until C<workers> new worker processes run (old ones may
+still be shutting down). Returns true on success, false (with a diag)
+if no new workers appeared, e.g. because the new config was refused.
+
+=item master_pid, worker_pids(all => 0)
+
+Worker pids are the master's children whose title is
+C<nginx: worker process>; with C<all =E<gt> 1> also those that are
+shutting down.
+
+=back
+
+=head2 HTTP
+
+=over
+
+=item url($path)
+
+C<http://127.0.0.1:PORT$path>; an absolute URL is returned unchanged.
+
+=item http($method, $path_or_url, headers => {...}, body => $str, timeout => 10)
+
+Returns C<{ status, reason, headers, all_headers, body }>. C<headers>
+has lowercased names; a repeated header (Link) is an arrayref of all
+its values, as HTTP::Tiny returns it. C<all_headers> maps every name
+to an arrayref, always. Redirects are not followed. Status 599 means a
+connection error (body says which).
+
+=item header_values($response, $name)
+
+All values of a header as a list (works for single and repeated ones).
+
+=item http_raw($bytes, timeout => 10)
+
+Sends raw bytes on a new connection and returns everything read until
+the server closes (or the timeout).
+
+=item status
+
+Decoded JSON of C<GET /webrtc/status>, or undef.
+
+=item wait_for(sub { ... }, timeout => 10, interval => 0.2)
+
+Polls the sub until it returns a true value (returned) or the timeout
+expires (undef).
+
+=back
+
+=head2 Clients
+
+=over
+
+=item client_command($name, @args)
+
+The command list to run F<t/clients/$name>: F<*.py> with
+C</usr/bin/python3>, F<*.js> with C<node>, anything else directly.
+
+=item run_client([{ timeout => 60, env => {...} },] @cmd)
+
+Runs the command in its own process group with a hard timeout (the
+whole group is killed with TERM, then KILL). Returns
+C<($exit_code, $stdout, $stderr)>; the exit code is 124 on timeout and
+128+signal if killed by a signal.
+
+=item spawn_client([{ timeout => 60, env => {...} },] @cmd)
+
+Starts a client in the background and returns a L<WebRTCTest::Client>:
+C<pid>, C<running>, C<stdout>, C<stderr>, C<events> (decoded JSON lines
+so far), C<wait_event($name_or_sub, timeout =E<gt> 10)>,
+C<finish(timeout =E<gt> ...)> (returns like run_client), C<kill>.
+Clients still running at C<done> or exit are killed.
+
+=item test_h264(%opts)
+
+Path of an Annex B H.264 test pattern (640x360, 30 fps, 4 s, baseline,
+GOP 30, no B-frames), encoded once with ffmpeg into
+F<build/media/> and reused; pass it to F<ndc_publish.js> as
+C<--h264 FILE> to save each client the encoding. Options: C<size>,
+C<rate>, C<seconds>, C<gop>. Dies if ffmpeg fails.
+
+=item parse_events($stdout)
+
+Decodes the JSON lines of a client's stdout (other lines are ignored)
+into a list of hashrefs.
+
+=back
+
+=head2 Logs
+
+=over
+
+=item error_log
+
+Content of F<logs/error.log>.
+
+=item done(allow => qr/.../, leak_check => 1)
+
+Idempotent. Kills leftover clients, stops nginx, then runs these as
+tests on the error log, ignoring lines that match C<allow>: no
+C<[alert]>, no C<[emerg]>, no C<[crit]>, no "exited on signal" (core
+dumps included), no "exited with fatal code". With C<leak_check> also:
+no AddressSanitizer / LeakSanitizer / UBSan ("runtime error:") report
+and no "open socket ... left in connection".
+
+=back
+
+=head2 Functions (exportable)
+
+=over
+
+=item skip_unless_netns()
+
+C<plan skip_all> unless we run in a private network namespace (only
+C<lo> in F</proc/net/dev>) or C<WEBRTC_ALLOW_HOST_NET=1>.
+
+=item skip_unless_module()
+
+C<plan skip_all> unless the dynamic module is built (or
+C<WEBRTC_STATIC=1>).
+
+=item skip_unless_exec($path_or_name, ...)
+
+C<plan skip_all> unless every program is found.
+
+=item pid_alive($pid)
+
+True if the process exists and is not a zombie (a daemonized nginx
+master is reparented to PID 1, which may reap it late).
+
+=back
+
+=cut
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use Errno qw(ESRCH EINTR);
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use File::Spec;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG setsid _exit);
+use Scalar::Util qw(weaken);
+use Test::More ();
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(skip_unless_netns skip_unless_module skip_unless_exec
+    parse_events pid_alive);
+
+our $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
+
+my @INSTANCES;      # for END: every object created by this process
+my $OWNER_PID = $$;
+
+###############################################################################
+# construction
+
+sub new {
+    my ($class, %args) = @_;
+
+    my $name = $args{name} // 'test';
+    $name =~ s/[^A-Za-z0-9_.-]/_/g;
+
+    my $self = bless {
+        name       => $name,
+        workers    => $args{workers} // 1,
+        allow      => $args{allow},
+        leak_check => $args{leak_check},
+        nginx      => $ENV{NGINX} // '/usr/sbin/nginx',
+        static     => $ENV{WEBRTC_STATIC} ? 1 : 0,
+        module     => $ENV{WEBRTC_MODULE}
+                      // "$ROOT/build/modules/ngx_http_webrtc_module.so",
+        root       => $ROOT,
+        html       => "$ROOT/html",
+        clients    => [],
+        done       => 0,
+        owner      => $$,
+    }, $class;
+
+    my $prefix = "$ROOT/build/t/$name-$$";
+    my $n = 0;
+    $prefix = "$ROOT/build/t/$name-$$-" . ++$n while -e $prefix;
+    $self->{prefix} = $prefix;
+
+    make_path(map { "$prefix/$_" }
+        qw(logs clients tmp/body tmp/proxy tmp/fastcgi tmp/uwsgi tmp/scgi));
+    # workers may run as nobody: let them write temp files
+    chmod 0777, map { "$prefix/tmp/$_" } qw(body proxy fastcgi uwsgi scgi);
+
+    $self->{http_port} = _free_port('tcp', 1);
+    $self->{udp_port} = _free_port('udp', $self->{workers} + 4);
+
+    push @INSTANCES, $self;
+    weaken($INSTANCES[-1]);
+    _install_signal_handlers();
+
+    return $self;
+}
+
+sub prefix      { $_[0]{prefix} }
+sub http_port   { $_[0]{http_port} }
+sub workers     { $_[0]{workers} }
+sub nginx       { $_[0]{nginx} }
+sub module_path { $_[0]{module} }
+sub root        { $_[0]{root} }
+sub html        { $_[0]{html} }
+
+sub udp_port {
+    my ($self, $i) = @_;
+    return $self->{udp_port} + ($i // 0);
+}
+
+# A port P (random, below the ephemeral range so that clients' own sockets
+# do not take it) with P .. P+count-1 all bindable on 127.0.0.1.
+sub _free_port {
+    my ($proto, $count) = @_;
+
+    for (1 .. 500) {
+        my $base = 10000 + int(rand(20000));
+        my @socks;
+        my $ok = 1;
+        for my $p ($base .. $base + $count - 1) {
+            my $s = IO::Socket::INET->new(
+                LocalAddr => '127.0.0.1',
+                LocalPort => $p,
+                Proto     => $proto,
+                ($proto eq 'tcp' ? (Listen => 1, ReuseAddr => 1) : ()),
+            );
+            unless ($s) { $ok = 0; last }
+            push @socks, $s;
+        }
+        close $_ for @socks;
+        return $base if $ok;
+    }
+    croak "no free $proto port range of $count on 127.0.0.1";
+}
+
+###############################################################################
+# configuration
+
+sub default_conf {
+    my ($self, %x) = @_;
+
+    my $webrtc = $x{webrtc} // 1;
+    my $level = $ENV{WEBRTC_DEBUG} ? 'debug' : 'info';
+    my ($main, $http, $server, $whip) =
+        map { $x{$_} // '' } qw(main http server whip);
+
+    my $load = $webrtc ? "%%LOAD_MODULE%%\n" : '';
+    my $listen = $webrtc ? <<'EOF' : '';
+    webrtc_listen 127.0.0.1:%%UDP_PORT%%;
+    webrtc_candidate 127.0.0.1;
+EOF
+    my $locations = $webrtc ? <<"EOF" : '';
+        location /whip/ {
+            webrtc_whip;
+            $whip
+        }
+
+        location = /webrtc/status {
+            webrtc_status;
+        }
+EOF
+
+    return <<"EOF";
+${load}worker_processes %%WORKERS%%;
+daemon on;
+master_process on;
+error_log logs/error.log $level;
+pid logs/nginx.pid;
+$main
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log logs/access.log;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+
+$listen
+    $http
+
+    server {
+        listen 127.0.0.1:%%HTTP_PORT%%;
+
+        location / {
+            root %%HTML%%;
+        }
+
+$locations
+        $server
+    }
+}
+EOF
+}
+
+sub write_conf {
+    my ($self, $template) = @_;
+
+    my %v = (
+        LOAD_MODULE => $self->{static} ? ''
+                       : "load_module $self->{module};",
+        PREFIX      => $self->{prefix},
+        HTTP_PORT   => $self->{http_port},
+        UDP_PORT    => $self->{udp_port},
+        WORKERS     => $self->{workers},
+        HTML        => $self->{html},
+        ROOT        => $self->{root},
+    );
+
+    (my $conf = $template) =~ s{%%([A-Z_]+)%%}{
+        exists $v{$1} ? $v{$1} : croak "unknown placeholder %%$1%%"
+    }ge;
+
+    $self->write_file('nginx.conf', $conf);
+    $self->{conf} = $conf;
+    $self->{uses_module} = $template =~ /%%LOAD_MODULE%%/ ? 1 : 0;
+    return $conf;
+}
+
+# write a file relative to the prefix (or absolute)
+sub write_file {
+    my ($self, $name, $content) = @_;
+    my $path = File::Spec->file_name_is_absolute($name)
+        ? $name : "$self->{prefix}/$name";
+    make_path(dirname($path));
+    open my $fh, '>', $path or croak "$path: $!";
+    binmode $fh;
+    print {$fh} $content;
+    close $fh or croak "$path: $!";
+    return $path;
+}
+
+sub read_file {
+    my ($self, $name) = @_;
+    my $path = File::Spec->file_name_is_absolute($name)
+        ? $name : "$self->{prefix}/$name";
+    open my $fh, '<', $path or return '';
+    binmode $fh;
+    local $/;
+    my $c = <$fh>;
+    return $c // '';
+}
+
+###############################################################################
+# process control
+
+sub master_pid {
+    my ($self) = @_;
+    my $pid = $self->read_file('logs/nginx.pid');
+    return ($pid =~ /^(\d+)/) ? $1 : undef;
+}
+
+sub pid_alive { _alive(@_) }
+
+sub _alive {
+    my ($pid) = @_;
+    return 0 unless $pid;
+    return 0 unless kill 0, $pid;
+    # a zombie is dead for our purposes
+    if (open my $fh, '<', "/proc/$pid/stat") {
+        my $stat = <$fh> // '';
+        return 0 if $stat =~ /\)\s+Z\s/;
+    }
+    return 1;
+}
+
+sub start {
+    my ($self) = @_;
+
+    croak "write_conf first" unless defined $self->{conf};
+    croak "nginx already running" if $self->{running};
+
+    if ($self->{uses_module} && !$self->{static} && !-f $self->{module}) {
+        croak "module $self->{module} not built (make module)";
+    }
+
+    my $p = $self->{prefix};
+    unlink "$p/logs/nginx.pid";
+
+    my $stderr = "$p/logs/stderr.log";
+    my @cmd = ($self->{nginx}, '-p', "$p/", '-c', "$p/nginx.conf",
+        '-e', "$p/logs/error.log");
+
+    my ($rc, $out, $err) = $self->_run_sync(20, \@cmd);
+    if ($rc != 0) {
+        croak "nginx failed to start (exit $rc):\n$out$err\n"
+            . $self->_log_tail;
+    }
+
+    my $deadline = time + 10;
+    my $pid;
+    until ($pid = $self->master_pid) {
+        croak "no pid file after 10 s\n" . $self->_log_tail
+            if time > $deadline;
+        sleep 0.05;
+    }
+    $self->{running} = 1;
+    $self->{pid} = $pid;
+
+    until ($self->_port_accepts) {
+        if (!_alive($pid) || time > $deadline) {
+            my $why = _alive($pid) ? 'port does not accept' : 'master died';
+            $self->stop;
+            croak "nginx did not come up ($why)\n" . $self->_log_tail;
+        }
+        sleep 0.05;
+    }
+
+    # and the workers are there
+    $self->wait_for(sub {
+        scalar(() = $self->worker_pids) >= $self->{workers}
+    }, timeout => $deadline - time > 1 ? $deadline - time : 1);
+
+    return $self;
+}
+
+sub _port_accepts {
+    my ($self) = @_;
+    my $s = IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1',
+        PeerPort => $self->{http_port},
+        Proto    => 'tcp',
+        Timeout  => 1,
+    );
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
+sub stop {
+    my ($self) = @_;
+
+    return $self unless $self->{running};
+    my $pid = $self->{pid} // $self->master_pid;
+    my @workers = $self->worker_pids(all => 1);
+
+    if ($pid && _alive($pid)) {
+        kill 'QUIT', $pid;
+        unless (_wait_gone(10, $pid)) {
+            Test::More::diag("nginx $pid: no exit 10 s after QUIT, TERM");
+            kill 'TERM', $pid;
+            unless (_wait_gone(5, $pid)) {
+                Test::More::diag("nginx $pid: no exit after TERM, KILL");
+                kill 'KILL', $pid, @workers;
+                _wait_gone(5, $pid);
+            }
+        }
+    }
+
+    # workers die with the master; make sure of it
+    if (my @left = grep { _alive($_) } @workers) {
+        _wait_gone(5, @left) or kill 'KILL', @left;
+    }
+
+    $self->{running} = 0;
+    delete $self->{pid};
+    return $self;
+}
+
+sub _wait_gone {
+    my ($timeout, @pids) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 unless grep { _alive($_) } @pids;
+        sleep 0.05;
+    }
+    return !grep { _alive($_) } @pids;
+}
+
+sub reload {
+    my ($self, %args) = @_;
+    my $timeout = $args{timeout} // 10;
+
+    croak "nginx is not running" unless $self->{running};
+    my %old = map { $_ => 1 } $self->worker_pids(all => 1);
+
+    kill 'HUP', $self->{pid} or croak "HUP $self->{pid}: $!";
+
+    my $ok = $self->wait_for(sub {
+        my @new = grep { !$old{$_} } $self->worker_pids;
+        @new >= $self->{workers};
+    }, timeout => $timeout);
+
+    Test::More::diag("reload: no new workers after $timeout s\n"
+        . $self->_log_tail) unless $ok;
+    return $ok ? 1 : 0;
+}
+
+# children of the master, by their process title
+sub worker_pids {
+    my ($self, %args) = @_;
+    my $master = $self->{pid} // $self->master_pid or return;
+
+    my @pids;
+    opendir my $dh, '/proc' or return;
+    for my $pid (grep { /^\d+$/ } readdir $dh) {
+        open my $fh, '<', "/proc/$pid/stat" or next;
+        my $stat = <$fh> // next;
+        # pid (comm) state ppid ...; comm may contain anything
+        my ($state, $ppid) = $stat =~ /\)\s+(\S)\s+(\d+)/ or next;
+        next unless $ppid == $master && $state ne 'Z';
+        open my $ch, '<', "/proc/$pid/cmdline" or next;
+        my $title = do { local $/; <$ch> } // '';
+        $title =~ s/\0+$//;
+        $title =~ tr/\0/ /;
+        next unless $title =~ /worker process/;
+        next if !$args{all} && $title =~ /shutting down/;
+        push @pids, $pid;
+    }
+    closedir $dh;
+    return sort { $a <=> $b } @pids;
+}
+
+###############################################################################
+# HTTP
+
+sub url {
+    my ($self, $path) = @_;
+    $path //= '/';
+    return $path if $path =~ m{^[a-z][a-z0-9+.-]*://}i;
+    $path = "/$path" unless $path =~ m{^/};
+    return "http://127.0.0.1:$self->{http_port}$path";
+}
+
+sub http {
+    my ($self, $method, $path, %args) = @_;
+
+    my $ua = HTTP::Tiny->new(
+        timeout      => $args{timeout} // 10,
+        max_redirect => 0,
+        keep_alive   => 0,
+        agent        => $args{agent} // 'WebRTCTest/1',
+    );
+
+    my %opts;
+    $opts{headers} = $args{headers} if $args{headers};
+    $opts{content} = $args{body} if defined $args{body};
+
+    my $r = $ua->request(uc $method, $self->url($path), \%opts);
+
+    my %all;
+    for my $k (keys %{ $r->{headers} }) {
+        my $v = $r->{headers}{$k};
+        $all{lc $k} = ref $v ? [@$v] : [$v];
+    }
+
+    return {
+        status      => $r->{status},
+        reason      => $r->{reason},
+        headers     => { map { lc($_) => $r->{headers}{$_} }
+                         keys %{ $r->{headers} } },
+        all_headers => \%all,
+        body        => $r->{content} // '',
+    };
+}
+
+sub header_values {
+    my ($self, $r, $name) = @_;
+    my $v = $r->{all_headers}{lc $name} or return;
+    return @$v;
+}
+
+sub http_raw {
+    my ($self, $bytes, %args) = @_;
+    my $timeout = $args{timeout} // 10;
+
+    my $s = IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1',
+        PeerPort => $self->{http_port},
+        Proto    => 'tcp',
+        Timeout  => $timeout,
+    ) or croak "connect: $!";
+    $s->autoflush(1);
+    print {$s} $bytes;
+
+    my $deadline = time + $timeout;
+    my $data = '';
+    my $sel = '';
+    vec($sel, fileno($s), 1) = 1;
+    while (time < $deadline) {
+        my $rin = $sel;
+        my $n = select($rin, undef, undef, $deadline - time);
+        last if $n <= 0;
+        my $got = sysread($s, my $buf, 65536);
+        last unless $got;
+        $data .= $buf;
+    }
+    close $s;
+    return $data;
+}
+
+sub status {
+    my ($self) = @_;
+    my $r = $self->http('GET', '/webrtc/status');
+    return undef unless $r->{status} == 200;
+    my $j = eval { JSON::PP->new->decode($r->{body}) };
+    return $j;
+}
+
+sub wait_for {
+    my ($self, $cb, %args) = @_;
+    my $timeout = $args{timeout} // 10;
+    my $interval = $args{interval} // 0.2;
+
+    my $deadline = time + $timeout;
+    while (1) {
+        my $v = $cb->();
+        return $v if $v;
+        last if time >= $deadline;
+        sleep $interval;
+    }
+    return undef;
+}
+
+###############################################################################
+# clients
+
+sub client_path {
+    my ($self, $name) = @_;
+    return "$ROOT/t/clients/$name";
+}
+
+sub client_command {
+    my ($self, $name, @args) = @_;
+    my $path = $self->client_path($name);
+    return ($ENV{WEBRTC_PYTHON} // '/usr/bin/python3', $path, @args)
+        if $name =~ /\.py$/;
+    return ($ENV{WEBRTC_NODE} // 'node', $path, @args)
+        if $name =~ /\.m?js$/;
+    return ($path, @args);
+}
+
+sub spawn_client {
+    my ($self, @cmd) = @_;
+    my $opts = ref $cmd[0] eq 'HASH' ? shift @cmd : {};
+    croak "no command" unless @cmd;
+
+    my $n = ++$self->{client_seq};
+    (my $tag = $cmd[1] // $cmd[0]) =~ s{.*/}{};
+    $tag =~ s/[^A-Za-z0-9_.-]/_/g;
+    my $base = "$self->{prefix}/clients/$n-$tag";
+
+    my $c = WebRTCTest::Client->_spawn(
+        cmd     => \@cmd,
+        stdout  => "$base.out",
+        stderr  => "$base.err",
+        timeout => $opts->{timeout} // 60,
+        env     => $opts->{env} // {},
+        stdin   => $opts->{stdin},
+    );
+    push @{ $self->{clients} }, $c;
+    return $c;
+}
+
+sub run_client {
+    my ($self, @cmd) = @_;
+    my $c = $self->spawn_client(@cmd);
+    return $c->finish;
+}
+
+sub test_h264 {
+    my ($self, %o) = @_;
+    my $size = $o{size} // '640x360';
+    my $rate = $o{rate} // 30;
+    my $secs = $o{seconds} // 4;
+    my $gop = $o{gop} // 30;
+
+    my $dir = "$ROOT/build/media";
+    my $file = "$dir/testsrc-$size-$rate-$secs-g$gop.h264";
+    return $file if -s $file;
+
+    make_path($dir);
+    my $tmp = "$file.$$.tmp";
+    my ($rc, undef, $err) = $self->run_client({ timeout => 60 },
+        'ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+        '-f', 'lavfi', '-i', "testsrc=size=$size:rate=$rate",
+        '-t', $secs, '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
+        '-profile:v', 'baseline', '-g', $gop, '-bf', 0, '-f', 'h264', $tmp);
+    if ($rc != 0 || !-s $tmp) {
+        unlink $tmp;
+        croak "ffmpeg failed ($rc): $err";
+    }
+    rename $tmp, $file or croak "rename $tmp: $!";
+    return $file;
+}
+
+sub parse_events {
+    my ($text) = @_;
+    my @ev;
+    my $json = JSON::PP->new->allow_nonref;
+    for my $line (split /\n/, $text // '') {
+        next unless $line =~ /^\s*\{/;
+        my $e = eval { $json->decode($line) };
+        push @ev, $e if ref $e eq 'HASH';
+    }
+    return @ev;
+}
+
+# run a short command synchronously (used for nginx itself)
+sub _run_sync {
+    my ($self, $timeout, $cmd) = @_;
+    my $n = ++$self->{client_seq};
+    my $c = WebRTCTest::Client->_spawn(
+        cmd     => $cmd,
+        stdout  => "$self->{prefix}/logs/cmd-$n.out",
+        stderr  => "$self->{prefix}/logs/cmd-$n.err",
+        timeout => $timeout,
+        env     => {},
+        # nginx's master daemonizes: do not kill the group after exit
+        keep_group => 1,
+    );
+    return $c->finish;
+}
+
+###############################################################################
+# logs
+
+sub error_log {
+    my ($self) = @_;
+    return $self->read_file('logs/error.log');
+}
+
+sub _log_tail {
+    my ($self, $lines) = @_;
+    $lines //= 30;
+    my @l = split /\n/, $self->error_log;
+    @l = @l[-$lines .. -1] if @l > $lines;
+    return join('', map { "    $_\n" } "--- $self->{prefix}/logs/error.log:", @l);
+}
+
+sub done {
+    my ($self, %args) = @_;
+
+    return if $self->{done};
+    $self->{done} = 1;
+
+    $self->_kill_clients;
+    $self->stop;
+
+    my $allow = $args{allow} // $self->{allow};
+    my $leak = $args{leak_check} // $self->{leak_check};
+
+    my @lines = split /\n/, $self->error_log;
+    @lines = grep { $_ !~ $allow } @lines if $allow;
+
+    my @checks = (
+        [ 'no [alert] in error log',  qr/\[alert\]/ ],
+        [ 'no [emerg] in error log',  qr/\[emerg\]/ ],
+        [ 'no [crit] in error log',   qr/\[crit\]/ ],
+        [ 'no process exited on signal', qr/exited on signal|core dumped/ ],
+        [ 'no process exited with fatal code', qr/exited with fatal code/ ],
+    );
+    push @checks,
+        [ 'no sanitizer report',
+          qr/AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:/ ],
+        [ 'no socket left open',  qr/open socket #\d+ left in connection/ ]
+        if $leak;
+
+    for my $c (@checks) {
+        my ($name, $re) = @$c;
+        my @bad = grep { $_ =~ $re } @lines;
+        Test::More::ok(!@bad, "$self->{name}: $name")
+            or Test::More::diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+    }
+
+    return $self;
+}
+
+sub _kill_clients {
+    my ($self) = @_;
+    for my $c (@{ $self->{clients} }) {
+        $c->kill if $c->running;
+    }
+}
+
+# stop everything without running tests (END, DESTROY, signals), then
+# remove the prefix if every test so far passed
+sub _cleanup {
+    my ($self, $status) = @_;
+    return unless $self->{owner} == $$;
+    return if $self->{cleaned}++;
+
+    $self->_kill_clients;
+    if ($self->{running}) {
+        Test::More::diag("$self->{name}: nginx still running at exit"
+            . " (no \$t->done?), stopping it") unless $self->{done};
+        $self->stop;
+    }
+
+    return unless -d $self->{prefix};
+    my $passing = eval { Test::More->builder->is_passing } // 0;
+    if ($passing && !$status && !$ENV{WEBRTC_KEEP} && !$self->{running}) {
+        remove_tree($self->{prefix}, { error => \my $err });
+    } elsif (!$passing || $status) {
+        Test::More::diag("kept $self->{prefix}");
+    }
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    my $status = $?;    # non-zero when the test died
+    local ($., $@, $!, $^E, $?);
+    $self->_cleanup($status);
+}
+
+my $SIGNALS_SET;
+
+sub _install_signal_handlers {
+    return if $SIGNALS_SET++;
+    for my $sig (qw(INT TERM HUP)) {
+        next if defined $SIG{$sig} && $SIG{$sig} ne 'DEFAULT'
+            && $SIG{$sig} ne '';
+        $SIG{$sig} = sub {
+            Test::More::diag("caught SIG$sig, stopping nginx");
+            exit 128 + ($sig eq 'INT' ? 2 : $sig eq 'TERM' ? 15 : 1);
+        };
+    }
+}
+
+END {
+    if ($$ == $OWNER_PID) {
+        my $status = $?;
+        $_->_cleanup($status) for grep { defined } @INSTANCES;
+        @INSTANCES = ();
+        $? = $status;
+    }
+}
+
+###############################################################################
+# skips
+
+sub _in_private_netns {
+    open my $fh, '<', '/proc/net/dev' or return 0;
+    my @ifs;
+    while (<$fh>) {
+        push @ifs, $1 if /^\s*([^:\s]+):/;
+    }
+    return @ifs == 1 && $ifs[0] eq 'lo';
+}
+
+sub skip_unless_netns {
+    return if $ENV{WEBRTC_ALLOW_HOST_NET};
+    return if _in_private_netns();
+    Test::More::plan(skip_all => 'not in a private network namespace'
+        . ' (run under tools/netns.sh, or set WEBRTC_ALLOW_HOST_NET=1)');
+}
+
+sub skip_unless_module {
+    return if $ENV{WEBRTC_STATIC};
+    my $so = $ENV{WEBRTC_MODULE}
+        // "$ROOT/build/modules/ngx_http_webrtc_module.so";
+    return if -f $so;
+    Test::More::plan(skip_all => "$so not built (make module)");
+}
+
+sub skip_unless_exec {
+    for my $prog (@_) {
+        my $found = $prog =~ m{/} ? -x $prog
+            : grep { -x "$_/$prog" } split /:/, $ENV{PATH} // '';
+        Test::More::plan(skip_all => "$prog not found") unless $found;
+    }
+}
+
+###############################################################################
+
+package WebRTCTest::Client;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use POSIX qw(WNOHANG setsid _exit);
+use Time::HiRes qw(sleep time);
+
+sub _spawn {
+    my ($class, %a) = @_;
+
+    my $self = bless {%a, started => time}, $class;
+
+    my $pid = fork;
+    croak "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        # own process group (and session): the whole tree can be killed
+        setsid();
+        open STDIN, '<', $a{stdin} // '/dev/null';
+        open STDOUT, '>', $a{stdout} or _exit(126);
+        open STDERR, '>', $a{stderr} or _exit(126);
+        $ENV{$_} = $a{env}{$_} for keys %{ $a{env} };
+        $ENV{PYTHONUNBUFFERED} = 1;
+        { exec { $a{cmd}[0] } @{ $a{cmd} }; }
+        print STDERR "exec $a{cmd}[0]: $!\n";
+        _exit(127);
+    }
+
+    $self->{pid} = $pid;
+    $self->{deadline} = $self->{started} + $a{timeout};
+    return $self;
+}
+
+sub pid { $_[0]{pid} }
+
+sub running {
+    my ($self) = @_;
+    return 0 if defined $self->{rc};
+    $self->_reap(0);
+    return !defined $self->{rc};
+}
+
+sub _reap {
+    my ($self, $block) = @_;
+    return if defined $self->{rc};
+    my $r = waitpid($self->{pid}, $block ? 0 : WNOHANG);
+    if ($r == $self->{pid}) {
+        my $st = $?;
+        $self->{rc} = ($st & 127) ? 128 + ($st & 127) : $st >> 8;
+    } elsif ($r == -1) {
+        $self->{rc} //= -1;
+    }
+}
+
+sub _slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or return '';
+    local $/;
+    my $c = <$fh>;
+    return $c // '';
+}
+
+sub stdout { _slurp($_[0]{stdout}) }
+sub stderr { _slurp($_[0]{stderr}) }
+
+sub events {
+    my ($self) = @_;
+    return WebRTCTest::parse_events($self->stdout);
+}
+
+# wait for an event named $what (or for which $what->($event) is true)
+sub wait_event {
+    my ($self, $what, %args) = @_;
+    my $timeout = $args{timeout} // 10;
+    my $match = ref $what eq 'CODE' ? $what
+        : sub { ($_[0]{event} // '') eq $what };
+
+    my $deadline = time + $timeout;
+    while (1) {
+        for my $e ($self->events) {
+            return $e if $match->($e);
+        }
+        last if time >= $deadline || !$self->running;
+        sleep 0.1;
+    }
+    # one more look: it may have printed the event and exited
+    for my $e ($self->events) {
+        return $e if $match->($e);
+    }
+    return undef;
+}
+
+# wait for exit (bounded by the client's own deadline, or timeout => N
+# from now); kills the process group when the time is up.
+sub finish {
+    my ($self, %args) = @_;
+
+    my $deadline = defined $args{timeout}
+        ? time + $args{timeout} : $self->{deadline};
+
+    while (!defined $self->{rc}) {
+        $self->_reap(0);
+        last if defined $self->{rc};
+        if (time >= $deadline) {
+            $self->kill;
+            $self->{timed_out} = 1;
+            $self->{rc} = 124;
+            last;
+        }
+        sleep 0.05;
+    }
+
+    # stray children left in the group (not for nginx, which daemonizes)
+    CORE::kill('KILL', -$self->{pid}) unless $self->{keep_group};
+
+    my $err = $self->stderr;
+    $err .= "\n[timeout after " . sprintf('%.1f', time - $self->{started})
+        . " s, killed]\n" if $self->{timed_out};
+    return ($self->{rc}, $self->stdout, $err);
+}
+
+sub timed_out { $_[0]{timed_out} }
+
+sub kill {
+    my ($self, $sig) = @_;
+    return if defined $self->{rc} && $self->{keep_group};
+
+    my $pgrp = -$self->{pid};
+    CORE::kill($sig // 'TERM', $pgrp);
+    my $deadline = time + 3;
+    while (time < $deadline) {
+        $self->_reap(0);
+        last if defined $self->{rc};
+        sleep 0.05;
+    }
+    CORE::kill('KILL', $pgrp);
+    $self->_reap(1) unless defined $self->{rc};
+    $self->{rc} //= 137;
+}
+
+1;
