@@ -1671,24 +1671,19 @@ ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b, ngx_webrtc_sdp_codec_t *c)
         ngx_webrtc_sdp_put_num(b, c->pt);
         ngx_webrtc_sdp_put(b, " ccm fir\r\n");
     }
-
-    if (c->fb_twcc) {
-        ngx_webrtc_sdp_put(b, "a=rtcp-fb:");
-        ngx_webrtc_sdp_put_num(b, c->pt);
-        ngx_webrtc_sdp_put(b, " transport-cc\r\n");
-    }
 }
 
+
+/*
+ * The server sends no transport-cc or REMB feedback, so it does not agree
+ * to their extensions: the sender's bandwidth estimate then follows the
+ * receiver reports' loss instead of waiting for feedback that never comes.
+ */
 
 static int
 ngx_webrtc_sdp_extmap_kept(ngx_webrtc_str_t *uri)
 {
-    return ngx_webrtc_sdp_eq(uri, "urn:ietf:params:rtp-hdrext:sdes:mid")
-           || ngx_webrtc_sdp_eq(uri,
-                  "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
-           || ngx_webrtc_sdp_eq(uri,
-                  "http://www.ietf.org/id/"
-                  "draft-holmer-rmcat-transport-wide-cc-extensions-01");
+    return ngx_webrtc_sdp_eq(uri, "urn:ietf:params:rtp-hdrext:sdes:mid");
 }
 
 

@@ -229,8 +229,7 @@ typedef struct {
 /*
  * Writes the answer for a selected offer: ice-lite, setup:passive,
  * rtcp-mux, one codec (+ its rtx) per m-section with its fmtp and
- * rtcp-fb, the offered extmaps the server understands (sdes:mid,
- * abs-send-time, transport-cc are kept; others dropped), host candidates
+ * rtcp-fb (nack, pli, fir), the sdes:mid extmap if offered, host candidates
  * for every address at the given port, end-of-candidates.  Returns the
  * length written, or 0 if buf is too small.
  */
