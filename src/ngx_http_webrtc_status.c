@@ -190,7 +190,7 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
            + NGX_WEBRTC_MAX_TRACKS
              * (sizeof("{\"kind\":\"application\",\"codec\":\"telephone-event\","
                        "\"packets\":,\"bytes\":,\"keyframes\":,\"lost\":,"
-                       "\"bitrate\":,\"plis_sent\":,\"width\":,\"height\":},")
+                       "\"bitrate\":,\"keyframe_requests\":,\"width\":,\"height\":},")
                 + 8 * NGX_INT64_LEN);
 }
 
@@ -218,12 +218,12 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
 
         p = ngx_sprintf(p, "%s{\"kind\":\"%s\",\"codec\":\"%s\","
                         "\"packets\":%uL,\"bytes\":%uL,\"keyframes\":%uL,"
-                        "\"lost\":%uL,\"bitrate\":%uL,\"plis_sent\":%uL,"
+                        "\"lost\":%uL,\"bitrate\":%uL,\"keyframe_requests\":%uL,"
                         "\"width\":%ui,\"height\":%ui}",
                         i ? "," : "", ngx_http_webrtc_kinds[t->kind & 3],
                         ngx_webrtc_codec_name(t->codec),
                         t->packets, t->bytes, t->keyframes, t->lost,
-                        t->bitrate, t->plis_sent, t->width, t->height);
+                        t->bitrate, t->keyframe_requests, t->width, t->height);
     }
 
     return ngx_cpymem(p, "]}", 2);

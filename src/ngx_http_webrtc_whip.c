@@ -589,6 +589,8 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         tr->codec = m->codecs[sel->media[idx[i]].codec].codec;
         tr->pt = m->codecs[sel->media[idx[i]].codec].pt;
         tr->clock_rate = m->codecs[sel->media[idx[i]].codec].clock_rate;
+        tr->fb_pli = m->codecs[sel->media[idx[i]].codec].fb_pli;
+        tr->fb_fir = m->codecs[sel->media[idx[i]].codec].fb_fir;
 
         if (sel->media[idx[i]].rtx >= 0) {
             tr->rtx_pt = m->codecs[sel->media[idx[i]].rtx].pt;

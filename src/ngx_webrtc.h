@@ -96,7 +96,10 @@ typedef struct {
     uint64_t                    bytes_at_tick;
     ngx_msec_t                  tick_time;
     uint32_t                    keyframe_ts;
+    uint8_t                     fir_seq;
     unsigned                    keyframe_seen:1;
+    unsigned                    fb_pli:1;
+    unsigned                    fb_fir:1;
 } ngx_webrtc_track_t;
 
 
@@ -109,7 +112,7 @@ typedef struct {
     uint64_t                    keyframes;
     uint64_t                    lost;
     uint64_t                    bitrate;
-    uint64_t                    plis_sent;
+    uint64_t                    keyframe_requests;
     ngx_uint_t                  width;
     ngx_uint_t                  height;
 } ngx_webrtc_shm_track_t;
@@ -254,7 +257,7 @@ void ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s);
 void ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
 void ngx_webrtc_media_start(ngx_webrtc_session_t *s);
-ngx_int_t ngx_webrtc_media_send_pli(ngx_webrtc_session_t *s,
+ngx_int_t ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
     ngx_webrtc_track_t *t);
 
 /* ngx_webrtc_shm.c */

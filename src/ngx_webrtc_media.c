@@ -238,7 +238,7 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
         }
 
         if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !t->keyframe_seen) {
-            (void) ngx_webrtc_media_send_pli(s, t);
+            (void) ngx_webrtc_media_request_keyframe(s, t);
         }
     }
 
@@ -246,8 +246,11 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
 }
 
 
+/* PLI (RFC 4585) if the sender offered it, else FIR (RFC 5104) */
+
 ngx_int_t
-ngx_webrtc_media_send_pli(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t)
+ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t)
 {
     size_t  n;
     u_char  buf[NGX_WEBRTC_RTCP_MAX];
@@ -256,13 +259,20 @@ ngx_webrtc_media_send_pli(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t)
         return NGX_DECLINED;
     }
 
-    n = ngx_webrtc_rtcp_write_pli(buf, sizeof(buf) - 64, s->local_ssrc,
-                                  t->ssrc);
+    if (t->fb_pli || !t->fb_fir) {
+        n = ngx_webrtc_rtcp_write_pli(buf, sizeof(buf) - 64, s->local_ssrc,
+                                      t->ssrc);
+
+    } else {
+        n = ngx_webrtc_rtcp_write_fir(buf, sizeof(buf) - 64, s->local_ssrc,
+                                      t->ssrc, t->fir_seq++);
+    }
+
     if (n == 0) {
         return NGX_ERROR;
     }
 
-    s->shm->tracks[t - s->tracks].plis_sent++;
+    s->shm->tracks[t - s->tracks].keyframe_requests++;
 
     return ngx_webrtc_media_send_rtcp(s, buf, n);
 }
