@@ -102,8 +102,16 @@ ngx_http_webrtc_whip_handler(ngx_http_request_t *r)
     }
 
     rc = ngx_http_webrtc_auth(r, wlcf);
+
     if (rc != NGX_OK) {
-        return rc;
+        ngx_http_discard_request_body(r);
+
+        return ngx_http_webrtc_error(r, rc,
+                                     (rc == NGX_HTTP_UNAUTHORIZED)
+                                     ? "bearer token required"
+                                     : (rc == NGX_HTTP_FORBIDDEN)
+                                       ? "invalid bearer token"
+                                       : "internal error");
     }
 
     switch (r->method) {
@@ -190,82 +198,121 @@ ngx_http_webrtc_whip_handler(ngx_http_request_t *r)
 }
 
 
-/* .../<stream> or .../<stream>/<id> */
+/*
+ * <location>/<stream> or <location>/<stream>/<id> for a prefix location;
+ * for an exact or regex location, the last one or two path segments.
+ */
 
 static ngx_int_t
 ngx_http_webrtc_target(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
 {
-    u_char  *p, *end, *last, *seg;
-    size_t   len;
+    u_char                    *p, *end, *seg, *slash;
+    size_t                     len;
+    ngx_uint_t                 i;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     p = r->uri.data;
     end = r->uri.data + r->uri.len;
 
-    while (end > p && end[-1] == '/') {
+    if (end > p && end[-1] == '/') {
         end--;
     }
 
-    seg = end;
-    while (seg > p && seg[-1] != '/') {
-        seg--;
-    }
+    if (!clcf->exact_match
+#if (NGX_PCRE)
+        && clcf->regex == NULL
+#endif
+        && clcf->name.len <= r->uri.len
+        && ngx_strncmp(clcf->name.data, p, clcf->name.len) == 0)
+    {
+        seg = p + clcf->name.len;
 
-    len = end - seg;
+        if (seg[-1] != '/') {
+            if (seg < end && *seg == '/') {
+                seg++;
 
-    if (len == NGX_WEBRTC_ID_LEN) {
-        for (last = seg; last < end; last++) {
-            if (!((*last >= '0' && *last <= '9')
-                  || (*last >= 'a' && *last <= 'f')))
-            {
-                break;
+            } else {
+                return NGX_ERROR;
             }
         }
 
-        if (last == end && seg > p + 1) {
-            t->id = seg;
-            end = seg - 1;
+    } else {
+        /* the last segment, or the last two if the last is an id */
 
-            seg = end;
+        seg = end;
+
+        while (seg > p && seg[-1] != '/') {
+            seg--;
+        }
+
+        if (end - seg == NGX_WEBRTC_ID_LEN && seg - 1 > p) {
+            seg--;
+
             while (seg > p && seg[-1] != '/') {
                 seg--;
             }
         }
     }
 
-    len = end - seg;
+    if (seg > end) {
+        return NGX_ERROR;
+    }
+
+    slash = ngx_strlchr(seg, end, '/');
+
+    if (slash) {
+        len = end - slash - 1;
+
+        if (len != NGX_WEBRTC_ID_LEN) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < len; i++) {
+            if (!((slash[1 + i] >= '0' && slash[1 + i] <= '9')
+                  || (slash[1 + i] >= 'a' && slash[1 + i] <= 'f')))
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        t->id = slash + 1;
+
+    } else {
+        slash = end;
+    }
+
+    len = slash - seg;
 
     if (len == 0 || len > NGX_WEBRTC_STREAM_MAX) {
         return NGX_ERROR;
     }
 
-    for (last = seg; last < end; last++) {
-        if (!((*last >= '0' && *last <= '9')
-              || (*last >= 'a' && *last <= 'z')
-              || (*last >= 'A' && *last <= 'Z')
-              || *last == '-' || *last == '_' || *last == '.'))
+    for (i = 0; i < len; i++) {
+        if (!((seg[i] >= '0' && seg[i] <= '9')
+              || (seg[i] >= 'a' && seg[i] <= 'z')
+              || (seg[i] >= 'A' && seg[i] <= 'Z')
+              || seg[i] == '-' || seg[i] == '_' || seg[i] == '.'))
         {
             return NGX_ERROR;
         }
     }
 
-    if (len == 1 && seg[0] == '.') {
+    if (seg[0] == '.' && (len == 1 || (len == 2 && seg[1] == '.'))) {
         return NGX_ERROR;
     }
 
     t->stream.data = seg;
     t->stream.len = len;
-    t->base.data = r->uri.data;
-    t->base.len = end - r->uri.data;
+    t->base.data = p;
+    t->base.len = slash - p;
 
     return NGX_OK;
 }
 
 
-/*
- * "Authorization: Bearer <token>" (RFC 6750), or a "token" argument for
- * clients that cannot set headers.  Tokens are compared as SHA-256
- * digests with CRYPTO_memcmp(): constant time whatever their lengths.
- */
+/* NGX_OK, or the status to answer with: 401 (and its challenge) or 403 */
 
 static ngx_int_t
 ngx_http_webrtc_auth(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf)
@@ -288,12 +335,10 @@ ngx_http_webrtc_auth(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webrtc_error(r, NGX_HTTP_UNAUTHORIZED,
-                                     "bearer token required");
+        return NGX_HTTP_UNAUTHORIZED;
     }
 
-    return ngx_http_webrtc_error(r, NGX_HTTP_FORBIDDEN,
-                                 "invalid bearer token");
+    return NGX_HTTP_FORBIDDEN;
 }
 
 
@@ -537,6 +582,19 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
                                      sel->error ? sel->error
                                                 : "offer not acceptable");
+    }
+
+    /* RFC 8839: ufrag 4-256, pwd 22-256 chars; RFC 8122 digests */
+    if (sel->transport.ufrag.len < 4 || sel->transport.ufrag.len > 256
+        || sel->transport.pwd.len < 22 || sel->transport.pwd.len > 256)
+    {
+        return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "invalid ICE credentials");
+    }
+
+    if (sel->transport.fp.len > 3 * 64 || sel->transport.fp_alg.len > 16) {
+        return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "invalid fingerprint");
     }
 
     if (sel->application >= 0) {
