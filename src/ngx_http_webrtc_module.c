@@ -80,6 +80,27 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_WEBRTC_WHIP,
       NULL },
 
+    { ngx_string("webrtc_whep"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webrtc_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_WEBRTC_WHEP,
+      NULL },
+
+    { ngx_string("webrtc_max_viewers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, max_viewers),
+      NULL },
+
+    { ngx_string("webrtc_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, retry_after),
+      NULL },
+
     { ngx_string("webrtc_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_webrtc_handler_slot,
@@ -195,7 +216,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_str_t   name, *cand;
     ngx_url_t   u;
 
-    ngx_conf_init_size_value(wmcf->zone_size, 4 * 1024 * 1024);
+    ngx_conf_init_size_value(wmcf->zone_size, 64 * 1024 * 1024);
     ngx_conf_init_msec_value(wmcf->consent_timeout, 30000);
     ngx_conf_init_msec_value(wmcf->takeover_idle, 2000);
     ngx_conf_init_msec_value(wmcf->rtcp_interval, 1000);
@@ -295,6 +316,8 @@ ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
     wlcf->ice_servers = NGX_CONF_UNSET_PTR;
     wlcf->video_codecs = NGX_CONF_UNSET_PTR;
     wlcf->max_sdp_size = NGX_CONF_UNSET_SIZE;
+    wlcf->max_viewers = NGX_CONF_UNSET_UINT;
+    wlcf->retry_after = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -318,6 +341,8 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_sdp_size, prev->max_sdp_size,
                               64 * 1024);
     ngx_conf_merge_str_value(conf->allow_origin, prev->allow_origin, "*");
+    ngx_conf_merge_uint_value(conf->max_viewers, prev->max_viewers, 0);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 2);
 
     ngx_conf_merge_ptr_value(conf->video_codecs, prev->video_codecs, NULL);
 
@@ -433,6 +458,7 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     switch (wlcf->handler) {
 
     case NGX_HTTP_WEBRTC_WHIP:
+    case NGX_HTTP_WEBRTC_WHEP:
         clcf->handler = ngx_http_webrtc_whip_handler;
         break;
 

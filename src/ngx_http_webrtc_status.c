@@ -34,7 +34,7 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     u_char                    *p, *done;
     size_t                     len;
     ngx_int_t                  rc;
-    ngx_uint_t                 i, j, n, first;
+    ngx_uint_t                 i, j, k, n, first;
     ngx_buf_t                 *b;
     ngx_chain_t                out;
     ngx_queue_t               *q;
@@ -91,8 +91,8 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
           + 2 * NGX_INT_T_LEN + NGX_TIME_T_LEN;
 
     for (i = 0; i < n; i++) {
-        len += sizeof("{\"name\":\"\",\"publisher\":,\"viewers\":[]},")
-               + 2 * all[i].stream_len
+        len += sizeof("{\"name\":\"\",\"publisher\":null,\"viewers\":[]},")
+               + 2 * all[i].stream_len + 1
                + ngx_http_webrtc_status_session_len(&all[i]);
     }
 
@@ -152,7 +152,24 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
             p = ngx_cpymem(p, "null", 4);
         }
 
-        p = ngx_cpymem(p, ",\"viewers\":[]}", sizeof(",\"viewers\":[]}") - 1);
+        p = ngx_cpymem(p, ",\"viewers\":[", sizeof(",\"viewers\":[") - 1);
+
+        k = 0;
+
+        for (j = i; j < n; j++) {
+            if (all[j].role == NGX_WEBRTC_ROLE_VIEWER
+                && all[j].stream_len == ss->stream_len
+                && ngx_memcmp(all[j].stream, ss->stream, ss->stream_len) == 0)
+            {
+                if (k++) {
+                    *p++ = ',';
+                }
+
+                p = ngx_http_webrtc_status_session(p, &all[j]);
+            }
+        }
+
+        p = ngx_cpymem(p, "]}", 2);
     }
 
     done = p;
@@ -190,8 +207,9 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
            + NGX_WEBRTC_MAX_TRACKS
              * (sizeof("{\"kind\":\"application\",\"codec\":\"telephone-event\","
                        "\"packets\":,\"bytes\":,\"keyframes\":,\"lost\":,"
-                       "\"bitrate\":,\"keyframe_requests\":,\"width\":,\"height\":},")
-                + 8 * NGX_INT64_LEN);
+                       "\"bitrate\":,\"keyframe_requests\":,\"width\":,\"height\":,"
+                       "\"nacks\":,\"plis\":,\"rtt_ms\":,\"fraction_lost\":},")
+                + 12 * NGX_INT64_LEN);
 }
 
 
@@ -219,11 +237,13 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
         p = ngx_sprintf(p, "%s{\"kind\":\"%s\",\"codec\":\"%s\","
                         "\"packets\":%uL,\"bytes\":%uL,\"keyframes\":%uL,"
                         "\"lost\":%uL,\"bitrate\":%uL,\"keyframe_requests\":%uL,"
-                        "\"width\":%ui,\"height\":%ui}",
+                        "\"width\":%ui,\"height\":%ui,\"nacks\":%uL,"
+                        "\"plis\":%uL,\"rtt_ms\":%ui,\"fraction_lost\":%ui}",
                         i ? "," : "", ngx_http_webrtc_kinds[t->kind & 3],
                         ngx_webrtc_codec_name(t->codec),
                         t->packets, t->bytes, t->keyframes, t->lost,
-                        t->bitrate, t->keyframe_requests, t->width, t->height);
+                        t->bitrate, t->keyframe_requests, t->width, t->height,
+                        t->nacks, t->plis, t->rtt, t->fraction_lost);
     }
 
     return ngx_cpymem(p, "]}", 2);

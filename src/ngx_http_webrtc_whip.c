@@ -18,9 +18,6 @@
 
 #define NGX_HTTP_WEBRTC_ANSWER_MAX  16384
 
-#ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
-#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
-#endif
 
 
 typedef struct {
@@ -48,10 +45,6 @@ static ngx_int_t ngx_http_webrtc_offer(ngx_http_request_t *r,
     ngx_http_webrtc_target_t *t, u_char *body, size_t len);
 static ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
-static ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *reason);
-static ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r,
-    char *key, ngx_str_t *value);
 static ngx_int_t ngx_http_webrtc_cors(ngx_http_request_t *r,
     ngx_http_webrtc_loc_conf_t *wlcf);
 static ngx_int_t ngx_http_webrtc_links(ngx_http_request_t *r,
@@ -534,18 +527,15 @@ static ngx_int_t
 ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     u_char *body, size_t len)
 {
-    size_t                        n;
     ngx_int_t                     rc;
-    ngx_str_t                     ua, value, *cand;
+    ngx_str_t                     ua, value;
     ngx_uint_t                    i, *codecs;
-    ngx_buf_t                    *b;
-    ngx_chain_t                   out;
     ngx_webrtc_sdp_t             *sdp;
     ngx_webrtc_track_t           *tr;
     ngx_webrtc_session_t         *s;
     ngx_webrtc_sdp_media_t       *m;
+    ngx_webrtc_sdp_codec_t       *c;
     ngx_webrtc_sdp_prefs_t        prefs;
-    ngx_webrtc_sdp_answer_t       ans;
     ngx_webrtc_shm_session_t      replaced;
     ngx_webrtc_sdp_selection_t   *sel;
     ngx_http_webrtc_loc_conf_t   *wlcf;
@@ -565,6 +555,10 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
                                      sdp->error ? sdp->error
                                                 : "malformed SDP offer");
+    }
+
+    if (wlcf->handler == NGX_HTTP_WEBRTC_WHEP) {
+        return ngx_http_webrtc_whep_offer(r, &t->stream, &t->base, sdp);
     }
 
     ngx_memzero(&prefs, sizeof(ngx_webrtc_sdp_prefs_t));
@@ -641,18 +635,29 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         }
 
         m = &sdp->media[idx[i]];
+        c = &m->codecs[sel->media[idx[i]].codec];
         tr = &s->tracks[s->ntracks++];
 
         tr->kind = m->type;
-        tr->codec = m->codecs[sel->media[idx[i]].codec].codec;
-        tr->pt = m->codecs[sel->media[idx[i]].codec].pt;
-        tr->clock_rate = m->codecs[sel->media[idx[i]].codec].clock_rate;
-        tr->fb_pli = m->codecs[sel->media[idx[i]].codec].fb_pli;
-        tr->fb_fir = m->codecs[sel->media[idx[i]].codec].fb_fir;
+        tr->codec = c->codec;
+        tr->pt = c->pt;
+        tr->clock_rate = c->clock_rate;
+        tr->channels = c->channels;
+        tr->fb_pli = c->fb_pli;
+        tr->fb_fir = c->fb_fir;
 
         if (sel->media[idx[i]].rtx >= 0) {
             tr->rtx_pt = m->codecs[sel->media[idx[i]].rtx].pt;
         }
+
+        tr->fmtp.len = c->fmtp.len;
+        tr->fmtp.data = ngx_pnalloc(s->pool, c->fmtp.len + 1);
+        if (tr->fmtp.data == NULL) {
+            ngx_webrtc_session_close(s, "no memory");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(tr->fmtp.data, c->fmtp.data, c->fmtp.len);
 
         if (tr->clock_rate == 0) {
             tr->clock_rate = (tr->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 48000
@@ -694,12 +699,42 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         ngx_http_webrtc_end_session(replaced.pid, replaced.port, replaced.id);
     }
 
-    if (ngx_webrtc_session_activate(s) != NGX_OK) {
+    if (ngx_webrtc_stream_publish(s) != NGX_OK
+        || ngx_webrtc_session_activate(s) != NGX_OK)
+    {
         ngx_webrtc_session_close(s, "activation failed");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the answer */
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webrtc: publisher %*s of stream \"%V\" created",
+                  (size_t) NGX_WEBRTC_ID_LEN, s->id, &t->stream);
+
+    return ngx_http_webrtc_answer(r, s, sdp, sel, &t->base);
+}
+
+
+/*
+ * 201 with the answer, Location: <endpoint>/<id> (an absolute path),
+ * ETag and the ice-server Links; the session is closed on failure.
+ */
+
+ngx_int_t
+ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
+    ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_selection_t *sel, ngx_str_t *base)
+{
+    size_t                        n;
+    ngx_int_t                     rc;
+    ngx_str_t                     value, *cand;
+    ngx_uint_t                    i;
+    ngx_buf_t                    *b;
+    ngx_chain_t                   out;
+    ngx_webrtc_sdp_answer_t       ans;
+    ngx_http_webrtc_loc_conf_t   *wlcf;
+    ngx_http_webrtc_main_conf_t  *wmcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webrtc_module);
 
     ngx_memzero(&ans, sizeof(ngx_webrtc_sdp_answer_t));
 
@@ -711,7 +746,22 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     ans.fingerprint.len = ngx_webrtc_worker->fingerprint.len;
     ans.port = ngx_webrtc_worker->port;
     ans.session_version = ngx_time();
-    ans.direction = NGX_WEBRTC_DIR_RECVONLY;
+
+    if (s->role == NGX_WEBRTC_ROLE_PUBLISHER) {
+        ans.direction = NGX_WEBRTC_DIR_RECVONLY;
+
+    } else {
+        ans.direction = NGX_WEBRTC_DIR_SENDONLY;
+
+        for (i = 0; i < s->ntracks; i++) {
+            if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_AUDIO) {
+                ans.ssrc_audio = s->tracks[i].out_ssrc;
+
+            } else {
+                ans.ssrc_video = s->tracks[i].out_ssrc;
+            }
+        }
+    }
 
     cand = wmcf->candidates->elts;
 
@@ -726,8 +776,7 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     b = ngx_create_temp_buf(r->pool, NGX_HTTP_WEBRTC_ANSWER_MAX);
     if (b == NULL) {
-        ngx_webrtc_session_close(s, "no memory");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     n = ngx_webrtc_sdp_answer(b->pos, NGX_HTTP_WEBRTC_ANSWER_MAX, sdp, sel,
@@ -736,53 +785,42 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "webrtc: SDP answer does not fit in %uz bytes",
                       (size_t) NGX_HTTP_WEBRTC_ANSWER_MAX);
-        ngx_webrtc_session_close(s, "answer too large");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     b->last = b->pos + n;
     b->last_buf = 1;
     b->last_in_chain = 1;
 
-    /* Location: <endpoint>/<id>, an absolute path */
-
-    value.len = t->base.len + 1 + NGX_WEBRTC_ID_LEN;
+    value.len = base->len + 1 + NGX_WEBRTC_ID_LEN;
     value.data = ngx_pnalloc(r->pool, value.len);
     if (value.data == NULL) {
-        ngx_webrtc_session_close(s, "no memory");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
-    ngx_sprintf(value.data, "%V/%*s", &t->base, (size_t) NGX_WEBRTC_ID_LEN,
+    ngx_sprintf(value.data, "%V/%*s", base, (size_t) NGX_WEBRTC_ID_LEN,
                 s->id);
 
     /* not r->headers_out.location: nginx would make it an absolute URL */
 
     if (ngx_http_webrtc_add_header(r, "Location", &value) != NGX_OK) {
-        ngx_webrtc_session_close(s, "no memory");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     value.len = NGX_WEBRTC_UFRAG_LEN + 2;
     value.data = ngx_pnalloc(r->pool, value.len);
     if (value.data == NULL) {
-        ngx_webrtc_session_close(s, "no memory");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
 
     ngx_sprintf(value.data, "\"%*s\"", (size_t) NGX_WEBRTC_UFRAG_LEN,
                 s->local_ufrag);
 
     if (ngx_http_webrtc_add_header(r, "ETag", &value) != NGX_OK
-        || ngx_http_webrtc_links(r, wlcf, &t->stream) != NGX_OK)
+        || ngx_http_webrtc_links(r, wlcf, &s->stream) != NGX_OK)
     {
-        ngx_webrtc_session_close(s, "no memory");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto failed;
     }
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "webrtc: publisher %*s of stream \"%V\" created",
-                  (size_t) NGX_WEBRTC_ID_LEN, s->id, &t->stream);
 
     r->headers_out.status = NGX_HTTP_CREATED;
     r->headers_out.content_type = ngx_http_webrtc_sdp_type;
@@ -798,6 +836,11 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+
+failed:
+
+    ngx_webrtc_session_close(s, "answer failed");
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -839,7 +882,7 @@ ngx_http_webrtc_end_session(ngx_pid_t pid, in_port_t port, u_char *id)
     }
 
     ngx_webrtc_shm_mark_closing(id);
-    (void) ngx_webrtc_ctl_send(port, id);
+    (void) ngx_webrtc_ctl_send(port, NGX_WEBRTC_CTL_CLOSE, id);
 }
 
 
@@ -992,7 +1035,7 @@ ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /* a one-line reason, logged once at info */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason)
 {
@@ -1045,7 +1088,7 @@ ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value)
 {

@@ -31,6 +31,14 @@
 #define NGX_WEBRTC_MAX_TRACKS        2
 #define NGX_WEBRTC_MTU               1200
 #define NGX_WEBRTC_CTL_KEY_LEN       16
+#define NGX_WEBRTC_RING_SLOTS        2048   /* a power of 2 */
+#define NGX_WEBRTC_SLOT_DATA         1400
+#define NGX_WEBRTC_STREAM_WORKERS    16
+#define NGX_WEBRTC_FMTP_MAX          256
+
+#define NGX_WEBRTC_CTL_CLOSE         'C'
+#define NGX_WEBRTC_CTL_WAKE          'W'
+#define NGX_WEBRTC_CTL_KEYFRAME      'K'
 
 #define NGX_WEBRTC_ROLE_PUBLISHER    1
 #define NGX_WEBRTC_ROLE_VIEWER       2
@@ -68,8 +76,14 @@ typedef struct {
 } ngx_http_webrtc_main_conf_t;
 
 
+#ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
+#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
+#endif
+
+
 #define NGX_HTTP_WEBRTC_WHIP     1
 #define NGX_HTTP_WEBRTC_STATUS   2
+#define NGX_HTTP_WEBRTC_WHEP     3
 
 
 typedef struct {
@@ -79,6 +93,8 @@ typedef struct {
     ngx_array_t                *video_codecs; /* ngx_uint_t codec ids */
     size_t                      max_sdp_size;
     ngx_str_t                   allow_origin;
+    ngx_uint_t                  max_viewers;  /* per stream, 0: no limit */
+    time_t                      retry_after;
 } ngx_http_webrtc_loc_conf_t;
 
 
@@ -89,6 +105,8 @@ typedef struct {
     ngx_uint_t                  pt;
     ngx_uint_t                  rtx_pt;       /* 0: none */
     uint32_t                    clock_rate;
+    ngx_uint_t                  channels;
+    ngx_str_t                   fmtp;
     uint32_t                    ssrc;
     ngx_webrtc_rtp_source_t     source;
     uint32_t                    sr_lsr;       /* middle 32 bits of SR NTP */
@@ -100,6 +118,15 @@ typedef struct {
     unsigned                    keyframe_seen:1;
     unsigned                    fb_pli:1;
     unsigned                    fb_fir:1;
+
+    /* a viewer's track: stream space to the viewer's numbering */
+    uint16_t                    seq_off;
+    uint32_t                    ts_off;
+    uint32_t                    out_ssrc;
+    uint32_t                    sent_packets;
+    uint32_t                    sent_octets;
+    uint32_t                    last_ts;
+    unsigned                    started:1;
 } ngx_webrtc_track_t;
 
 
@@ -113,6 +140,10 @@ typedef struct {
     uint64_t                    lost;
     uint64_t                    bitrate;
     uint64_t                    keyframe_requests;
+    uint64_t                    nacks;        /* viewer: packets resent */
+    uint64_t                    plis;         /* viewer: PLI/FIR received */
+    ngx_uint_t                  rtt;          /* viewer: ms, from RR */
+    ngx_uint_t                  fraction_lost;  /* viewer: 1/256, RR */
     ngx_uint_t                  width;
     ngx_uint_t                  height;
 } ngx_webrtc_shm_track_t;
@@ -139,7 +170,75 @@ typedef struct {
 } ngx_webrtc_shm_session_t;
 
 
+/* one RTP payload in a stream's ring, in stream numbering */
 typedef struct {
+    volatile uint64_t           idx;          /* ring index; ~0: writing */
+    uint32_t                    ts;
+    uint16_t                    seq;
+    uint16_t                    len;
+    uint8_t                     track;
+    uint8_t                     marker;
+    uint8_t                     keyframe;     /* first packet of a key */
+    u_char                      data[NGX_WEBRTC_SLOT_DATA];
+} ngx_webrtc_slot_t;
+
+
+typedef struct {
+    ngx_uint_t                  kind;         /* 0: track absent */
+    ngx_uint_t                  codec;
+    uint32_t                    clock_rate;
+    ngx_uint_t                  channels;
+    u_char                      fmtp[NGX_WEBRTC_FMTP_MAX];
+    size_t                      fmtp_len;
+    u_char                      profile[3];   /* H264 SPS: profile-level */
+    unsigned                    has_profile:1;
+
+    /* writer state: publisher numbering to stream numbering */
+    uint32_t                    pub_ssrc;
+    uint16_t                    seq_off;
+    uint32_t                    ts_off;
+    uint16_t                    next_seq;
+    uint32_t                    last_ts;
+    ngx_msec_t                  last_msec;
+    unsigned                    started:1;
+
+    /* stream seq -> ring index, for retransmissions */
+    uint32_t                    seq_map[NGX_WEBRTC_RING_SLOTS];
+} ngx_webrtc_shm_strack_t;
+
+
+typedef struct {
+    ngx_pid_t                   pid;
+    in_port_t                   port;
+    ngx_uint_t                  viewers;
+    ngx_atomic_t                armed;        /* wants a wake datagram */
+} ngx_webrtc_shm_sworker_t;
+
+
+typedef struct {
+    ngx_queue_t                 queue;
+    u_char                      name[NGX_WEBRTC_STREAM_MAX];
+    size_t                      name_len;
+    ngx_uint_t                  refs;         /* publisher + viewers */
+    ngx_uint_t                  viewers;
+
+    volatile uint64_t           write_idx;    /* next index to write */
+    volatile uint64_t           keyframe_idx; /* last key start, or ~0 */
+
+    ngx_pid_t                   pub_pid;      /* 0: no publisher */
+    in_port_t                   pub_port;
+    u_char                      pub_id[NGX_WEBRTC_ID_LEN];
+    ngx_msec_t                  last_keyframe_request;
+
+    ngx_webrtc_shm_strack_t     tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_webrtc_shm_sworker_t    workers[NGX_WEBRTC_STREAM_WORKERS];
+
+    ngx_webrtc_slot_t          *slots;
+} ngx_webrtc_shm_stream_t;
+
+
+typedef struct {
+    ngx_queue_t                 streams;      /* ngx_webrtc_shm_stream_t */
     ngx_queue_t                 sessions;     /* ngx_webrtc_shm_session_t */
     u_char                      ctl_key[NGX_WEBRTC_CTL_KEY_LEN];
     ngx_uint_t                  nsessions;
@@ -187,6 +286,11 @@ struct ngx_webrtc_session_s {
     ngx_webrtc_track_t          tracks[NGX_WEBRTC_MAX_TRACKS];
 
     ngx_webrtc_shm_session_t   *shm;
+    ngx_webrtc_shm_stream_t    *st;
+
+    /* a viewer in its worker's group of the stream */
+    struct ngx_webrtc_group_s  *group;
+    ngx_queue_t                 group_queue;
 
     unsigned                    has_peer:1;
     unsigned                    in_addr_tree:1;
@@ -210,7 +314,21 @@ typedef struct {
     ngx_webrtc_shm_ctx_t       *shm;
     ngx_log_t                  *log;
     ngx_uint_t                  nsessions;
+    ngx_queue_t                 groups;       /* ngx_webrtc_group_t */
+    ngx_webrtc_shm_stream_t    *dirty[8];     /* written in this batch */
+    ngx_uint_t                  ndirty;
 } ngx_webrtc_worker_t;
+
+
+/* the viewers of one stream in one worker, reading the ring together */
+typedef struct ngx_webrtc_group_s {
+    ngx_queue_t                 queue;
+    ngx_webrtc_shm_stream_t    *st;
+    uint64_t                    cursor;
+    ngx_queue_t                 viewers;
+    ngx_uint_t                  nviewers;
+    ngx_uint_t                  slot;         /* in st->workers */
+} ngx_webrtc_group_t;
 
 
 extern ngx_module_t          ngx_http_webrtc_module;
@@ -232,7 +350,7 @@ void ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
 void ngx_webrtc_session_consent(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_session_activate(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_send(ngx_webrtc_session_t *s, u_char *buf, size_t len);
-ngx_int_t ngx_webrtc_ctl_send(in_port_t port, u_char *id);
+ngx_int_t ngx_webrtc_ctl_send(in_port_t port, u_char type, u_char *id);
 
 /* ngx_webrtc_ice.c */
 ngx_int_t ngx_webrtc_ice_init(ngx_log_t *log);
@@ -260,6 +378,23 @@ void ngx_webrtc_media_start(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
     ngx_webrtc_track_t *t);
 
+/* ngx_webrtc_stream.c */
+ngx_webrtc_shm_stream_t *ngx_webrtc_stream_acquire(ngx_str_t *name,
+    ngx_uint_t create);
+void ngx_webrtc_stream_release(ngx_webrtc_shm_stream_t *st);
+ngx_int_t ngx_webrtc_stream_publish(ngx_webrtc_session_t *s);
+void ngx_webrtc_stream_unpublish(ngx_webrtc_session_t *s);
+void ngx_webrtc_stream_write(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_rtp_t *rtp, ngx_uint_t keyframe);
+void ngx_webrtc_stream_flush(ngx_webrtc_worker_t *w);
+void ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w);
+ngx_int_t ngx_webrtc_viewer_join(ngx_webrtc_session_t *s);
+void ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s);
+void ngx_webrtc_viewer_start(ngx_webrtc_session_t *s);
+void ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len);
+void ngx_webrtc_viewer_report(ngx_webrtc_session_t *s);
+void ngx_webrtc_stream_keyframe_request(ngx_webrtc_shm_stream_t *st);
+
 /* ngx_webrtc_shm.c */
 ngx_int_t ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
@@ -273,6 +408,17 @@ void ngx_webrtc_shm_set_remote(ngx_webrtc_session_t *s);
 
 /* ngx_http_webrtc_whip.c */
 ngx_int_t ngx_http_webrtc_whip_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *reason);
+ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value);
+ngx_int_t ngx_http_webrtc_answer(ngx_http_request_t *r,
+    ngx_webrtc_session_t *s, ngx_webrtc_sdp_t *sdp,
+    ngx_webrtc_sdp_selection_t *sel, ngx_str_t *base);
+
+/* ngx_http_webrtc_whep.c */
+ngx_int_t ngx_http_webrtc_whep_offer(ngx_http_request_t *r,
+    ngx_str_t *stream, ngx_str_t *base, ngx_webrtc_sdp_t *sdp);
 
 /* ngx_http_webrtc_status.c */
 ngx_int_t ngx_http_webrtc_status_handler(ngx_http_request_t *r);

@@ -22,6 +22,8 @@ static ngx_webrtc_track_t *ngx_webrtc_media_track(ngx_webrtc_session_t *s,
 static void ngx_webrtc_media_rtcp(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
 static void ngx_webrtc_media_timer(ngx_event_t *ev);
+static void ngx_webrtc_media_bitrate(ngx_webrtc_track_t *t,
+    ngx_webrtc_shm_track_t *st, ngx_msec_t now);
 static ngx_int_t ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s,
     u_char *buf, size_t len);
 
@@ -31,7 +33,7 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 {
     int                       n;
     uint32_t                  arrival;
-    ngx_uint_t                rtx;
+    ngx_uint_t                rtx, keyframe;
     srtp_err_status_t         rc;
     ngx_webrtc_rtp_t          rtp;
     ngx_webrtc_track_t       *t;
@@ -53,7 +55,18 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
             return;
         }
 
+        if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+            s->shm->last_rx = ngx_current_msec;
+            ngx_webrtc_viewer_rtcp(s, buf, n);
+            return;
+        }
+
         ngx_webrtc_media_rtcp(s, buf, n);
+        return;
+    }
+
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+        /* a viewer sends no media */
         return;
     }
 
@@ -89,27 +102,29 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
     st->packets++;
     st->bytes += rtp.payload_len;
 
-    if (t->kind != NGX_WEBRTC_MEDIA_VIDEO) {
-        return;
-    }
+    keyframe = 0;
 
-    if (ngx_webrtc_frame_inspect(t->codec, rtp.payload, rtp.payload_len,
-                                 &info)
-        != NGX_WEBRTC_PARSE_OK)
+    if (t->kind == NGX_WEBRTC_MEDIA_VIDEO
+        && ngx_webrtc_frame_inspect(t->codec, rtp.payload, rtp.payload_len,
+                                    &info)
+           == NGX_WEBRTC_PARSE_OK)
     {
-        return;
+        if (info.keyframe && (!t->keyframe_seen || rtp.ts != t->keyframe_ts))
+        {
+            /* the first packet of a new keyframe */
+            t->keyframe_seen = 1;
+            t->keyframe_ts = rtp.ts;
+            st->keyframes++;
+            keyframe = 1;
+        }
+
+        if (info.has_size) {
+            st->width = info.width;
+            st->height = info.height;
+        }
     }
 
-    if (info.keyframe && (!t->keyframe_seen || rtp.ts != t->keyframe_ts)) {
-        t->keyframe_seen = 1;
-        t->keyframe_ts = rtp.ts;
-        st->keyframes++;
-    }
-
-    if (info.has_size) {
-        st->width = info.width;
-        st->height = info.height;
-    }
+    ngx_webrtc_stream_write(s, t, &rtp, keyframe);
 }
 
 
@@ -184,6 +199,10 @@ ngx_webrtc_media_start(ngx_webrtc_session_t *s)
     s->rtcp_timer.cancelable = 1;
 
     ngx_add_timer(&s->rtcp_timer, 200);
+
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+        ngx_webrtc_viewer_start(s);
+    }
 }
 
 
@@ -194,8 +213,7 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
 {
     size_t                   n;
     uint32_t                 dlsr;
-    uint64_t                 bytes;
-    ngx_msec_t               now, elapsed;
+    ngx_msec_t               now;
     ngx_uint_t               i;
     ngx_webrtc_track_t      *t;
     ngx_webrtc_session_t    *s;
@@ -205,19 +223,22 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
     s = ev->data;
     now = ngx_current_msec;
 
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+        ngx_webrtc_viewer_report(s);
+
+        for (i = 0; i < s->ntracks; i++) {
+            ngx_webrtc_media_bitrate(&s->tracks[i], &s->shm->tracks[i], now);
+        }
+
+        ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->wmcf->rtcp_interval);
+        return;
+    }
+
     for (i = 0; i < s->ntracks; i++) {
         t = &s->tracks[i];
         st = &s->shm->tracks[i];
 
-        bytes = st->bytes;
-        elapsed = now - t->tick_time;
-
-        if (t->tick_time && elapsed) {
-            st->bitrate = (bytes - t->bytes_at_tick) * 8 * 1000 / elapsed;
-        }
-
-        t->tick_time = now;
-        t->bytes_at_tick = bytes;
+        ngx_webrtc_media_bitrate(t, st, now);
 
         if (t->ssrc == 0) {
             continue;
@@ -243,6 +264,25 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
     }
 
     ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->wmcf->rtcp_interval);
+}
+
+
+static void
+ngx_webrtc_media_bitrate(ngx_webrtc_track_t *t, ngx_webrtc_shm_track_t *st,
+    ngx_msec_t now)
+{
+    uint64_t    bytes;
+    ngx_msec_t  elapsed;
+
+    bytes = st->bytes;
+    elapsed = now - t->tick_time;
+
+    if (t->tick_time && elapsed) {
+        st->bitrate = (bytes - t->bytes_at_tick) * 8 * 1000 / elapsed;
+    }
+
+    t->tick_time = now;
+    t->bytes_at_tick = bytes;
 }
 
 

@@ -1813,6 +1813,34 @@ ngx_webrtc_rtcp_write_pli(u_char *buf, size_t size, uint32_t ssrc,
 }
 
 
+/* a sender report with no report blocks (RFC 3550 6.4.1) */
+
+size_t
+ngx_webrtc_rtcp_write_sr(u_char *buf, size_t size, uint32_t ssrc,
+    uint64_t ntp, uint32_t rtp_ts, uint32_t packets, uint32_t octets)
+{
+    u_char  *p;
+
+    if (size < 28) {
+        return 0;
+    }
+
+    buf[0] = 0x80;
+    buf[1] = NGX_WEBRTC_RTCP_SR;
+    buf[2] = 0;
+    buf[3] = 6;
+
+    p = ngx_webrtc_put32(buf + 4, ssrc);
+    p = ngx_webrtc_put32(p, (uint32_t) (ntp >> 32));
+    p = ngx_webrtc_put32(p, (uint32_t) ntp);
+    p = ngx_webrtc_put32(p, rtp_ts);
+    p = ngx_webrtc_put32(p, packets);
+    (void) ngx_webrtc_put32(p, octets);
+
+    return 28;
+}
+
+
 size_t
 ngx_webrtc_rtcp_write_fir(u_char *buf, size_t size, uint32_t ssrc,
     uint32_t media_ssrc, uint8_t seq_nr)

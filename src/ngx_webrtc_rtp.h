@@ -154,6 +154,8 @@ size_t ngx_webrtc_rtcp_write_rr(u_char *buf, size_t size, uint32_t ssrc,
     uint32_t dlsr);
 size_t ngx_webrtc_rtcp_write_pli(u_char *buf, size_t size, uint32_t ssrc,
     uint32_t media_ssrc);
+size_t ngx_webrtc_rtcp_write_sr(u_char *buf, size_t size, uint32_t ssrc,
+    uint64_t ntp, uint32_t rtp_ts, uint32_t packets, uint32_t octets);
 size_t ngx_webrtc_rtcp_write_fir(u_char *buf, size_t size, uint32_t ssrc,
     uint32_t media_ssrc, uint8_t seq_nr);
 

@@ -1404,6 +1404,11 @@ ngx_webrtc_sdp_has_fmt(ngx_webrtc_sdp_media_t *m, unsigned pt)
 }
 
 
+static const char  *ngx_webrtc_sdp_kinds[] = {
+    "other", "audio", "video", "application"
+};
+
+
 size_t
 ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_webrtc_sdp_answer_t *ans)
@@ -1587,7 +1592,10 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
                                                     : ans->ssrc_video;
 
             if (k && ans->direction == NGX_WEBRTC_DIR_SENDONLY) {
-                ngx_webrtc_sdp_put(&b, "a=ssrc:");
+                /* one MediaStream, so that players get both tracks in it */
+                ngx_webrtc_sdp_put(&b, "a=msid:nginx ");
+                ngx_webrtc_sdp_put(&b, ngx_webrtc_sdp_kinds[m->type]);
+                ngx_webrtc_sdp_put(&b, "\r\na=ssrc:");
                 ngx_webrtc_sdp_put_num(&b, k);
                 ngx_webrtc_sdp_put(&b, " cname:nginx\r\n");
             }

@@ -58,6 +58,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_http_webrtc_main_conf_t *wmcf)
     w->shm = wmcf->shm_zone->data;
 
     ngx_queue_init(&w->sessions);
+    ngx_queue_init(&w->groups);
     ngx_rbtree_init(&w->ufrag_tree, &w->ufrag_sentinel,
                     ngx_webrtc_ufrag_insert);
     ngx_rbtree_init(&w->addr_tree, &w->addr_sentinel,
@@ -256,12 +257,12 @@ ngx_webrtc_udp_read(ngx_event_t *rev)
         if (n == -1) {
             err = ngx_socket_errno;
 
-            if (err == NGX_EAGAIN || err == NGX_EINTR) {
-                return;
+            if (err != NGX_EAGAIN && err != NGX_EINTR) {
+                ngx_log_error(NGX_LOG_ERR, c->log, err,
+                              "webrtc: recvfrom() failed");
             }
 
-            ngx_log_error(NGX_LOG_ERR, c->log, err, "webrtc: recvfrom() failed");
-            return;
+            break;
         }
 
         ngx_webrtc_demux(w, ngx_webrtc_recv_buf, n, &sa.sockaddr, socklen);
@@ -271,8 +272,15 @@ ngx_webrtc_udp_read(ngx_event_t *rev)
         }
     }
 
-    /* edge-triggered: come back for the rest after other events */
-    ngx_post_event(rev, &ngx_posted_events);
+    /* what this batch wrote goes out to viewers now, in one go */
+    if (w->ndirty) {
+        ngx_webrtc_stream_flush(w);
+    }
+
+    if (i == NGX_WEBRTC_RECV_BATCH) {
+        /* edge-triggered: come back for the rest after other events */
+        ngx_post_event(rev, &ngx_posted_events);
+    }
 }
 
 
@@ -480,6 +488,13 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
     if (s->in_addr_tree) {
         ngx_rbtree_delete(&w->addr_tree, &s->addr_node);
         s->in_addr_tree = 0;
+    }
+
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+        ngx_webrtc_viewer_leave(s);
+
+    } else if (s->st) {
+        ngx_webrtc_stream_unpublish(s);
     }
 
     ngx_webrtc_shm_remove(s);
@@ -734,7 +749,7 @@ ngx_webrtc_send(ngx_webrtc_session_t *s, u_char *buf, size_t len)
  */
 
 ngx_int_t
-ngx_webrtc_ctl_send(in_port_t port, u_char *id)
+ngx_webrtc_ctl_send(in_port_t port, u_char type, u_char *id)
 {
     u_char                        msg[NGX_WEBRTC_CTL_LEN];
     ssize_t                       n;
@@ -752,7 +767,7 @@ ngx_webrtc_ctl_send(in_port_t port, u_char *id)
     msg[0] = NGX_WEBRTC_CTL_BYTE;
     msg[1] = 'N';
     msg[2] = 'W';
-    msg[3] = 'C';
+    msg[3] = type;
 
     ngx_memcpy(msg + 4, w->shm->sh->ctl_key, NGX_WEBRTC_CTL_KEY_LEN);
     ngx_memcpy(msg + 4 + NGX_WEBRTC_CTL_KEY_LEN, id, NGX_WEBRTC_ID_LEN);
@@ -788,12 +803,17 @@ ngx_webrtc_ctl_send(in_port_t port, u_char *id)
 static void
 ngx_webrtc_ctl_handle(u_char *buf, size_t len)
 {
+    ngx_uint_t             i;
     ngx_webrtc_session_t  *s;
 
-    if (len != NGX_WEBRTC_CTL_LEN
-        || buf[1] != 'N' || buf[2] != 'W' || buf[3] != 'C'
+    if (len != NGX_WEBRTC_CTL_LEN || buf[1] != 'N' || buf[2] != 'W'
         || ngx_webrtc_ctl_key_check(buf + 4) != NGX_OK)
     {
+        return;
+    }
+
+    if (buf[3] == NGX_WEBRTC_CTL_WAKE) {
+        ngx_webrtc_stream_wake(ngx_webrtc_worker);
         return;
     }
 
@@ -802,7 +822,21 @@ ngx_webrtc_ctl_handle(u_char *buf, size_t len)
         return;
     }
 
-    ngx_webrtc_session_close(s, "deleted");
+    switch (buf[3]) {
+
+    case NGX_WEBRTC_CTL_CLOSE:
+        ngx_webrtc_session_close(s, "deleted");
+        break;
+
+    case NGX_WEBRTC_CTL_KEYFRAME:
+        for (i = 0; i < s->ntracks; i++) {
+            if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+                (void) ngx_webrtc_media_request_keyframe(s, &s->tracks[i]);
+            }
+        }
+
+        break;
+    }
 }
 
 

@@ -50,6 +50,7 @@ ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ctx->shpool->data = ctx->sh;
 
     ngx_queue_init(&ctx->sh->sessions);
+    ngx_queue_init(&ctx->sh->streams);
     ctx->sh->nsessions = 0;
 
     if (RAND_bytes(ctx->sh->ctl_key, NGX_WEBRTC_CTL_KEY_LEN) != 1) {

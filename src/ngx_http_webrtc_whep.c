@@ -1,0 +1,293 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc.h"
+
+
+/*
+ * WHEP (IETF draft): a viewer's offer is answered with exactly the
+ * publisher's codecs, in the viewer's payload types.  The session joins
+ * this worker's group of the stream; media flows from the stream's ring.
+ */
+
+
+static ngx_int_t ngx_http_webrtc_whep_fmtp(ngx_http_request_t *r,
+    ngx_webrtc_sdp_codec_t *c, ngx_webrtc_shm_strack_t *sk);
+
+
+ngx_int_t
+ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
+    ngx_str_t *base, ngx_webrtc_sdp_t *sdp)
+{
+    int                          idx[2];
+    u_char                      *p;
+    ngx_str_t                    ua, value;
+    ngx_uint_t                   i, k;
+    ngx_webrtc_track_t          *tr;
+    ngx_webrtc_session_t        *s;
+    ngx_webrtc_sdp_codec_t      *c;
+    ngx_webrtc_sdp_media_t      *m;
+    ngx_webrtc_sdp_prefs_t       prefs;
+    ngx_webrtc_shm_stream_t     *st;
+    ngx_webrtc_shm_session_t     replaced;
+    ngx_webrtc_sdp_selection_t  *sel;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
+    u_char                       rnd[2 * 10];
+    u_char                       reason[128];
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    st = ngx_webrtc_stream_acquire(stream, 0);
+
+    if (st == NULL || st->pub_pid == 0) {
+        if (st) {
+            ngx_webrtc_stream_release(st);
+        }
+
+        value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
+                    - value.data;
+
+        if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_webrtc_error(r, NGX_HTTP_CONFLICT,
+                                     "stream has no live publisher");
+    }
+
+    if (wlcf->max_viewers && st->viewers >= wlcf->max_viewers) {
+        ngx_webrtc_stream_release(st);
+
+        value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
+                    - value.data;
+
+        if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "stream has too many viewers");
+    }
+
+    sel = ngx_pcalloc(r->pool, sizeof(ngx_webrtc_sdp_selection_t));
+    if (sel == NULL) {
+        ngx_webrtc_stream_release(st);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* exactly what the publisher sends */
+
+    ngx_memzero(&prefs, sizeof(ngx_webrtc_sdp_prefs_t));
+
+    if (st->tracks[1].kind) {
+        prefs.video_codecs[prefs.nvideo_codecs++] = st->tracks[1].codec;
+    }
+
+    if (st->tracks[0].kind) {
+        prefs.audio_codecs[prefs.naudio_codecs++] = st->tracks[0].codec;
+    }
+
+    if (ngx_webrtc_sdp_select(sdp, &prefs, sel) != NGX_WEBRTC_PARSE_OK) {
+
+        if (sel->error && st->tracks[1].kind
+            && ngx_strstr(sel->error, "video") != NULL)
+        {
+            p = ngx_snprintf(reason, sizeof(reason) - 1,
+                             "viewer cannot decode %s, the stream's codec",
+                             ngx_webrtc_codec_name(st->tracks[1].codec));
+            *p = '\0';
+
+        } else {
+            p = ngx_snprintf(reason, sizeof(reason) - 1, "%s",
+                             sel->error ? sel->error
+                                        : "offer not acceptable");
+            *p = '\0';
+        }
+
+        ngx_webrtc_stream_release(st);
+
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                     (char *) reason);
+    }
+
+    if (sel->application >= 0) {
+        ngx_webrtc_stream_release(st);
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                     "data channels are not supported");
+    }
+
+    if (sel->transport.ufrag.len < 4 || sel->transport.ufrag.len > 256
+        || sel->transport.pwd.len < 22 || sel->transport.pwd.len > 256
+        || sel->transport.fp.len > 3 * 64 || sel->transport.fp_alg.len > 16)
+    {
+        ngx_webrtc_stream_release(st);
+        return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "invalid ICE credentials or fingerprint");
+    }
+
+    if ((sel->audio < 0 || !st->tracks[0].kind)
+        && (sel->video < 0 || !st->tracks[1].kind))
+    {
+        ngx_webrtc_stream_release(st);
+        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                     "offer receives none of the stream's "
+                                     "tracks");
+    }
+
+    s = ngx_webrtc_session_create(r->connection->log, stream,
+                                  NGX_WEBRTC_ROLE_VIEWER);
+    if (s == NULL) {
+        ngx_webrtc_stream_release(st);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the session holds the stream reference from now on */
+    s->st = st;
+
+    s->remote_ufrag.data = ngx_pstrdup(s->pool,
+                                       (ngx_str_t *) &sel->transport.ufrag);
+    s->remote_ufrag.len = sel->transport.ufrag.len;
+    s->remote_fp_alg.data = ngx_pstrdup(s->pool,
+                                        (ngx_str_t *) &sel->transport.fp_alg);
+    s->remote_fp_alg.len = sel->transport.fp_alg.len;
+    s->remote_fp.data = ngx_pstrdup(s->pool,
+                                    (ngx_str_t *) &sel->transport.fp);
+    s->remote_fp.len = sel->transport.fp.len;
+
+    if (s->remote_ufrag.data == NULL || s->remote_fp_alg.data == NULL
+        || s->remote_fp.data == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1)
+    {
+        ngx_webrtc_session_close(s, "no memory");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    idx[0] = st->tracks[0].kind ? sel->audio : -1;
+    idx[1] = st->tracks[1].kind ? sel->video : -1;
+
+    for (k = 0; k < 2; k++) {
+        if (idx[k] < 0) {
+            continue;
+        }
+
+        m = &sdp->media[idx[k]];
+        c = &m->codecs[sel->media[idx[k]].codec];
+
+        /* retransmissions go on the media SSRC: no RTX */
+        sel->media[idx[k]].rtx = -1;
+
+        if (k == 1 && c->codec == NGX_WEBRTC_CODEC_H264
+            && ngx_http_webrtc_whep_fmtp(r, c, &st->tracks[1]) != NGX_OK)
+        {
+            ngx_webrtc_session_close(s, "no memory");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        tr = &s->tracks[s->ntracks++];
+
+        tr->kind = m->type;
+        tr->codec = c->codec;
+        tr->pt = c->pt;
+        tr->clock_rate = st->tracks[k].clock_rate;
+
+        p = rnd + 10 * k;
+
+        tr->out_ssrc = ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+                        | (uint32_t) p[2] << 8 | p[3]) | 1;
+        tr->seq_off = (uint16_t) (p[4] << 8 | p[5]);
+        tr->ts_off = (uint32_t) p[6] << 24 | (uint32_t) p[7] << 16
+                     | (uint32_t) p[8] << 8 | p[9];
+    }
+
+    ua.len = 0;
+    ua.data = NULL;
+
+    if (r->headers_in.user_agent) {
+        ua = r->headers_in.user_agent->value;
+    }
+
+    if (ngx_webrtc_shm_add(s, &ua, 0, &replaced) != NGX_OK) {
+        ngx_webrtc_session_close(s, "no shared memory");
+        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "server is full");
+    }
+
+    if (ngx_webrtc_viewer_join(s) != NGX_OK
+        || ngx_webrtc_session_activate(s) != NGX_OK)
+    {
+        ngx_webrtc_session_close(s, "activation failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "webrtc: viewer %*s of stream \"%V\" created",
+                  (size_t) NGX_WEBRTC_ID_LEN, s->id, stream);
+
+    for (i = 0; i < s->ntracks; i++) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "webrtc: viewer track %ui pt %ui ssrc %uD",
+                       i, s->tracks[i].pt, s->tracks[i].out_ssrc);
+    }
+
+    return ngx_http_webrtc_answer(r, s, sdp, sel, base);
+}
+
+
+/*
+ * H.264: the answer gives the profile-level-id of the stream's SPS, not
+ * whatever the publisher claimed (OBS always says 42e01f).
+ */
+
+static ngx_int_t
+ngx_http_webrtc_whep_fmtp(ngx_http_request_t *r, ngx_webrtc_sdp_codec_t *c,
+    ngx_webrtc_shm_strack_t *sk)
+{
+    u_char  *p, *f, *end;
+    size_t   len;
+
+    if (!sk->has_profile) {
+        return NGX_OK;
+    }
+
+    len = c->fmtp.len + sizeof(";profile-level-id=000000");
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    f = ngx_strlcasestrn(c->fmtp.data, c->fmtp.data + c->fmtp.len,
+                         (u_char *) "profile-level-id=",
+                         sizeof("profile-level-id=") - 2);
+
+    if (f && c->fmtp.data + c->fmtp.len - f >= 17 + 6) {
+        end = ngx_cpymem(p, c->fmtp.data, f + 17 - c->fmtp.data);
+        end = ngx_sprintf(end, "%02xd%02xd%02xd", sk->profile[0],
+                          sk->profile[1], sk->profile[2]);
+        end = ngx_cpymem(end, f + 17 + 6,
+                         c->fmtp.data + c->fmtp.len - (f + 17 + 6));
+
+    } else {
+        end = ngx_cpymem(p, c->fmtp.data, c->fmtp.len);
+        end = ngx_sprintf(end, "%sprofile-level-id=%02xd%02xd%02xd",
+                          c->fmtp.len ? ";" : "", sk->profile[0],
+                          sk->profile[1], sk->profile[2]);
+    }
+
+    c->fmtp.data = p;
+    c->fmtp.len = end - p;
+
+    return NGX_OK;
+}
