@@ -28,6 +28,10 @@ static ngx_conf_num_bounds_t  ngx_http_webrtc_sdp_size_bounds = {
     ngx_conf_check_num_bounds, 1024, 1024 * 1024
 };
 
+static ngx_conf_num_bounds_t  ngx_http_webrtc_percent_bounds = {
+    ngx_conf_check_num_bounds, 0, 100
+};
+
 
 static ngx_command_t  ngx_http_webrtc_commands[] = {
 
@@ -71,6 +75,27 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_webrtc_main_conf_t, rtcp_interval),
+      NULL },
+
+    { ngx_string("webrtc_max_viewers_total"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, max_viewers_total),
+      NULL },
+
+    { ngx_string("webrtc_debug_drop"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, debug_drop),
+      &ngx_http_webrtc_percent_bounds },
+
+    { ngx_string("webrtc_viewers_follow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, viewers_follow),
       NULL },
 
     { ngx_string("webrtc_whip"),
@@ -202,6 +227,8 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
     wmcf->consent_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->takeover_idle = NGX_CONF_UNSET_MSEC;
     wmcf->rtcp_interval = NGX_CONF_UNSET_MSEC;
+    wmcf->max_viewers_total = NGX_CONF_UNSET_UINT;
+    wmcf->debug_drop = NGX_CONF_UNSET_UINT;
     wmcf->enabled = NGX_CONF_UNSET;
 
     return wmcf;
@@ -220,6 +247,8 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->consent_timeout, 30000);
     ngx_conf_init_msec_value(wmcf->takeover_idle, 2000);
     ngx_conf_init_msec_value(wmcf->rtcp_interval, 1000);
+    ngx_conf_init_uint_value(wmcf->max_viewers_total, 0);
+    ngx_conf_init_uint_value(wmcf->debug_drop, 0);
 
     if (wmcf->enabled == NGX_CONF_UNSET) {
         wmcf->enabled = 0;
@@ -318,6 +347,7 @@ ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
     wlcf->max_sdp_size = NGX_CONF_UNSET_SIZE;
     wlcf->max_viewers = NGX_CONF_UNSET_UINT;
     wlcf->retry_after = NGX_CONF_UNSET;
+    wlcf->viewers_follow = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -343,6 +373,7 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->allow_origin, prev->allow_origin, "*");
     ngx_conf_merge_uint_value(conf->max_viewers, prev->max_viewers, 0);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 2);
+    ngx_conf_merge_value(conf->viewers_follow, prev->viewers_follow, 1);
 
     ngx_conf_merge_ptr_value(conf->video_codecs, prev->video_codecs, NULL);
 

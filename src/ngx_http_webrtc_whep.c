@@ -24,6 +24,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
 {
     int                          idx[2];
     u_char                      *p;
+    ngx_int_t                    rc;
     ngx_str_t                    ua, value;
     ngx_uint_t                   i, k;
     ngx_webrtc_track_t          *tr;
@@ -218,10 +219,27 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
         ua = r->headers_in.user_agent->value;
     }
 
-    if (ngx_webrtc_shm_add(s, &ua, 0, &replaced) != NGX_OK) {
-        ngx_webrtc_session_close(s, "no shared memory");
+    rc = ngx_webrtc_shm_add(s, &ua, 0, &replaced);
+
+    if (rc != NGX_OK) {
+        ngx_webrtc_session_close(s, "no room");
+
+        value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
+                    - value.data;
+
+        if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "server is full");
+                                     (rc == NGX_DECLINED)
+                                     ? "server has too many viewers"
+                                     : "server is full");
     }
 
     if (ngx_webrtc_viewer_join(s) != NGX_OK

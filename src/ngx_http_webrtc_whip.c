@@ -177,6 +177,12 @@ ngx_http_webrtc_whip_handler(ngx_http_request_t *r)
         r->headers_out.content_length_n = 0;
         r->header_only = 1;
 
+        if (wlcf->handler == NGX_HTTP_WEBRTC_WHEP && t->id == NULL) {
+            /* WHEP discovery: the endpoint speaks SDP */
+            r->headers_out.content_type = ngx_http_webrtc_sdp_type;
+            r->headers_out.content_type_len = ngx_http_webrtc_sdp_type.len;
+        }
+
         return ngx_http_send_header(r);
 
     default:
@@ -698,6 +704,8 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
         ngx_http_webrtc_end_session(replaced.pid, replaced.port, replaced.id);
     }
+
+    s->close_viewers = !wlcf->viewers_follow;
 
     if (ngx_webrtc_stream_publish(s) != NGX_OK
         || ngx_webrtc_session_activate(s) != NGX_OK)

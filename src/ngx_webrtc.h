@@ -71,6 +71,8 @@ typedef struct {
     ngx_msec_t                  consent_timeout;
     ngx_msec_t                  takeover_idle;
     ngx_msec_t                  rtcp_interval;
+    ngx_uint_t                  max_viewers_total;
+    ngx_uint_t                  debug_drop;   /* percent of viewer packets */
     ngx_shm_zone_t             *shm_zone;
     ngx_flag_t                  enabled;
 } ngx_http_webrtc_main_conf_t;
@@ -95,6 +97,7 @@ typedef struct {
     ngx_str_t                   allow_origin;
     ngx_uint_t                  max_viewers;  /* per stream, 0: no limit */
     time_t                      retry_after;
+    ngx_flag_t                  viewers_follow; /* publisher gone: keep */
 } ngx_http_webrtc_loc_conf_t;
 
 
@@ -226,6 +229,7 @@ typedef struct {
     volatile uint64_t           keyframe_idx; /* last key start, or ~0 */
 
     ngx_pid_t                   pub_pid;      /* 0: no publisher */
+    unsigned                    close_viewers:1;  /* when pub_pid is 0 */
     in_port_t                   pub_port;
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     ngx_msec_t                  last_keyframe_request;
@@ -242,6 +246,7 @@ typedef struct {
     ngx_queue_t                 sessions;     /* ngx_webrtc_shm_session_t */
     u_char                      ctl_key[NGX_WEBRTC_CTL_KEY_LEN];
     ngx_uint_t                  nsessions;
+    ngx_uint_t                  nviewers;
 } ngx_webrtc_shm_t;
 
 
@@ -293,6 +298,7 @@ struct ngx_webrtc_session_s {
     ngx_queue_t                 group_queue;
 
     unsigned                    has_peer:1;
+    unsigned                    close_viewers:1;  /* publisher: on leave */
     unsigned                    in_addr_tree:1;
     unsigned                    dtls_done:1;
     unsigned                    closing:1;

@@ -108,6 +108,11 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
         if (!ngx_webrtc_shm_alive(ss)) {
             ngx_queue_remove(q);
             sh->nsessions--;
+
+            if (ss->role == NGX_WEBRTC_ROLE_VIEWER) {
+                sh->nviewers--;
+            }
+
             ngx_slab_free_locked(shpool, ss);
             continue;
         }
@@ -128,6 +133,14 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
 
         ss->closing = 1;
         *replaced = *ss;
+    }
+
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER
+        && ngx_webrtc_worker->wmcf->max_viewers_total
+        && sh->nviewers >= ngx_webrtc_worker->wmcf->max_viewers_total)
+    {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_DECLINED;
     }
 
     ss = ngx_slab_calloc_locked(shpool, sizeof(ngx_webrtc_shm_session_t));
@@ -162,6 +175,10 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
     ngx_queue_insert_tail(&sh->sessions, &ss->queue);
     sh->nsessions++;
 
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+        sh->nviewers++;
+    }
+
     ngx_shmtx_unlock(&shpool->mutex);
 
     s->shm = ss;
@@ -185,6 +202,10 @@ ngx_webrtc_shm_remove(ngx_webrtc_session_t *s)
 
     ngx_queue_remove(&s->shm->queue);
     ngx_webrtc_worker->shm->sh->nsessions--;
+
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+        ngx_webrtc_worker->shm->sh->nviewers--;
+    }
     ngx_slab_free_locked(shpool, s->shm);
 
     ngx_shmtx_unlock(&shpool->mutex);

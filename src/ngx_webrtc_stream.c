@@ -43,7 +43,8 @@ static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g);
 static ngx_int_t ngx_webrtc_slot_read(ngx_webrtc_shm_stream_t *st,
     uint64_t idx, ngx_webrtc_slot_t *copy);
 static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
-    ngx_webrtc_slot_t *slot);
+    ngx_webrtc_slot_t *slot, ngx_uint_t resend);
+static void ngx_webrtc_group_close(ngx_webrtc_group_t *g);
 static void ngx_webrtc_batch_flush(void);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
     uint16_t pid, uint16_t blp);
@@ -203,6 +204,7 @@ ngx_webrtc_stream_publish(ngx_webrtc_session_t *s)
     }
 
     st->pub_pid = ngx_pid;
+    st->close_viewers = 0;
     st->pub_port = ngx_webrtc_worker->port;
     ngx_memcpy(st->pub_id, s->id, NGX_WEBRTC_ID_LEN);
 
@@ -218,24 +220,79 @@ ngx_webrtc_stream_publish(ngx_webrtc_session_t *s)
 void
 ngx_webrtc_stream_unpublish(ngx_webrtc_session_t *s)
 {
-    ngx_slab_pool_t          *shpool;
-    ngx_webrtc_shm_stream_t  *st;
+    ngx_uint_t                 i, close;
+    ngx_queue_t               *q, *next;
+    ngx_slab_pool_t           *shpool;
+    ngx_webrtc_group_t        *g;
+    ngx_webrtc_worker_t       *w;
+    ngx_webrtc_shm_stream_t   *st;
+    ngx_webrtc_shm_sworker_t  *sw;
 
     st = s->st;
     shpool = ngx_webrtc_worker->shm->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
 
+    close = 0;
+
     if (st->pub_pid == ngx_pid
         && ngx_memcmp(st->pub_id, s->id, NGX_WEBRTC_ID_LEN) == 0)
     {
         st->pub_pid = 0;
+        st->close_viewers = s->close_viewers;
+        close = s->close_viewers;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    if (close) {
+        /* webrtc_viewers_follow off: every worker ends its viewers */
+        w = ngx_webrtc_worker;
+
+        for (i = 0; i < NGX_WEBRTC_STREAM_WORKERS; i++) {
+            sw = &st->workers[i];
+
+            if (sw->viewers && sw->pid && sw->pid != ngx_pid) {
+                (void) ngx_webrtc_ctl_send(sw->port, NGX_WEBRTC_CTL_WAKE,
+                                           s->id);
+            }
+        }
+
+        for (q = ngx_queue_head(&w->groups);
+             q != ngx_queue_sentinel(&w->groups);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            g = ngx_queue_data(q, ngx_webrtc_group_t, queue);
+
+            if (g->st == st) {
+                ngx_webrtc_group_close(g);
+            }
+        }
+    }
+
     s->st = NULL;
     ngx_webrtc_stream_release(st);
+}
+
+
+static void
+ngx_webrtc_group_close(ngx_webrtc_group_t *g)
+{
+    ngx_queue_t           *q;
+    ngx_webrtc_session_t  *s;
+
+    /* the last viewer's leave frees the group */
+
+    while (g->nviewers > 1) {
+        q = ngx_queue_head(&g->viewers);
+        s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
+        ngx_webrtc_session_close(s, "publisher gone");
+    }
+
+    q = ngx_queue_head(&g->viewers);
+    s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
+    ngx_webrtc_session_close(s, "publisher gone");
 }
 
 
@@ -362,7 +419,7 @@ void
 ngx_webrtc_stream_flush(ngx_webrtc_worker_t *w)
 {
     ngx_uint_t                 i, j;
-    ngx_queue_t               *q;
+    ngx_queue_t               *q, *next;
     ngx_webrtc_group_t        *g;
     ngx_webrtc_shm_stream_t   *st;
     ngx_webrtc_shm_sworker_t  *sw;
@@ -372,8 +429,9 @@ ngx_webrtc_stream_flush(ngx_webrtc_worker_t *w)
 
         for (q = ngx_queue_head(&w->groups);
              q != ngx_queue_sentinel(&w->groups);
-             q = ngx_queue_next(q))
+             q = next)
         {
+            next = ngx_queue_next(q);
             g = ngx_queue_data(q, ngx_webrtc_group_t, queue);
 
             if (g->st == st) {
@@ -406,13 +464,14 @@ ngx_webrtc_stream_flush(ngx_webrtc_worker_t *w)
 void
 ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w)
 {
-    ngx_queue_t         *q;
+    ngx_queue_t         *q, *next;
     ngx_webrtc_group_t  *g;
 
     for (q = ngx_queue_head(&w->groups);
          q != ngx_queue_sentinel(&w->groups);
-         q = ngx_queue_next(q))
+         q = next)
     {
+        next = ngx_queue_next(q);
         g = ngx_queue_data(q, ngx_webrtc_group_t, queue);
 
         /* armed first: a packet written from now on wakes us again */
@@ -435,6 +494,12 @@ ngx_webrtc_group_pump(ngx_webrtc_group_t *g)
     ngx_webrtc_slot_t         slot;
 
     st = g->st;
+
+    if (st->pub_pid == 0 && st->close_viewers) {
+        ngx_webrtc_group_close(g);
+        return;
+    }
+
     end = st->write_idx;
     ngx_memory_barrier();
 
@@ -456,7 +521,7 @@ ngx_webrtc_group_pump(ngx_webrtc_group_t *g)
             s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
 
             if (s->dtls_done) {
-                ngx_webrtc_viewer_send(s, &slot);
+                ngx_webrtc_viewer_send(s, &slot, 0);
             }
         }
     }
@@ -520,7 +585,8 @@ ngx_webrtc_viewer_track(ngx_webrtc_session_t *s, ngx_uint_t k)
 /* one packet to one viewer: its header, SRTP, into the send batch */
 
 static void
-ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot)
+ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
+    ngx_uint_t resend)
 {
     int                      n;
     u_char                  *p;
@@ -545,6 +611,28 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot)
         t->started = 1;
     }
 
+    seq = (uint16_t) (slot->seq + t->seq_off);
+    ts = slot->ts + t->ts_off;
+
+    st = &s->shm->tracks[t - s->tracks];
+
+    if (!resend) {
+        t->sent_packets++;
+        t->sent_octets += slot->len;
+        t->last_ts = ts;
+
+        st->packets++;
+        st->bytes += slot->len;
+
+        /* webrtc_debug_drop: loss on the way to viewers, for tests */
+        if (ngx_webrtc_worker->wmcf->debug_drop
+            && (ngx_uint_t) (ngx_random() % 100)
+               < ngx_webrtc_worker->wmcf->debug_drop)
+        {
+            return;
+        }
+    }
+
     b = &ngx_webrtc_batch;
 
     if (b->n == NGX_WEBRTC_BATCH) {
@@ -552,9 +640,6 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot)
     }
 
     p = b->bufs[b->n];
-
-    seq = (uint16_t) (slot->seq + t->seq_off);
-    ts = slot->ts + t->ts_off;
 
     p[0] = 0x80;
     p[1] = (u_char) ((slot->marker ? 0x80 : 0) | (t->pt & 0x7f));
@@ -588,14 +673,6 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot)
     b->msgs[b->n].msg_hdr.msg_controllen = 0;
     b->msgs[b->n].msg_hdr.msg_flags = 0;
     b->n++;
-
-    t->sent_packets++;
-    t->sent_octets += slot->len;
-    t->last_ts = ts;
-
-    st = &s->shm->tracks[t - s->tracks];
-    st->packets++;
-    st->bytes += slot->len;
 }
 
 
@@ -707,7 +784,7 @@ ngx_webrtc_group_get(ngx_webrtc_shm_stream_t *st)
         return NULL;
     }
 
-    g = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_webrtc_group_t));
+    g = ngx_calloc(sizeof(ngx_webrtc_group_t), w->log);
     if (g == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NULL;
@@ -755,7 +832,7 @@ ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s)
             ngx_shmtx_unlock(&shpool->mutex);
 
             ngx_queue_remove(&g->queue);
-            ngx_pfree(ngx_cycle->pool, g);
+            ngx_free(g);
         }
     }
 
@@ -800,7 +877,7 @@ ngx_webrtc_viewer_start(ngx_webrtc_session_t *s)
                 continue;
             }
 
-            ngx_webrtc_viewer_send(s, &slot);
+            ngx_webrtc_viewer_send(s, &slot, 0);
         }
 
         ngx_webrtc_batch_flush();
@@ -982,7 +1059,7 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
             continue;
         }
 
-        ngx_webrtc_viewer_send(s, &slot);
+        ngx_webrtc_viewer_send(s, &slot, 1);
         s->shm->tracks[t - s->tracks].nacks++;
     }
 }
