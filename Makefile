@@ -56,7 +56,9 @@ $(NGX_OBJS)/Makefile: config $(NGX_DEV_SRC)/conf_flags
 $(MODULE_SO): $(NGX_OBJS)/Makefile $(SRCS)
 	cd $(NGX_TREE) && $(MAKE) -f $(NGX_OBJS)/Makefile modules
 	mkdir -p $(BUILD)/modules
-	cp $(NGX_OBJS)/ngx_http_webrtc_module.so $(MODULE_SO)
+	@# a new file, not overwritten in place: running nginx has it mapped
+	cp $(NGX_OBJS)/ngx_http_webrtc_module.so $(MODULE_SO).tmp
+	mv -f $(MODULE_SO).tmp $(MODULE_SO)
 
 deps:
 	tools/install-deps.sh build

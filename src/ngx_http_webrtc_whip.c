@@ -855,15 +855,22 @@ failed:
 static ngx_int_t
 ngx_http_webrtc_delete(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
 {
+    ngx_int_t  rc;
     ngx_pid_t  pid;
     in_port_t  port;
 
-    if (ngx_webrtc_shm_lookup(&t->stream, t->id, &pid, &port) != NGX_OK) {
+    rc = ngx_webrtc_shm_lookup(&t->stream, t->id, &pid, &port);
+
+    if (rc == NGX_DECLINED) {
         return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
                                      "no such session");
     }
 
-    ngx_http_webrtc_end_session(pid, port, t->id);
+    if (rc == NGX_OK) {
+        ngx_http_webrtc_end_session(pid, port, t->id);
+    }
+
+    /* NGX_DONE: it ended a moment ago (the client closed DTLS first) */
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = 0;

@@ -169,7 +169,9 @@ typedef struct {
     size_t                      user_agent_len;
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_msec_t                  ended;        /* a tombstone since */
     unsigned                    closing:1;
+    unsigned                    tombstone:1;
 } ngx_webrtc_shm_session_t;
 
 
@@ -247,6 +249,7 @@ typedef struct {
     u_char                      ctl_key[NGX_WEBRTC_CTL_KEY_LEN];
     ngx_uint_t                  nsessions;
     ngx_uint_t                  nviewers;
+    ngx_uint_t                  generation;   /* reloads of the zone */
 } ngx_webrtc_shm_t;
 
 
@@ -320,6 +323,7 @@ typedef struct {
     ngx_webrtc_shm_ctx_t       *shm;
     ngx_log_t                  *log;
     ngx_uint_t                  nsessions;
+    ngx_uint_t                  generation;
     ngx_queue_t                 groups;       /* ngx_webrtc_group_t */
     ngx_webrtc_shm_stream_t    *dirty[8];     /* written in this batch */
     ngx_uint_t                  ndirty;

@@ -56,6 +56,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_http_webrtc_main_conf_t *wmcf)
     w->wmcf = wmcf;
     w->log = cycle->log;
     w->shm = wmcf->shm_zone->data;
+    w->generation = w->shm->sh->generation;
 
     ngx_queue_init(&w->sessions);
     ngx_queue_init(&w->groups);
@@ -177,6 +178,9 @@ ngx_webrtc_bind(ngx_cycle_t *cycle, ngx_webrtc_worker_t *w)
     c->data = w;
     c->shared = 1;
 
+    /* told first when the worker shuts down (ngx_close_idle_connections) */
+    c->idle = 1;
+
     if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
         c->fd = (ngx_socket_t) -1;
         ngx_free_connection(c);
@@ -242,10 +246,25 @@ ngx_webrtc_udp_read(ngx_event_t *rev)
     w = c->data;
 
     if (c->close) {
-        /* worker_shutdown_timeout expired: end what is left */
         c->close = 0;
-        ngx_webrtc_worker_exit((ngx_cycle_t *) ngx_cycle);
-        return;
+        c->idle = 0;
+
+        /*
+         * The worker is exiting gracefully.  After a reload (the zone's
+         * generation moved on) live sessions stay until they end, as
+         * HTTP connections do; on "nginx -s quit" they end now.  When
+         * worker_shutdown_timeout expires (c->error), everything ends.
+         */
+
+        if (!c->error && w->shm->sh->generation != w->generation) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "webrtc: reload: %ui sessions stay in this worker",
+                          w->nsessions);
+
+        } else {
+            ngx_webrtc_worker_exit((ngx_cycle_t *) ngx_cycle);
+            return;
+        }
     }
 
     for (i = 0; i < NGX_WEBRTC_RECV_BATCH; i++) {

@@ -15,7 +15,12 @@
  */
 
 
+#define NGX_WEBRTC_TOMBSTONE  10000
+
+
 static ngx_uint_t ngx_webrtc_shm_alive(ngx_webrtc_shm_session_t *ss);
+static void ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool,
+    ngx_webrtc_shm_t *sh, ngx_webrtc_shm_session_t *ss);
 
 
 ngx_int_t
@@ -29,9 +34,13 @@ ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ctx = shm_zone->data;
 
     if (octx) {
-        /* a reload: sessions of the old workers stay visible */
+        /*
+         * a reload: sessions of the old workers stay visible, and the
+         * old workers learn that they are being replaced, not stopped
+         */
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
+        ctx->sh->generation++;
         return NGX_OK;
     }
 
@@ -105,15 +114,11 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
         next = ngx_queue_next(q);
         ss = ngx_queue_data(q, ngx_webrtc_shm_session_t, queue);
 
-        if (!ngx_webrtc_shm_alive(ss)) {
-            ngx_queue_remove(q);
-            sh->nsessions--;
-
-            if (ss->role == NGX_WEBRTC_ROLE_VIEWER) {
-                sh->nviewers--;
-            }
-
-            ngx_slab_free_locked(shpool, ss);
+        if (!ngx_webrtc_shm_alive(ss)
+            || (ss->tombstone
+                && ngx_current_msec - ss->ended > NGX_WEBRTC_TOMBSTONE))
+        {
+            ngx_webrtc_shm_free_locked(shpool, sh, ss);
             continue;
         }
 
@@ -187,6 +192,11 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
 }
 
 
+/*
+ * An ended session stays a while as a tombstone: a client that closes
+ * DTLS and then sends DELETE (browsers, OBS) still gets its 200.
+ */
+
 void
 ngx_webrtc_shm_remove(ngx_webrtc_session_t *s)
 {
@@ -200,13 +210,13 @@ ngx_webrtc_shm_remove(ngx_webrtc_session_t *s)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    ngx_queue_remove(&s->shm->queue);
-    ngx_webrtc_worker->shm->sh->nsessions--;
-
     if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
         ngx_webrtc_worker->shm->sh->nviewers--;
     }
-    ngx_slab_free_locked(shpool, s->shm);
+
+    s->shm->closing = 1;
+    s->shm->tombstone = 1;
+    s->shm->ended = ngx_current_msec;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -214,7 +224,25 @@ ngx_webrtc_shm_remove(ngx_webrtc_session_t *s)
 }
 
 
-/* finds a live session by stream and id; NGX_DECLINED if there is none */
+static void
+ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool, ngx_webrtc_shm_t *sh,
+    ngx_webrtc_shm_session_t *ss)
+{
+    ngx_queue_remove(&ss->queue);
+    sh->nsessions--;
+
+    if (ss->role == NGX_WEBRTC_ROLE_VIEWER && !ss->tombstone) {
+        sh->nviewers--;
+    }
+
+    ngx_slab_free_locked(shpool, ss);
+}
+
+
+/*
+ * Finds a session by stream and id: NGX_OK if it lives, NGX_DONE if it
+ * ended recently, NGX_DECLINED if there is none.
+ */
 
 ngx_int_t
 ngx_webrtc_shm_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
@@ -246,7 +274,7 @@ ngx_webrtc_shm_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
         {
             *pid = ss->pid;
             *port = ss->port;
-            rc = NGX_OK;
+            rc = ss->tombstone ? NGX_DONE : NGX_OK;
             break;
         }
     }

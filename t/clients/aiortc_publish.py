@@ -7,7 +7,8 @@ Debian's packages.
     /usr/bin/python3 t/clients/aiortc_publish.py \
         --url http://127.0.0.1:8080/whip/cam1 [--token T] [--seconds 5] \
         [--no-delete] [--no-audio] [--no-video] [--datachannel] \
-        [--video-codec any|h264|vp8] [--connect-timeout 10] [--print-offer]
+        [--video-codec any|h264|vp8] [--video-size 640x360] \
+        [--close-no-delete] [--connect-timeout 10] [--print-offer]
 
 Prints one JSON object per line on stdout:
 
@@ -18,7 +19,11 @@ Prints one JSON object per line on stdout:
     {"event":"connected"}                     connectionState "connected"
     {"event":"datachannel","state":"open"}    with --datachannel
     {"event":"stats","tracks":[{"kind":..,"packets":..,"bytes":..}]}
-    {"event":"disconnected","connection":...} lost before --seconds ended
+    {"event":"disconnected","connection":...,"dtls":...}
+                                              lost before --seconds ended
+                                              (also when the server closed
+                                              DTLS: aiortc then still says
+                                              connectionState "connected")
     {"event":"deleted","status":200}          after DELETE
     {"event":"error","status":...,"body":...,"stage":...}
 
@@ -27,6 +32,11 @@ connection refused), 3 no connection / connection lost, 1 anything else.
 With --print-offer the raw offer SDP is printed and nothing is sent.
 With --no-delete the process exits right after sending, without DELETE
 and without closing the peer connection (a peer that vanished).
+With --close-no-delete it closes the peer connection (aiortc sends a DTLS
+close_notify) without DELETE, then prints {"event":"closed"} and waits
+--linger seconds (default 0) before exiting.
+SIGUSR1 ends the sending phase early (as if --seconds had elapsed): tests
+use a long --seconds and signal the client when they are done.
 """
 
 import argparse
@@ -34,6 +44,7 @@ import asyncio
 import fractions
 import json
 import os
+import signal
 import sys
 import time
 import urllib.error
@@ -144,6 +155,23 @@ def offer_summary(sdp):
     return {"media": media, "candidates": cands}
 
 
+def dtls_state(pc):
+    """"closed" or "failed" if any DTLS transport is, else "connected"
+    (or the first other state seen)."""
+    states = set()
+    for t in pc.getTransceivers():
+        tr = t.sender.transport if t.sender else None
+        if tr is not None:
+            states.add(tr.state)
+    if pc.sctp is not None and pc.sctp.transport is not None:
+        states.add(pc.sctp.transport.state)
+    for bad in ("failed", "closed"):
+        if bad in states:
+            return bad
+    states.discard("connected")
+    return states.pop() if states else "connected"
+
+
 async def wait_connected(pc, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -177,7 +205,8 @@ async def run(args):
     if args.audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     if args.video:
-        t = pc.addTransceiver(PatternTrack(), direction="sendonly")
+        t = pc.addTransceiver(PatternTrack(args.width, args.height),
+                              direction="sendonly")
         prefer_codec(t, "video", args.video_codec)
     dc = None
     if args.datachannel:
@@ -222,7 +251,10 @@ async def run(args):
         await pc.close()
         return 0
 
-    emit("offer", **offer_summary(sdp))
+    summary = offer_summary(sdp)
+    if args.video:
+        summary["video_size"] = [args.width, args.height]
+    emit("offer", **summary)
 
     status, rh, body = await asyncio.to_thread(
         http_request, "POST", args.url, sdp.encode(),
@@ -257,14 +289,21 @@ async def run(args):
         await pc.close()
         return 1
 
+    stop_early = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1,
+                                                  stop_early.set)
+
     rc = 0
     if await wait_connected(pc, args.connect_timeout):
         emit("connected")
         deadline = time.monotonic() + args.seconds
-        while time.monotonic() < deadline:
-            if pc.connectionState != "connected":
+        while time.monotonic() < deadline and not stop_early.is_set():
+            # aiortc keeps connectionState "connected" when the server
+            # ends DTLS (close_notify): look at the DTLS transports too
+            dtls = dtls_state(pc)
+            if pc.connectionState != "connected" or dtls != "connected":
                 emit("disconnected", connection=pc.connectionState,
-                     ice=pc.iceConnectionState)
+                     ice=pc.iceConnectionState, dtls=dtls)
                 rc = 3
                 break
             if dc is not None and dc.readyState == "open" and args.dc_ping:
@@ -283,6 +322,16 @@ async def run(args):
         # a peer that vanished: no DELETE, no DTLS close_notify
         sys.stdout.flush()
         os._exit(rc)
+
+    if args.close_no_delete:
+        # close the peer connection (DTLS close_notify), no DELETE
+        try:
+            await asyncio.wait_for(pc.close(), 5)
+        except asyncio.TimeoutError:
+            pass
+        emit("closed", connection=pc.connectionState)
+        await asyncio.sleep(args.linger)
+        return rc
 
     status, _, body = await asyncio.to_thread(
         http_request, "DELETE", session_url, None, headers)
@@ -309,6 +358,13 @@ def main():
                    default=True)
     p.add_argument("--video-codec", default="any",
                    choices=["any", "h264", "vp8"])
+    p.add_argument("--video-size", default="640x360",
+                   help="WxH of the generated video (default 640x360)")
+    p.add_argument("--close-no-delete", action="store_true",
+                   help="close the peer connection without DELETE")
+    p.add_argument("--linger", type=float, default=0,
+                   help="with --close-no-delete: seconds to wait before "
+                        "exiting")
     p.add_argument("--datachannel", action="store_true")
     p.add_argument("--dc-ping", action="store_true",
                    help="send a text message on the data channel every 0.2 s")
@@ -318,9 +374,18 @@ def main():
 
     if not (args.audio or args.video or args.datachannel):
         p.error("nothing to send")
+    try:
+        args.width, args.height = (int(x) for x in
+                                   args.video_size.lower().split("x"))
+    except ValueError:
+        p.error("bad --video-size (WxH)")
+    if args.width < 16 or args.height < 16 or args.width % 2 \
+            or args.height % 2:
+        p.error("bad --video-size (WxH, even, at least 16x16)")
 
     # a hard limit on everything, on top of each bounded wait
-    budget = args.seconds + 3 * args.connect_timeout + 3 * HTTP_TIMEOUT
+    budget = (args.seconds + args.linger + 3 * args.connect_timeout
+              + 3 * HTTP_TIMEOUT)
 
     async def bounded():
         return await asyncio.wait_for(run(args), budget)

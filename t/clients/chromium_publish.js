@@ -15,6 +15,8 @@
  *   {"event":"vanished","location":...}                       with --no-delete
  *   {"event":"error","message":...}                           exit status 2
  * Page console errors go to stderr. Every wait is bounded.
+ * SIGUSR1 ends the publishing phase early (as if --seconds had elapsed):
+ * tests pass a long --seconds and signal the client when they are done.
  */
 'use strict';
 
@@ -78,6 +80,20 @@ function emit(obj) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* SIGUSR1: stop publishing now (then DELETE, or vanish with --no-delete) */
+let stopEarly = false;
+let wakeUp = null;
+process.on('SIGUSR1', () => {
+    stopEarly = true;
+    if (wakeUp) {
+        wakeUp();
+    }
+});
+const sleepOrStop = (ms) => new Promise((r) => {
+    const timer = setTimeout(() => { wakeUp = null; r(); }, ms);
+    wakeUp = () => { clearTimeout(timer); wakeUp = null; r(); };
+});
 
 async function main() {
     const opt = parseArgs(process.argv.slice(2));
@@ -186,8 +202,8 @@ async function main() {
         emit({ event: 'connected', location: s.location, etag: s.etag, iceServers: s.iceServers.length });
 
         const t0 = Date.now();
-        while (Date.now() - t0 < opt.seconds * 1000) {
-            await sleep(Math.min(1000, Math.max(0, opt.seconds * 1000 - (Date.now() - t0))));
+        while (Date.now() - t0 < opt.seconds * 1000 && !stopEarly) {
+            await sleepOrStop(Math.min(1000, Math.max(0, opt.seconds * 1000 - (Date.now() - t0))));
             s = await state();
             emit({
                 event: 'stats', state: s.state, bytesSent: s.bytesSent,

@@ -45,7 +45,8 @@
  *   {"event":"error","stage":..,"status":..,"body":..}
  * Exit status: 0 success, 2 HTTP error (POST not 201, no Location,
  * DELETE not 200, connection refused), 3 no connection / connection lost,
- * 1 anything else. --print-offer prints the offer SDP that would be
+ * 1 anything else. SIGUSR1 ends the sending phase early (as if --seconds
+ * had elapsed). --print-offer prints the offer SDP that would be
  * POSTed and exits 0. --no-delete exits right after sending without
  * DELETE and without closing the peer connection (a vanished peer).
  */
@@ -118,6 +119,9 @@ function usage(msg) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let stopEarly = false;
+process.on('SIGUSR1', () => { stopEarly = true; });
 
 function randomU32() {
     return (1 + Math.floor(Math.random() * 0xfffffffd)) >>> 0;
@@ -416,7 +420,7 @@ async function sendMedia(args, pc, m, stats) {
     const vTs0 = m.videoCfg ? m.videoCfg.timestamp : 0;
     const aTs0 = m.audioCfg ? m.audioCfg.timestamp : 0;
 
-    while (Date.now() < end) {
+    while (Date.now() < end && !stopEarly) {
         if (pc.state() !== 'connected') {
             emit('disconnected', { connection: pc.state(), ice: pc.iceState() });
             return 3;

@@ -172,6 +172,55 @@ expires (undef).
 
 =back
 
+=head2 Status helpers
+
+C<GET /webrtc/status> returns
+C<{ pid, time, sessions, streams =E<gt> [{ name, publisher, viewers }] }>;
+a session is C<{ id, worker, port, remote, state, uptime, user_agent,
+tracks =E<gt> [{ kind, codec, packets, bytes, keyframes, lost, bitrate,
+plis_sent, width, height }] }>.
+
+=over
+
+=item publisher($stream [, $status])
+
+The publisher session of C<$stream> in the given decoded status (or a
+fresh C<status>), or undef.
+
+=item session($id [, $status]), session_ids([$status])
+
+The session (publisher or viewer) with that id, or undef; all session
+ids.
+
+=item track($session, $kind)
+
+The first track of that kind (C<audio>, C<video>) of a session, or
+undef. Also callable as C<WebRTCTest::track($session, $kind)>.
+
+=item session_id($location)
+
+The last path segment of a Location (the session id).
+
+=item wait_gone($id, timeout => 10)
+
+Waits until a status (answered with 200) no longer lists the session;
+returns the seconds it took, or undef on timeout.
+
+=item check_media($stream, audio => 'opus', video => 'H264' | qr/.../,
+width => N, height => N, user_agent => qr/.../, remote => qr/.../,
+timeout => 20, interval => 1.2, name => 'label')
+
+A subtest on what C</webrtc/status> shows for a live publisher: waits
+(bounded) until the session is C<connected>, every expected track has
+packets and the video track a keyframe and a size; then takes two
+samples C<interval> seconds apart and checks that packets and bytes of
+every expected track grow, bitrate E<gt> 0, keyframes E<gt>= 1, the
+codec names, the video size (exact if given, else E<gt> 0), the remote
+address (default C<127.0.0.1:port>) and the user agent. A kind given as
+C<0> must have no track. Returns the last publisher record seen.
+
+=back
+
 =head2 Clients
 
 =over
@@ -193,7 +242,9 @@ C<($exit_code, $stdout, $stderr)>; the exit code is 124 on timeout and
 Starts a client in the background and returns a L<WebRTCTest::Client>:
 C<pid>, C<running>, C<stdout>, C<stderr>, C<events> (decoded JSON lines
 so far), C<wait_event($name_or_sub, timeout =E<gt> 10)>,
-C<finish(timeout =E<gt> ...)> (returns like run_client), C<kill>.
+C<finish(timeout =E<gt> ...)> (returns like run_client), C<kill>,
+C<signal($sig)> (to the client process only, e.g. C<USR1>, which the
+publisher clients take as "stop publishing now").
 Clients still running at C<done> or exit are killed.
 
 =item test_h264(%opts)
@@ -750,6 +801,162 @@ sub wait_for {
 }
 
 ###############################################################################
+# status helpers
+
+sub publisher {
+    my ($self, $stream, $st) = @_;
+    $st //= $self->status or return undef;
+    for my $s (@{ $st->{streams} || [] }) {
+        return $s->{publisher} if defined $s->{name} && $s->{name} eq $stream;
+    }
+    return undef;
+}
+
+sub _all_sessions {
+    my ($st) = @_;
+    return map { ($_->{publisher} ? ($_->{publisher}) : ()),
+                 @{ $_->{viewers} || [] } } @{ $st->{streams} || [] };
+}
+
+sub session {
+    my ($self, $id, $st) = @_;
+    $st //= $self->status or return undef;
+    for my $s (_all_sessions($st)) {
+        return $s if defined $s->{id} && $s->{id} eq $id;
+    }
+    return undef;
+}
+
+sub session_ids {
+    my ($self, $st) = @_;
+    $st //= $self->status or return;
+    return map { $_->{id} } _all_sessions($st);
+}
+
+sub track {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my ($session, $kind) = @_;
+    return undef unless ref $session eq 'HASH';
+    for my $tr (@{ $session->{tracks} || [] }) {
+        return $tr if ($tr->{kind} // '') eq $kind;
+    }
+    return undef;
+}
+
+sub session_id {
+    my ($self, $location) = @_;
+    return undef unless defined $location;
+    (my $id = $location) =~ s{[?#].*}{};
+    $id =~ s{.*/}{};
+    return $id;
+}
+
+sub wait_gone {
+    my ($self, $id, %args) = @_;
+    my $t0 = time;
+    my $ok = $self->wait_for(sub {
+        my $st = $self->status or return 0;
+        return !$self->session($id, $st);
+    }, timeout => $args{timeout} // 10, interval => $args{interval} // 0.1);
+    return $ok ? time - $t0 : undef;
+}
+
+sub check_media {
+    my ($self, $stream, %o) = @_;
+    my $label = $o{name} // "stream $stream";
+    my $timeout = $o{timeout} // 20;
+    my $gap = $o{interval} // 1.2;
+    my @kinds = grep { $o{$_} } qw(audio video);
+    my $last;
+
+    my $dump = sub {
+        Test::More::diag("$label: last status of the publisher: "
+            . (defined $last
+               ? JSON::PP->new->canonical->encode($last) : 'none'));
+    };
+
+    Test::More::subtest("$label: publishing, media flows" => sub {
+        my $p1 = $self->wait_for(sub {
+            my $p = $self->publisher($stream) or return;
+            $last = $p;
+            return unless ($p->{state} // '') eq 'connected';
+            for my $k (@kinds) {
+                my $tr = track($p, $k) or return;
+                return unless ($tr->{packets} // 0) > 0;
+                return if $k eq 'video' && !(($tr->{keyframes} // 0) >= 1
+                    && ($tr->{width} // 0) > 0);
+            }
+            return $p;
+        }, timeout => $timeout);
+
+        unless (Test::More::ok($p1, "connected with media"
+            . ($o{video} ? ' and a keyframe' : '') . " within $timeout s"))
+        {
+            $dump->();
+            return;
+        }
+
+        my $t1 = time;
+        sleep $gap;
+        my $p2 = $self->publisher($stream);
+        my $dt = time - $t1;
+        unless (Test::More::ok($p2, sprintf 'still listed %.1f s later',
+            $dt))
+        {
+            return;
+        }
+        $last = $p2;
+
+        Test::More::is($p2->{id}, $p1->{id}, 'same session id');
+        Test::More::is($p2->{state}, 'connected', 'state connected');
+        Test::More::like($p2->{remote},
+            $o{remote} // qr/^127\.0\.0\.1:\d+$/,
+            'remote ' . ($p2->{remote} // 'undef'));
+        Test::More::like($p2->{user_agent}, $o{user_agent},
+            'user agent ' . ($p2->{user_agent} // 'undef'))
+            if $o{user_agent};
+
+        for my $k (qw(audio video)) {
+            next unless exists $o{$k};
+            my @tr = grep { ($_->{kind} // '') eq $k }
+                @{ $p2->{tracks} || [] };
+            Test::More::is(scalar @tr, $o{$k} ? 1 : 0,
+                $o{$k} ? "one $k track" : "no $k track");
+        }
+
+        for my $k (@kinds) {
+            my ($a, $b) = (track($p1, $k), track($p2, $k));
+            next unless $a && $b;
+            if (ref $o{$k} eq 'Regexp') {
+                Test::More::like($b->{codec}, $o{$k}, "$k codec $b->{codec}");
+            } else {
+                Test::More::is($b->{codec}, $o{$k}, "$k codec");
+            }
+            Test::More::cmp_ok($b->{packets}, '>', $a->{packets},
+                sprintf "$k packets grow (%d -> %d in %.1f s)",
+                $a->{packets}, $b->{packets}, $dt);
+            Test::More::cmp_ok($b->{bytes}, '>', $a->{bytes},
+                "$k bytes grow ($a->{bytes} -> $b->{bytes})");
+            Test::More::cmp_ok($b->{bitrate}, '>', 0,
+                "$k bitrate $b->{bitrate}");
+            next unless $k eq 'video';
+            Test::More::cmp_ok($b->{keyframes}, '>=', 1,
+                "keyframes $b->{keyframes}");
+            for my $d (qw(width height)) {
+                if (defined $o{$d}) {
+                    Test::More::is($b->{$d}, $o{$d}, "$d $o{$d}");
+                } else {
+                    Test::More::cmp_ok($b->{$d}, '>', 0, "$d $b->{$d}");
+                }
+            }
+        }
+        $dump->() unless Test::More->builder->is_passing;
+    });
+
+    return $last;
+}
+
+###############################################################################
 # clients
 
 sub client_path {
@@ -1047,6 +1254,8 @@ sub running {
 sub _reap {
     my ($self, $block) = @_;
     return if defined $self->{rc};
+    # keep the caller's $?: at exit it tells END whether the test died
+    local $?;
     my $r = waitpid($self->{pid}, $block ? 0 : WNOHANG);
     if ($r == $self->{pid}) {
         my $st = $?;
@@ -1124,6 +1333,13 @@ sub finish {
 }
 
 sub timed_out { $_[0]{timed_out} }
+
+# a signal to the client process itself (not its group), if still running
+sub signal {
+    my ($self, $sig) = @_;
+    return 0 unless $self->running;
+    return CORE::kill($sig, $self->{pid});
+}
 
 sub kill {
     my ($self, $sig) = @_;

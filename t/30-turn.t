@@ -1,0 +1,162 @@
+#!/usr/bin/perl
+
+# End to end through TURN: Debian's coturn runs on loopback with the TURN
+# REST API shared secret; nginx hands out time-limited credentials for it
+# (webrtc_ice_server ... secret=) in the ice-server Link headers. Chromium
+# publishes with iceTransportPolicy "relay", so the only path it may use
+# is an allocation on coturn made with the credentials the page read from
+# the OPTIONS answer. The server sees the session coming from the relay
+# address, media flows, and coturn logs the allocation.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Digest::SHA qw(hmac_sha1_base64);
+use Test::More;
+use Time::HiRes qw(time sleep);
+use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec
+    pid_alive);
+
+skip_unless_netns();
+skip_unless_module();
+skip_unless_exec('turnserver', $ENV{WEBRTC_NODE} // 'node',
+    $ENV{CHROMIUM} // '/usr/bin/chromium');
+
+my $t = WebRTCTest->new(name => 'turn', workers => 2);
+my $p = $t->prefix;
+
+###############################################################################
+# coturn
+
+# ports below the ephemeral range, apart from nginx's (chosen, not bound yet)
+my @taken = ($t->http_port, map { $t->udp_port($_) } 0 .. $t->workers + 3);
+my $clash = sub {
+    my ($lo, $hi) = @_;
+    return grep { $_ >= $lo && $_ <= $hi } @taken;
+};
+my ($turn_port, $relay_min);
+do { $turn_port = WebRTCTest::_free_port('udp', 1) }
+    while $clash->($turn_port, $turn_port);
+do { $relay_min = WebRTCTest::_free_port('udp', 40) }
+    while $clash->($relay_min, $relay_min + 39)
+    || ($turn_port >= $relay_min && $turn_port <= $relay_min + 39);
+my $relay_max = $relay_min + 39;
+my $secret = join '', map { ('a' .. 'z', 0 .. 9)[rand 36] } 1 .. 24;
+
+my $coturn = $t->spawn_client({ timeout => 300 }, 'turnserver', '-n',
+    '--listening-ip', '127.0.0.1', '--listening-port', $turn_port,
+    '--relay-ip', '127.0.0.1',
+    '--min-port', $relay_min, '--max-port', $relay_max,
+    '--use-auth-secret', '--static-auth-secret', $secret, '--realm', 'test',
+    '--no-tls', '--no-dtls', '--allow-loopback-peers', '--no-cli', '--verbose',
+    '--simple-log', '--log-file', "$p/turn.log", '--no-stdout-log',
+    '--pidfile', "$p/turn.pid", '--userdb', "$p/turndb");
+
+my $ready = $t->wait_for(sub {
+    return -1 unless $coturn->running;
+    return $t->read_file('turn.log') =~ /Total General servers/;
+}, timeout => 15);
+unless (ok($ready && $ready != -1 && $coturn->running,
+    "coturn runs on 127.0.0.1:$turn_port, relays $relay_min-$relay_max"))
+{
+    diag("coturn did not start:\n" . $t->read_file('turn.log')
+        . $coturn->stderr);
+    $coturn->kill;
+    done_testing;
+    exit 1;
+}
+
+###############################################################################
+# nginx
+
+$t->write_conf($t->default_conf(whip =>
+    "webrtc_ice_server turn:127.0.0.1:$turn_port?transport=udp"
+    . " secret=$secret ttl=1h;"));
+$t->start;
+
+# what the page reads: OPTIONS on the endpoint, ice-server Link headers
+my $r = $t->http('OPTIONS', '/whip/relayed');
+ok($r->{status} >= 200 && $r->{status} < 300, "OPTIONS $r->{status}");
+my ($link) = grep { /^<turn:/ } $t->header_values($r, 'link');
+like($link // '', qr{^<turn:127\.0\.0\.1:$turn_port\?transport=udp>;
+    \s*rel="ice-server"}x, 'TURN Link header');
+my ($user) = ($link // '') =~ /\busername="([^"]*)"/;
+my ($cred) = ($link // '') =~ /\bcredential="([^"]*)"/;
+like($user // '', qr/^\d+:/, 'username "<expiry>:..."');
+my ($expiry) = ($user // '0') =~ /^(\d+)/;
+cmp_ok(abs($expiry - (time + 3600)), '<', 120, 'expires in ttl=1h');
+my $want = hmac_sha1_base64($user // '', $secret);
+$want .= '=' x ((4 - length($want) % 4) % 4);
+is($cred, $want, 'credential = base64(HMAC-SHA1(secret, username))');
+like($link // '', qr/credential-type="password"/, 'credential-type');
+
+###############################################################################
+# Chromium, relay only
+
+my $t0 = time;
+my $c = $t->spawn_client({ timeout => 90 },
+    $t->client_command('chromium_publish.js', '--base', $t->url('/'),
+        '--stream', 'relayed', '--relay', '--seconds', 40,
+        '--timeout', 20));
+
+my $ev = $c->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
+    timeout => 45);
+ok($ev && $ev->{event} eq 'connected', 'page connected with relay only')
+    or diag(explain($ev // 'no event'), $c->stderr,
+        "coturn log:\n", $t->read_file('turn.log'));
+cmp_ok($ev && $ev->{iceServers} // 0, '>=', 1,
+    'the page got ICE servers from the Link headers');
+my $id = $t->session_id($ev && $ev->{location});
+
+my $pub = $t->check_media('relayed',
+    name       => 'relayed publisher',
+    audio      => 'opus',
+    video      => qr/^(H264|VP8|VP9|AV1)$/,
+    user_agent => qr/Chrome/,
+    remote     => qr/^127\.0\.0\.1:\d+$/,
+    timeout    => 20);
+
+my ($rport) = ($pub && $pub->{remote} // '') =~ /:(\d+)$/;
+ok($rport && $rport >= $relay_min && $rport <= $relay_max,
+    'remote is a coturn relay address: ' . ($pub && $pub->{remote} // '-'));
+
+$c->signal('USR1');
+my $del = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
+    timeout => 20);
+is($del && $del->{status}, 200, 'stopped, DELETE answered 200')
+    or diag(explain($del // 'no event'));
+my $gone = $id && $t->wait_gone($id, timeout => 10);
+ok(defined $gone, 'session gone');
+my ($rc, undef, $err) = $c->finish(timeout => 20);
+is($rc, 0, 'client exit 0') or diag($err);
+note(sprintf 'relayed publish: %.1f s', time - $t0);
+
+###############################################################################
+# coturn's side
+
+# coturn writes its log through a buffer: read it once coturn is stopped
+my $cpid = $coturn->pid;
+$coturn->kill('TERM');
+ok(!$coturn->running && !pid_alive($cpid), 'coturn stopped');
+# the page made its own OPTIONS request: same form, its own expiry
+my $u = '\d+:relayed';
+my $log = $t->read_file('turn.log');
+like($log, qr/session \d+: new, realm=<test>, username=<$u>/,
+    'coturn log: a session with a username from nginx')
+    or diag($log);
+like($log, qr/user <$u>: incoming packet ALLOCATE processed, success/,
+    'coturn log: allocation');
+like($log,
+    qr/user <$u>: incoming packet CREATE_PERMISSION processed, success/,
+    'coturn log: permission for the server');
+# the first ALLOCATE without credentials gets the usual 401 challenge;
+# with the credentials nothing may fail
+my @bad = grep { /user <[^>]+>:.*error/ } split /\n/, $log;
+ok(!@bad, 'coturn log: no error with credentials') or diag(join "\n", @bad);
+
+$t->done;
+
+done_testing;
