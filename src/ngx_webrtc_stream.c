@@ -39,7 +39,8 @@ typedef struct {
 static ngx_int_t ngx_webrtc_stream_init_locked(ngx_slab_pool_t *shpool,
     ngx_webrtc_shm_stream_t *st);
 static ngx_webrtc_group_t *ngx_webrtc_group_get(ngx_webrtc_shm_stream_t *st);
-static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g);
+static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g,
+    ngx_uint_t may_close);
 static ngx_int_t ngx_webrtc_slot_read(ngx_webrtc_shm_stream_t *st,
     uint64_t idx, ngx_webrtc_slot_t *copy);
 static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
@@ -435,7 +436,7 @@ ngx_webrtc_stream_flush(ngx_webrtc_worker_t *w)
             g = ngx_queue_data(q, ngx_webrtc_group_t, queue);
 
             if (g->st == st) {
-                ngx_webrtc_group_pump(g);
+                ngx_webrtc_group_pump(g, 1);
             }
         }
 
@@ -477,7 +478,7 @@ ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w)
         /* armed first: a packet written from now on wakes us again */
         ngx_atomic_cmp_set(&g->st->workers[g->slot].armed, 0, 1);
 
-        ngx_webrtc_group_pump(g);
+        ngx_webrtc_group_pump(g, 1);
     }
 
     ngx_webrtc_batch_flush();
@@ -485,7 +486,7 @@ ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w)
 
 
 static void
-ngx_webrtc_group_pump(ngx_webrtc_group_t *g)
+ngx_webrtc_group_pump(ngx_webrtc_group_t *g, ngx_uint_t may_close)
 {
     uint64_t                  end;
     ngx_queue_t              *q;
@@ -496,7 +497,10 @@ ngx_webrtc_group_pump(ngx_webrtc_group_t *g)
     st = g->st;
 
     if (st->pub_pid == 0 && st->close_viewers) {
-        ngx_webrtc_group_close(g);
+        if (may_close) {
+            ngx_webrtc_group_close(g);
+        }
+
         return;
     }
 
@@ -1085,6 +1089,13 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
 
     if (st == NULL || s->srtp_out == NULL) {
         return;
+    }
+
+    if (s->group) {
+        /* a lost wake-up datagram must not stall the group for long */
+        ngx_atomic_cmp_set(&st->workers[s->group->slot].armed, 0, 1);
+        ngx_webrtc_group_pump(s->group, 0);
+        ngx_webrtc_batch_flush();
     }
 
     ntp = ngx_webrtc_ntp_now();
