@@ -97,7 +97,7 @@ static:
 
 test-static: static
 	@if [ -x $(BUILD)/static/nginx ]; then \
-	    NGINX=$(BUILD)/static/nginx WEBRTC_STATIC=1 tools/netns.sh \
+	    WEBRTC_NGINX=$(BUILD)/static/nginx WEBRTC_STATIC=1 tools/netns.sh \
 	        $(PROVE) t/10-http.t; \
 	else \
 	    echo "SKIPPED: no static nginx (source download failed)"; \

@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(time);
 use WebRTCTest qw(parse_events pid_alive skip_unless_exec);
 
-skip_unless_exec($ENV{NGINX} // '/usr/sbin/nginx');
+skip_unless_exec($ENV{WEBRTC_NGINX} // '/usr/sbin/nginx');
 
 note('private network namespace: '
     . (WebRTCTest::_in_private_netns() ? 'yes' : 'no'));

@@ -5,7 +5,8 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 prefix=$top/build/run
 mkdir -p "$prefix/logs" "$prefix/tmp"
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${WEBRTC_NGINX:-/usr/sbin/nginx}
+unset NGINX    # nginx reads inherited sockets from it
 "$nginx" -p "$prefix/" -c "$top/conf/nginx.conf" -t -q
 echo "nginx: http://127.0.0.1:8080/ (publish: /publish.html, status: /webrtc/status)"
 echo "logs:  $prefix/logs/error.log; stop with Ctrl-C"

@@ -43,7 +43,7 @@ F<logs/>, F<tmp/> (temp paths) and F<clients/> (captured client output).
 The prefix is removed at exit when all tests passed, unless
 C<WEBRTC_KEEP=1>.
 
-nginx is C<$ENV{NGINX}> or F</usr/sbin/nginx>, started with
+nginx is C<$ENV{WEBRTC_NGINX}> or F</usr/sbin/nginx>, started with
 C<-p PREFIX/ -c PREFIX/nginx.conf -e PREFIX/logs/error.log>, in daemon
 mode with a master process. nginx is always stopped when the test ends,
 even if the test forgot to call C<done> or died (END block, DESTROY, and
@@ -53,7 +53,7 @@ SIGINT/SIGTERM handlers that exit through END).
 
 =over
 
-=item NGINX - nginx binary (default F</usr/sbin/nginx>)
+=item WEBRTC_NGINX - nginx binary (default F</usr/sbin/nginx>)
 
 =item WEBRTC_STATIC=1 - the module is linked in: C<%%LOAD_MODULE%%> is empty
 
@@ -348,7 +348,7 @@ sub new {
         workers    => $args{workers} // 1,
         allow      => $args{allow},
         leak_check => $args{leak_check},
-        nginx      => $ENV{NGINX} // '/usr/sbin/nginx',
+        nginx      => $ENV{WEBRTC_NGINX} // '/usr/sbin/nginx',
         static     => $ENV{WEBRTC_STATIC} ? 1 : 0,
         module     => $ENV{WEBRTC_MODULE}
                       // "$ROOT/build/modules/ngx_http_webrtc_module.so",
@@ -557,6 +557,9 @@ sub start {
 
     croak "write_conf first" unless defined $self->{conf};
     croak "nginx already running" if $self->{running};
+
+    # nginx takes inherited listening sockets from $NGINX
+    delete $ENV{NGINX};
 
     if ($self->{uses_module} && !$self->{static} && !-f $self->{module}) {
         croak "module $self->{module} not built (make module)";
