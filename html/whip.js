@@ -8,6 +8,8 @@
  *   const pc = c.createPeerConnection(ice);     // RTCPeerConnection
  *   pc.addTransceiver(track, {direction: 'sendonly', streams: [stream]});
  *   await c.negotiate();                        // offer, gather, POST, answer
+ *     (= c.prepareOffer() then c.postOffer(); WHEP players repeat
+ *      postOffer() after a 409 with Retry-After)
  *   ...
  *   await c.stop();                             // close + DELETE
  *
@@ -320,8 +322,27 @@
         return this.pc;
     };
 
-    /* Offer, wait for gathering, POST, apply the answer. */
-    Client.prototype.negotiate = function () {
+    /*
+     * Retry-After (RFC 9110 §10.2.3) in seconds: delay-seconds or an
+     * HTTP-date; null when absent or unparsable.
+     */
+    function parseRetryAfter(value) {
+        if (value === null || value === undefined || value === '') {
+            return null;
+        }
+        var v = String(value).trim();
+        if (/^\d+$/.test(v)) {
+            return parseInt(v, 10);
+        }
+        var t = Date.parse(v);
+        if (isNaN(t)) {
+            return null;
+        }
+        return Math.max(0, Math.round((t - Date.now()) / 1000));
+    }
+
+    /* Offer and wait for gathering; resolves with the offer SDP. */
+    Client.prototype.prepareOffer = function () {
         var self = this, pc = this.pc;
         return pc.createOffer()
             .then(function (offer) { return pc.setLocalDescription(offer); })
@@ -331,34 +352,56 @@
             .then(function (complete) {
                 var sdp = pc.localDescription.sdp;
                 self._emit('offer', { sdp: sdp, gatheringComplete: complete });
-                return fetch(self.endpoint, {
-                    method: 'POST',
-                    headers: self._headers({ 'Content-Type': 'application/sdp' }),
-                    body: sdp
-                });
-            })
-            .then(function (resp) {
-                if (!resp.ok) {
-                    return readError(resp).then(function (msg) {
-                        throw HttpError(resp.status, msg);
-                    });
-                }
-                var loc = resp.headers.get('Location');
-                if (!loc) {
-                    throw HttpError(resp.status, 'HTTP ' + resp.status + ': answer without a Location header');
-                }
-                self.location = loc;
-                self.sessionUrl = new URL(loc, resp.url || self.endpoint).href;
-                self.etag = resp.headers.get('ETag');
-                self.answerIceServers = iceServersFromLinks(parseLinkHeader(resp.headers.get('Link')));
-                return resp.text().then(function (sdp) {
-                    self._emit('answer', { status: resp.status, sdp: sdp, location: loc });
-                    if (pc.signalingState === 'closed') {
-                        throw new Error('stopped');
-                    }
-                    return pc.setRemoteDescription({ type: 'answer', sdp: sdp });
-                });
+                return sdp;
             });
+    };
+
+    /*
+     * POST the current local offer and apply the answer. May be called
+     * again after an HttpError (e.g. WHEP 409 "no publisher yet"): the same
+     * offer is sent again. The error carries .status and .retryAfter
+     * (seconds or null).
+     */
+    Client.prototype.postOffer = function () {
+        var self = this, pc = this.pc;
+        var sdp = pc.localDescription.sdp;
+        self._emit('post', { sdp: sdp });
+        return fetch(self.endpoint, {
+            method: 'POST',
+            headers: self._headers({ 'Content-Type': 'application/sdp' }),
+            body: sdp
+        }).then(function (resp) {
+            if (!resp.ok) {
+                return readError(resp).then(function (msg) {
+                    var e = HttpError(resp.status, msg);
+                    e.retryAfter = parseRetryAfter(resp.headers.get('Retry-After'));
+                    throw e;
+                });
+            }
+            var loc = resp.headers.get('Location');
+            if (!loc) {
+                throw HttpError(resp.status, 'HTTP ' + resp.status + ': answer without a Location header');
+            }
+            self.location = loc;
+            self.sessionUrl = new URL(loc, resp.url || self.endpoint).href;
+            self.etag = resp.headers.get('ETag');
+            self.answerIceServers = iceServersFromLinks(parseLinkHeader(resp.headers.get('Link')));
+            return resp.text().then(function (answer) {
+                self._emit('answer', { status: resp.status, sdp: answer, location: loc });
+                if (pc.signalingState === 'closed') {
+                    throw new Error('stopped');
+                }
+                return pc.setRemoteDescription({ type: 'answer', sdp: answer });
+            });
+        });
+    };
+
+    /* Offer, wait for gathering, POST, apply the answer. */
+    Client.prototype.negotiate = function () {
+        var self = this;
+        return this.prepareOffer().then(function () {
+            return self.postOffer();
+        });
     };
 
     /*
@@ -439,6 +482,7 @@
         iceServersFromLinks: iceServersFromLinks,
         waitIceGathering: waitIceGathering,
         readError: readError,
+        parseRetryAfter: parseRetryAfter,
         preferCodec: preferCodec,
         Client: Client
     };

@@ -8,7 +8,8 @@ Debian's packages.
         --url http://127.0.0.1:8080/whip/cam1 [--token T] [--seconds 5] \
         [--no-delete] [--no-audio] [--no-video] [--datachannel] \
         [--video-codec any|h264|vp8] [--video-size 640x360] \
-        [--close-no-delete] [--connect-timeout 10] [--print-offer]
+        [--close-no-delete] [--connect-timeout 10] [--print-offer] \
+        [--keyframe-interval SECONDS] [--ignore-pli]
 
 Prints one JSON object per line on stdout:
 
@@ -26,6 +27,14 @@ Prints one JSON object per line on stdout:
                                               connectionState "connected")
     {"event":"deleted","status":200}          after DELETE
     {"event":"error","status":...,"body":...,"stage":...}
+    {"event":"keyframe","wall":<time.time()>,"pts":<90 kHz, encoder
+     clock, without the sender's random RTP offset>,"codec":"h264"|"vp8"}
+                                              each keyframe the encoder
+                                              emits, with
+                                              --keyframe-interval or
+                                              --ignore-pli
+    {"event":"pli","ignored":true|false}      each PLI received, with the
+                                              same flags
 
 Exit status: 0 success, 2 HTTP error (POST not 201, DELETE not 200,
 connection refused), 3 no connection / connection lost, 1 anything else.
@@ -346,6 +355,158 @@ async def run(args):
     return rc
 
 
+# --- --keyframe-interval / --ignore-pli -----------------------------------
+#
+# aiortc 1.4 as shipped: the H264 encoder (libx264 through PyAV) ignores
+# force_keyframe and leaves libavcodec's default GOP of 12 frames (an IDR
+# every 0.4 s at 30 fps) plus scene-cut IDRs, and reopens the encoder (an
+# IDR) when REMB moves the bitrate by more than 10 %; VP8 makes a keyframe
+# at most every 3000 frames and on PLI. RTCRtpSender turns a PLI into
+# _send_keyframe() (force the next frame); FIR is not handled at all.
+
+
+def video_payload_is_key(mime, payload):
+    """Keyframe test on the first RTP payload of an encoded frame."""
+    if not payload:
+        return False
+    if mime == "video/h264":
+        t = payload[0] & 0x1F
+        if t == 24:  # STAP-A
+            o = 1
+            while o + 2 < len(payload):
+                n = int.from_bytes(payload[o:o + 2], "big")
+                if payload[o + 2] & 0x1F in (5, 7):
+                    return True
+                o += 2 + n
+            return False
+        if t == 28:  # FU-A
+            return len(payload) > 1 and bool(payload[1] & 0x80) \
+                and payload[1] & 0x1F in (5, 7)
+        return t in (5, 7)
+    if mime == "video/vp8":
+        from aiortc.codecs.vpx import VpxPayloadDescriptor
+        try:
+            desc, rest = VpxPayloadDescriptor.parse(payload)
+        except ValueError:
+            return False
+        return bool(desc.partition_start) and desc.partition_id == 0 \
+            and len(rest) > 0 and not rest[0] & 0x01
+    return False
+
+
+def install_keyframe_control(interval, ignore_pli):
+    """interval: seconds between keyframes (None: the encoder decides);
+    ignore_pli: PLI from the server does not force a keyframe. Prints
+    {"event":"keyframe","wall":..,"pts":..,"codec":..} for
+    every keyframe the video encoder emits, and {"event":"pli",
+    "ignored":..} for every PLI received."""
+    import av
+    from aiortc.codecs import h264 as aiortc_h264
+    from aiortc.codecs import vpx as aiortc_vpx
+    from aiortc.codecs._vpx import lib as vpx_lib
+
+    state = {"last": None}
+
+    def scheduled(force_keyframe):
+        """Whether this frame must be a keyframe."""
+        now = time.monotonic()
+        if force_keyframe or state["last"] is None \
+                or now - state["last"] >= interval:
+            state["last"] = now
+            return True
+        return False
+
+    if interval is not None:
+        # VP8: no automatic keyframes once the encoder exists (the first
+        # frame is a keyframe anyway); keyframes only when scheduled
+        orig_vp8_encode = aiortc_vpx.Vp8Encoder.encode
+
+        def vp8_encode(self, frame, force_keyframe=False):
+            force = scheduled(force_keyframe)
+            had_codec = self.codec is not None
+            out = orig_vp8_encode(self, frame, force)
+            if not had_codec and self.codec is not None:
+                self.cfg.kf_mode = vpx_lib.VPX_KF_DISABLED
+                aiortc_vpx._vpx_assert(vpx_lib.vpx_codec_enc_config_set(
+                    self.codec, self.cfg))
+            return out
+
+        aiortc_vpx.Vp8Encoder.encode = vp8_encode
+
+        # H264: libx264 with no GOP limit and no scene cut; IDR when
+        # scheduled; a bitrate change does not reopen the encoder
+        def h264_encode_frame(self, frame, force_keyframe):
+            if self.codec and (frame.width != self.codec.width
+                               or frame.height != self.codec.height):
+                self.buffer_data = b""
+                self.buffer_pts = None
+                self.codec = None
+            if self.codec is None:
+                codec = av.CodecContext.create("libx264", "w")
+                codec.width = frame.width
+                codec.height = frame.height
+                codec.bit_rate = self.target_bitrate
+                codec.pix_fmt = "yuv420p"
+                codec.framerate = fractions.Fraction(
+                    aiortc_h264.MAX_FRAME_RATE, 1)
+                codec.time_base = fractions.Fraction(
+                    1, aiortc_h264.MAX_FRAME_RATE)
+                codec.gop_size = 1000000
+                codec.options = {
+                    "profile": "baseline",
+                    "level": "31",
+                    "tune": "zerolatency",
+                    "forced-idr": "1",
+                    "x264-params": "scenecut=0:keyint=infinite",
+                }
+                codec.open()
+                self.codec = codec
+                self.codec_buffering = False
+                state["last"] = time.monotonic()   # the first IDR
+            elif scheduled(force_keyframe):
+                frame.pict_type = av.video.frame.PictureType.I
+            else:
+                frame.pict_type = av.video.frame.PictureType.NONE
+            data = b"".join(bytes(p) for p in self.codec.encode(frame))
+            if data:
+                yield from self._split_bitstream(data)
+
+        aiortc_h264.H264Encoder._encode_frame = h264_encode_frame
+
+    if ignore_pli:
+        # RTCRtpSender._handle_rtcp_packet: PSFB PLI -> _send_keyframe()
+        def no_keyframe(self):
+            emit("pli", ignored=True)
+
+        RTCRtpSender._send_keyframe = no_keyframe
+    else:
+        orig_send_keyframe = RTCRtpSender._send_keyframe
+
+        def send_keyframe(self):
+            emit("pli", ignored=False)
+            orig_send_keyframe(self)
+
+        RTCRtpSender._send_keyframe = send_keyframe
+
+    orig_next = RTCRtpSender._next_encoded_frame
+
+    async def next_encoded_frame(self, codec):
+        enc = await orig_next(self, codec)
+        mime = codec.mimeType.lower()
+        try:
+            key = mime.startswith("video/") and enc.payloads \
+                and video_payload_is_key(mime, enc.payloads[0])
+        except Exception as e:  # noqa: BLE001  never break the sender
+            emit("keyframe_check_failed", error=repr(e))
+            key = False
+        if key:
+            emit("keyframe", wall=time.time(), pts=enc.timestamp,
+                 codec=mime[6:])
+        return enc
+
+    RTCRtpSender._next_encoded_frame = next_encoded_frame
+
+
 def main():
     p = argparse.ArgumentParser(description="WHIP publisher (aiortc)")
     p.add_argument("--url", required=True)
@@ -370,7 +531,17 @@ def main():
                    help="send a text message on the data channel every 0.2 s")
     p.add_argument("--connect-timeout", type=float, default=10)
     p.add_argument("--print-offer", action="store_true")
+    p.add_argument("--keyframe-interval", type=float, metavar="SECONDS",
+                   help="video keyframes only every SECONDS (and on PLI "
+                        "unless --ignore-pli); prints keyframe events")
+    p.add_argument("--ignore-pli", action="store_true",
+                   help="PLI from the server does not trigger a keyframe "
+                        "(like OBS); prints keyframe and pli events")
     args = p.parse_args()
+    if args.keyframe_interval is not None and args.keyframe_interval <= 0:
+        p.error("bad --keyframe-interval")
+    if args.keyframe_interval is not None or args.ignore_pli:
+        install_keyframe_control(args.keyframe_interval, args.ignore_pli)
 
     if not (args.audio or args.video or args.datachannel):
         p.error("nothing to send")

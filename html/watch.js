@@ -1,0 +1,542 @@
+/*
+ * Watch page: play a live stream over WHEP (receive-only).
+ *
+ * URL parameters (all optional):
+ *   stream=NAME  token=T  autostart=1
+ *   wait=0         do not retry when the stream is not live (409)
+ *   maxretries=N   retry a 409 at most N times (default 60)
+ *
+ * Retries on 409 Conflict ("no publisher yet") with a backoff of 0.5 s,
+ * 1 s, 2 s, 4 s, then 5 s, or sooner when the server's Retry-After is
+ * smaller; the same offer is POSTed again.
+ *
+ * Test hooks: window.whepState (below; statistics refreshed every 500 ms)
+ * and window.whepPlayer ({play, stop, pc()}); setting
+ * window.whepSkipDeleteOnUnload = true makes the page vanish without a
+ * DELETE when it is closed.
+ */
+(function () {
+    'use strict';
+
+    var $ = function (id) { return document.getElementById(id); };
+    var query = new URLSearchParams(window.location.search);
+
+    var STATS_INTERVAL = 500;
+    var BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
+    var MIN_RETRY_MS = 250;
+
+    var whepState = window.whepState = {
+        state: 'idle',        /* 'idle', 'waiting' (409, retrying), a
+                                 connectionState, 'closed' after stop, 'error' */
+        location: null,       /* Location header of the 201 */
+        etag: null,
+        error: null,          /* last error message */
+        httpStatus: null,     /* status of the last POST (0: network error) */
+        deleteStatus: null,   /* status of the DELETE after stop */
+        retries: 0,           /* POSTs repeated after a 409 */
+        retryDelaysMs: [],    /* the delay used before each retry */
+        retryAfter: null,     /* last Retry-After seen, seconds */
+        iceServers: 0,        /* ice servers from OPTIONS */
+        tracks: [],           /* kinds of the received tracks */
+        framesDecoded: 0,
+        framesDropped: 0,
+        keyFramesDecoded: 0,
+        freezeCount: 0,
+        width: 0,
+        height: 0,
+        fps: 0,
+        bytesReceived: 0,     /* video inbound-rtp */
+        bitrateKbps: 0,       /* video, from bytesReceived deltas */
+        videoPacketsReceived: 0,
+        packetsLost: 0,       /* video + audio */
+        audioPacketsReceived: 0,
+        audioBytesReceived: 0,
+        rttMs: null,          /* selected candidate pair currentRoundTripTime */
+        ttffMs: null,         /* start of the successful POST -> first frame */
+        ttffFromPlayMs: null, /* Play (incl. OPTIONS, gathering, retries) -> first frame */
+        answerMs: null,       /* successful POST -> 201 body received */
+        postMs: null,         /* successful POST -> answer applied (setRemoteDescription) */
+        connectMs: null,      /* successful POST -> connectionState 'connected' */
+        videoCodec: null,     /* e.g. 'H264', 'VP8' */
+        audioCodec: null,     /* e.g. 'opus' */
+        nackCount: 0,         /* sent by this viewer, video + audio */
+        pliCount: 0,          /* sent by this viewer */
+        firCount: 0,
+        muted: true
+    };
+
+    var client = null;
+    var pcStream = null;      /* MediaStream that the <video> plays */
+    var statsTimer = null;
+    var retryTimer = null;
+    var lastSample = null;
+    var playStart = 0;        /* performance.now() at Play */
+    var postStart = 0;        /* performance.now() at the start of the last POST */
+
+    /* ---------- UI helpers ---------- */
+
+    function setState(s) {
+        whepState.state = s;
+        var el = $('state');
+        el.textContent = s;
+        el.dataset.state = s;
+        el.className = 'pill state-' + s;
+    }
+
+    function showError(msg) {
+        var el = $('error');
+        el.textContent = msg || '';
+        el.hidden = !msg;
+    }
+
+    function showWaiting(msg) {
+        var el = $('waiting');
+        el.textContent = msg || '';
+        el.hidden = !msg;
+    }
+
+    function endpoint() {
+        return '/whep/' + encodeURIComponent($('stream').value.trim());
+    }
+
+    function updateControls() {
+        var on = client !== null;
+        $('play').disabled = on;
+        $('stop').disabled = !on;
+        $('stream').disabled = on;
+        $('token').disabled = on;
+        $('wait-live').disabled = on;
+        $('endpoint').textContent = endpoint();
+        var u = $('unmute');
+        u.disabled = !on;
+        u.setAttribute('aria-pressed', whepState.muted ? 'true' : 'false');
+        u.textContent = whepState.muted ? 'Unmute' : 'Mute';
+    }
+
+    function fmtMs(v) {
+        return v === null || v === undefined ? '–' : Math.round(v) + ' ms';
+    }
+
+    function resetStats() {
+        ['framesDecoded', 'framesDropped', 'keyFramesDecoded', 'freezeCount',
+         'width', 'height', 'fps', 'bytesReceived', 'bitrateKbps',
+         'videoPacketsReceived', 'packetsLost', 'audioPacketsReceived',
+         'audioBytesReceived', 'nackCount', 'pliCount', 'firCount'
+        ].forEach(function (k) { whepState[k] = 0; });
+        whepState.rttMs = null;
+        whepState.ttffMs = null;
+        whepState.ttffFromPlayMs = null;
+        whepState.answerMs = null;
+        whepState.postMs = null;
+        whepState.connectMs = null;
+        whepState.videoCodec = null;
+        whepState.audioCodec = null;
+        whepState.tracks = [];
+        lastSample = null;
+        renderStats();
+    }
+
+    /* ---------- first frame ---------- */
+
+    function firstFrame(c) {
+        if (client !== c || whepState.ttffMs !== null) {
+            return;
+        }
+        var now = performance.now();
+        var v = $('video');
+        if (!whepState.width && v.videoWidth) {
+            /* getStats has not run yet: take the size from the element */
+            whepState.width = v.videoWidth;
+            whepState.height = v.videoHeight;
+        }
+        whepState.ttffMs = Math.round(now - postStart);
+        whepState.ttffFromPlayMs = Math.round(now - playStart);
+        $('ttff').textContent = fmtMs(whepState.ttffMs);
+        $('ttff').title = 'from Play: ' + fmtMs(whepState.ttffFromPlayMs);
+        $('no-media').hidden = true;
+    }
+
+    function watchFirstFrame(c) {
+        var v = $('video');
+        if (typeof v.requestVideoFrameCallback === 'function') {
+            v.requestVideoFrameCallback(function () { firstFrame(c); });
+        }
+        /* fallback, and for browsers without requestVideoFrameCallback */
+        var onData = function () {
+            v.removeEventListener('loadeddata', onData);
+            if (v.videoWidth > 0) {
+                firstFrame(c);
+            }
+        };
+        v.addEventListener('loadeddata', onData);
+    }
+
+    /* ---------- session ---------- */
+
+    function play() {
+        if (client) {
+            return;
+        }
+        var name = $('stream').value.trim();
+        if (!name) {
+            showError('Enter a stream name.');
+            return;
+        }
+        showError('');
+        showWaiting('');
+        resetStats();
+        whepState.error = null;
+        whepState.httpStatus = null;
+        whepState.deleteStatus = null;
+        whepState.location = null;
+        whepState.etag = null;
+        whepState.retries = 0;
+        whepState.retryDelaysMs = [];
+        whepState.retryAfter = null;
+        $('location').textContent = '–';
+        $('no-media').textContent = 'Connecting…';
+        $('no-media').hidden = false;
+        playStart = performance.now();
+
+        var c = client = new WHIP.Client(endpoint(), {
+            token: $('token').value.trim(),
+            onEvent: function (name) {
+                if (name === 'answer' && client === c) {
+                    whepState.answerMs = Math.round(performance.now() - postStart);
+                }
+            }
+        });
+        updateControls();
+        setState('new');
+
+        c.fetchIceServers().then(function (iceServers) {
+            if (client !== c) {
+                throw new Error('stopped');
+            }
+            whepState.iceServers = iceServers.length;
+            var pc = c.createPeerConnection(iceServers);
+            pc.addEventListener('connectionstatechange', function () {
+                if (client === c && whepState.state !== 'waiting') {
+                    setState(pc.connectionState);
+                    if (pc.connectionState === 'connected' && whepState.connectMs === null) {
+                        whepState.connectMs = Math.round(performance.now() - postStart);
+                    }
+                }
+            });
+            pcStream = new MediaStream();
+            var v = $('video');
+            v.srcObject = pcStream;
+            watchFirstFrame(c);
+            pc.addEventListener('track', function (ev) {
+                if (client !== c) {
+                    return;
+                }
+                /*
+                 * One MediaStream for everything received, whatever the
+                 * answer's msid says (or when it has none: ev.streams is
+                 * empty then).
+                 */
+                if (pcStream.getTracks().indexOf(ev.track) < 0) {
+                    pcStream.addTrack(ev.track);
+                }
+                whepState.tracks.push(ev.track.kind);
+                /* re-attach so that a late track is picked up everywhere */
+                v.srcObject = pcStream;
+                var p = v.play();
+                if (p && p.catch) {
+                    p.catch(function () { /* autoplay refused: muted retry below */ });
+                }
+            });
+            pc.addTransceiver('audio', { direction: 'recvonly' });
+            pc.addTransceiver('video', { direction: 'recvonly' });
+            return c.prepareOffer();
+        }).then(function () {
+            attempt(c);
+        }).catch(function (e) {
+            if (client === c) {
+                fail(c, e);
+            }
+        });
+    }
+
+    function backoff(n) {
+        return BACKOFF_MS[Math.min(n, BACKOFF_MS.length) - 1];
+    }
+
+    function maxRetries() {
+        var m = parseInt(query.get('maxretries'), 10);
+        return isNaN(m) || m < 0 ? 60 : m;
+    }
+
+    function attempt(c) {
+        retryTimer = null;
+        if (client !== c) {
+            return;
+        }
+        postStart = performance.now();
+        c.postOffer().then(function () {
+            if (client !== c) {
+                return;
+            }
+            whepState.httpStatus = 201;
+            whepState.postMs = Math.round(performance.now() - postStart);
+            whepState.location = c.location;
+            whepState.etag = c.etag;
+            $('location').textContent = c.location;
+            showWaiting('');
+            setState(c.pc.connectionState);
+            startStats();
+        }).catch(function (e) {
+            if (client !== c) {
+                return;
+            }
+            if (e && e.name === 'HttpError' && e.status === 409 &&
+                $('wait-live').checked && whepState.retries < maxRetries()) {
+                whepState.httpStatus = 409;
+                whepState.retries++;
+                var delay = backoff(whepState.retries);
+                whepState.retryAfter = e.retryAfter;
+                if (e.retryAfter !== null && e.retryAfter !== undefined &&
+                    e.retryAfter * 1000 < delay) {
+                    delay = Math.max(MIN_RETRY_MS, e.retryAfter * 1000);
+                }
+                whepState.retryDelaysMs.push(delay);
+                setState('waiting');
+                $('no-media').textContent = 'Waiting for the stream to go live…';
+                showWaiting('Stream "' + $('stream').value.trim() +
+                    '" is not live yet. Retry ' + whepState.retries + ' of ' +
+                    maxRetries() + ' in ' + (delay / 1000).toFixed(1) + ' s.');
+                retryTimer = setTimeout(function () { attempt(c); }, delay);
+                return;
+            }
+            if (e && e.status === 409) {
+                e = new Error(e.message + (whepState.retries ?
+                    ' (gave up after ' + whepState.retries + ' retries)' : ''));
+                e.status = 409;
+            }
+            fail(c, e);
+        });
+    }
+
+    function fail(c, e) {
+        var msg = e && e.message ? e.message : String(e);
+        if (e && e.name === 'TypeError' && /fetch/i.test(msg)) {
+            msg = 'Network error: ' + msg;
+        }
+        whepState.error = msg;
+        if (e && e.status !== undefined) {
+            whepState.httpStatus = e.status;
+        }
+        cancelRetry();
+        client = null;
+        stopStats();
+        setState('error');
+        showWaiting('');
+        showError(msg);
+        $('no-media').textContent = 'Not playing';
+        $('no-media').hidden = false;
+        updateControls();
+        if (c) {
+            c.stop().then(function (status) {
+                if (c.location) {
+                    whepState.deleteStatus = status;
+                }
+            });
+        }
+    }
+
+    function cancelRetry() {
+        if (retryTimer) {
+            clearTimeout(retryTimer);
+            retryTimer = null;
+        }
+    }
+
+    function stop() {
+        var c = client;
+        if (!c) {
+            return Promise.resolve();
+        }
+        cancelRetry();
+        client = null;
+        stopStats();
+        /* pc.close() fires no connectionstatechange: report it ourselves */
+        setState('closed');
+        showWaiting('');
+        updateControls();
+        $('video').srcObject = null;
+        pcStream = null;
+        $('no-media').textContent = 'Not playing';
+        $('no-media').hidden = false;
+        return c.stop().then(function (status) {
+            whepState.deleteStatus = c.location ? status : null;
+            if (c.location && status !== 200) {
+                showError('DELETE ' + c.location + ' answered ' + (status || 'nothing'));
+            }
+        });
+    }
+
+    function toggleMute() {
+        whepState.muted = !whepState.muted;
+        var v = $('video');
+        v.muted = whepState.muted;
+        if (!whepState.muted) {
+            /* a user gesture: playing with sound is allowed now */
+            var p = v.play();
+            if (p && p.catch) {
+                p.catch(function () {});
+            }
+        }
+        updateControls();
+    }
+
+    /* ---------- statistics ---------- */
+
+    function renderStats() {
+        var s = whepState;
+        $('bitrate').textContent = s.bitrateKbps;
+        $('stat-codec').textContent = [s.videoCodec, s.audioCodec].filter(Boolean).join(' + ') || '–';
+        $('stat-resolution').textContent = s.width ? s.width + '×' + s.height : '–';
+        $('stat-fps').textContent = s.framesDecoded ? String(Math.round(s.fps)) : '–';
+        $('stat-bitrate').textContent = s.bytesReceived ? s.bitrateKbps + ' kbit/s' : '–';
+        $('stat-frames').textContent = s.framesDecoded ? s.framesDecoded +
+            (s.framesDropped ? ' (' + s.framesDropped + ' dropped)' : '') : '–';
+        $('stat-lost').textContent = s.bytesReceived || s.audioBytesReceived ?
+            String(s.packetsLost) : '–';
+        $('stat-rtt').textContent = fmtMs(s.rttMs);
+        $('ttff').textContent = fmtMs(s.ttffMs);
+    }
+
+    function pollStats() {
+        var c = client, pc = c && c.pc;
+        if (!pc) {
+            return;
+        }
+        pc.getStats().then(function (report) {
+            if (client !== c) {
+                return;
+            }
+            var v = null, a = null, pair = null, pairs = [];
+            report.forEach(function (s) {
+                if (s.type === 'inbound-rtp') {
+                    if (s.kind === 'video') {
+                        v = s;
+                    } else if (s.kind === 'audio') {
+                        a = s;
+                    }
+                } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+                    pair = report.get(s.selectedCandidatePairId) || pair;
+                } else if (s.type === 'candidate-pair') {
+                    pairs.push(s);
+                }
+            });
+            if (!pair) {
+                pair = pairs.filter(function (p) {
+                    return p.nominated && p.state === 'succeeded';
+                })[0] || null;
+            }
+            function codecName(s) {
+                var k = s && s.codecId && report.get(s.codecId);
+                return k && k.mimeType ? k.mimeType.split('/')[1] : null;
+            }
+            var now = performance.now();
+            var bytes = v ? v.bytesReceived || 0 : 0;
+            var kbps = lastSample && now > lastSample.t ?
+                Math.max(0, (bytes - lastSample.bytes) * 8 / (now - lastSample.t)) : 0;
+            lastSample = { t: now, bytes: bytes };
+
+            var st = whepState;
+            st.bytesReceived = bytes;
+            st.bitrateKbps = Math.round(kbps);
+            st.videoCodec = codecName(v);
+            st.audioCodec = codecName(a);
+            st.framesDecoded = v ? v.framesDecoded || 0 : 0;
+            st.framesDropped = v ? v.framesDropped || 0 : 0;
+            st.keyFramesDecoded = v ? v.keyFramesDecoded || 0 : 0;
+            st.freezeCount = v ? v.freezeCount || 0 : 0;
+            st.width = v ? v.frameWidth || 0 : 0;
+            st.height = v ? v.frameHeight || 0 : 0;
+            st.fps = v ? v.framesPerSecond || 0 : 0;
+            st.videoPacketsReceived = v ? v.packetsReceived || 0 : 0;
+            st.audioPacketsReceived = a ? a.packetsReceived || 0 : 0;
+            st.audioBytesReceived = a ? a.bytesReceived || 0 : 0;
+            st.packetsLost = (v ? v.packetsLost || 0 : 0) + (a ? a.packetsLost || 0 : 0);
+            st.nackCount = (v ? v.nackCount || 0 : 0) + (a ? a.nackCount || 0 : 0);
+            st.pliCount = v ? v.pliCount || 0 : 0;
+            st.firCount = v ? v.firCount || 0 : 0;
+            st.rttMs = pair && typeof pair.currentRoundTripTime === 'number' ?
+                Math.round(pair.currentRoundTripTime * 10000) / 10 : null;
+            /* the stats may see a frame before the video element does */
+            if (st.ttffMs === null && st.framesDecoded > 0 && $('video').videoWidth > 0) {
+                firstFrame(c);
+            }
+            renderStats();
+        }).catch(function () { /* the pc may have closed meanwhile */ });
+    }
+
+    function startStats() {
+        stopStats();
+        lastSample = null;
+        pollStats();
+        statsTimer = setInterval(pollStats, STATS_INTERVAL);
+    }
+
+    function stopStats() {
+        if (statsTimer) {
+            clearInterval(statsTimer);
+            statsTimer = null;
+        }
+        whepState.bitrateKbps = 0;
+        $('bitrate').textContent = '0';
+    }
+
+    /* ---------- wiring ---------- */
+
+    function init() {
+        $('stream').value = query.get('stream') || 'cam1';
+        $('token').value = query.get('token') || '';
+        if (query.get('wait') === '0') {
+            $('wait-live').checked = false;
+        }
+        $('play').addEventListener('click', play);
+        $('stop').addEventListener('click', stop);
+        $('unmute').addEventListener('click', toggleMute);
+        $('stream').addEventListener('input', updateControls);
+        $('stream').addEventListener('keydown', function (ev) {
+            if (ev.key === 'Enter') {
+                play();
+            }
+        });
+
+        window.addEventListener('pagehide', function () {
+            cancelRetry();
+            if (client) {
+                client.skipDeleteOnUnload = !!window.whepSkipDeleteOnUnload;
+                client.stopOnUnload();
+            }
+        });
+
+        window.whepPlayer = {
+            play: play,
+            stop: stop,
+            pc: function () { return client ? client.pc : null; }
+        };
+
+        setState('idle');
+        updateControls();
+
+        if (!window.RTCPeerConnection) {
+            fail(null, new Error('This browser has no WebRTC.'));
+            return;
+        }
+        if (query.get('autostart') === '1') {
+            play();
+        }
+    }
+
+    if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', init);
+    } else {
+        init();
+    }
+})();
