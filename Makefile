@@ -16,7 +16,7 @@ NGX_OBJS     := $(BUILD)/objs
 MODULE_SO    := $(BUILD)/modules/ngx_http_webrtc_module.so
 
 SRCS         := $(wildcard $(CURDIR)/src/*.c) $(wildcard $(CURDIR)/src/*.h)
-PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_rtp.c src/ngx_webrtc_stun.c
+PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_rtp.c src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c
 
 CC           ?= cc
 UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \

@@ -32,6 +32,17 @@ static ngx_conf_num_bounds_t  ngx_http_webrtc_percent_bounds = {
     ngx_conf_check_num_bounds, 0, 100
 };
 
+static ngx_conf_num_bounds_t  ngx_http_webrtc_message_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_WEBRTC_DC_MESSAGE_MAX
+};
+
+static ngx_conf_enum_t  ngx_http_webrtc_dc_viewers[] = {
+    { ngx_string("off"), NGX_WEBRTC_DC_OFF },
+    { ngx_string("publisher"), NGX_WEBRTC_DC_PUBLISHER },
+    { ngx_string("all"), NGX_WEBRTC_DC_ALL },
+    { ngx_null_string, 0 }
+};
+
 
 static ngx_command_t  ngx_http_webrtc_commands[] = {
 
@@ -124,6 +135,48 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_webrtc_loc_conf_t, retry_after),
+      NULL },
+
+    { ngx_string("webrtc_events"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webrtc_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_WEBRTC_EVENTS,
+      NULL },
+
+    { ngx_string("webrtc_events_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, events_url),
+      NULL },
+
+    { ngx_string("webrtc_data_from_viewers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, dc_viewers),
+      &ngx_http_webrtc_dc_viewers },
+
+    { ngx_string("webrtc_data_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, dc_max_message),
+      &ngx_http_webrtc_message_bounds },
+
+    { ngx_string("webrtc_data_max_buffered"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, dc_max_buffered),
+      NULL },
+
+    { ngx_string("webrtc_data_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_main_conf_t, dc_rate),
       NULL },
 
     { ngx_string("webrtc_status"),
@@ -229,6 +282,9 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
     wmcf->rtcp_interval = NGX_CONF_UNSET_MSEC;
     wmcf->max_viewers_total = NGX_CONF_UNSET_UINT;
     wmcf->debug_drop = NGX_CONF_UNSET_UINT;
+    wmcf->dc_max_message = NGX_CONF_UNSET_SIZE;
+    wmcf->dc_max_buffered = NGX_CONF_UNSET_SIZE;
+    wmcf->dc_rate = NGX_CONF_UNSET_UINT;
     wmcf->enabled = NGX_CONF_UNSET;
 
     return wmcf;
@@ -249,6 +305,9 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->rtcp_interval, 1000);
     ngx_conf_init_uint_value(wmcf->max_viewers_total, 0);
     ngx_conf_init_uint_value(wmcf->debug_drop, 0);
+    ngx_conf_init_size_value(wmcf->dc_max_message, 64 * 1024);
+    ngx_conf_init_size_value(wmcf->dc_max_buffered, 1024 * 1024);
+    ngx_conf_init_uint_value(wmcf->dc_rate, 100);
 
     if (wmcf->enabled == NGX_CONF_UNSET) {
         wmcf->enabled = 0;
@@ -348,6 +407,7 @@ ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
     wlcf->max_viewers = NGX_CONF_UNSET_UINT;
     wlcf->retry_after = NGX_CONF_UNSET;
     wlcf->viewers_follow = NGX_CONF_UNSET;
+    wlcf->dc_viewers = NGX_CONF_UNSET_UINT;
 
     return wlcf;
 }
@@ -374,6 +434,9 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_viewers, prev->max_viewers, 0);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 2);
     ngx_conf_merge_value(conf->viewers_follow, prev->viewers_follow, 1);
+    ngx_conf_merge_uint_value(conf->dc_viewers, prev->dc_viewers,
+                              NGX_WEBRTC_DC_OFF);
+    ngx_conf_merge_str_value(conf->events_url, prev->events_url, "");
 
     ngx_conf_merge_ptr_value(conf->video_codecs, prev->video_codecs, NULL);
 
@@ -490,6 +553,7 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HTTP_WEBRTC_WHIP:
     case NGX_HTTP_WEBRTC_WHEP:
+    case NGX_HTTP_WEBRTC_EVENTS:
         clcf->handler = ngx_http_webrtc_whip_handler;
         break;
 

@@ -201,7 +201,10 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
 {
     return sizeof("{\"id\":\"\",\"worker\":,\"port\":,\"remote\":\"\","
                   "\"state\":\"checking\",\"uptime\":,\"user_agent\":\"\","
-                  "\"tracks\":[]}") - 1
+                  "\"data\":{\"channels\":,\"messages_in\":,"
+                  "\"bytes_in\":,\"messages_out\":,\"bytes_out\":,"
+                  "\"dropped\":},\"tracks\":[]}") - 1
+           + 6 * NGX_INT64_LEN
            + NGX_WEBRTC_ID_LEN + 3 * NGX_INT_T_LEN + ss->remote_len
            + 6 * ss->user_agent_len
            + NGX_WEBRTC_MAX_TRACKS
@@ -229,7 +232,11 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
 
     p = (u_char *) ngx_escape_json(p, ss->user_agent, ss->user_agent_len);
 
-    p = ngx_cpymem(p, "\",\"tracks\":[", sizeof("\",\"tracks\":[") - 1);
+    p = ngx_sprintf(p, "\",\"data\":{\"channels\":%ui,\"messages_in\":%uL,"
+                    "\"bytes_in\":%uL,\"messages_out\":%uL,"
+                    "\"bytes_out\":%uL,\"dropped\":%uL},\"tracks\":[",
+                    ss->channels, ss->dc_msgs_in, ss->dc_bytes_in,
+                    ss->dc_msgs_out, ss->dc_bytes_out, ss->dc_dropped);
 
     for (i = 0; i < ss->ntracks && i < NGX_WEBRTC_MAX_TRACKS; i++) {
         t = &ss->tracks[i];

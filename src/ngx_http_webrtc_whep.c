@@ -124,12 +124,6 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
                                      (char *) reason);
     }
 
-    if (sel->application >= 0) {
-        ngx_webrtc_stream_release(st);
-        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                                     "data channels are not supported");
-    }
-
     if (sel->transport.ufrag.len < 4 || sel->transport.ufrag.len > 256
         || sel->transport.pwd.len < 22 || sel->transport.pwd.len > 256
         || sel->transport.fp.len > 3 * 64 || sel->transport.fp_alg.len > 16)
@@ -140,7 +134,8 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
     }
 
     if ((sel->audio < 0 || !st->tracks[0].kind)
-        && (sel->video < 0 || !st->tracks[1].kind))
+        && (sel->video < 0 || !st->tracks[1].kind)
+        && sel->application < 0)
     {
         ngx_webrtc_stream_release(st);
         return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
@@ -174,6 +169,8 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
         ngx_webrtc_session_close(s, "no memory");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_webrtc_data_setup(r, s, sdp, sel);
 
     idx[0] = st->tracks[0].kind ? sel->audio : -1;
     idx[1] = st->tracks[1].kind ? sel->video : -1;

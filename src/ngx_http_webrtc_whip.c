@@ -107,6 +107,42 @@ ngx_http_webrtc_whip_handler(ngx_http_request_t *r)
                                        : "internal error");
     }
 
+    if (wlcf->handler == NGX_HTTP_WEBRTC_EVENTS) {
+
+        if (t->id) {
+            ngx_http_discard_request_body(r);
+            return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
+                                         "no such resource");
+        }
+
+        if (r->method == NGX_HTTP_GET) {
+            return ngx_http_webrtc_events_get(r, &t->stream);
+        }
+
+        if (r->method == NGX_HTTP_POST) {
+            if (r->headers_in.content_length_n
+                > (off_t) ngx_webrtc_worker->wmcf->dc_max_message)
+            {
+                ngx_http_discard_request_body(r);
+                return ngx_http_webrtc_error(r,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          "message too large");
+            }
+
+            rc = ngx_http_read_client_request_body(r,
+                                                   ngx_http_webrtc_post_body);
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+                return rc;
+            }
+
+            return NGX_DONE;
+        }
+
+        ngx_http_discard_request_body(r);
+        return ngx_http_webrtc_error(r, NGX_HTTP_NOT_ALLOWED,
+                                     "events support GET and POST");
+    }
+
     switch (r->method) {
 
     case NGX_HTTP_POST:
@@ -511,6 +547,21 @@ ngx_http_webrtc_post_body(ngx_http_request_t *r)
 
     rc = ngx_http_webrtc_read_body(r, &body);
 
+    if (wlcf->handler == NGX_HTTP_WEBRTC_EVENTS) {
+        if (rc == NGX_DECLINED) {
+            body.len = 0;
+            body.data = (u_char *) "";
+            rc = NGX_OK;
+        }
+
+        rc = (rc == NGX_OK)
+             ? ngx_http_webrtc_events_post(r, &t->stream, body.data, body.len)
+             : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
     if (rc == NGX_OK && body.len > wlcf->max_sdp_size) {
         rc = ngx_http_webrtc_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                    "SDP offer too large");
@@ -597,14 +648,9 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
                                      "invalid fingerprint");
     }
 
-    if (sel->application >= 0) {
+    if (sel->audio < 0 && sel->video < 0 && sel->application < 0) {
         return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                                     "data channels are not supported");
-    }
-
-    if (sel->audio < 0 && sel->video < 0) {
-        return ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                                     "offer has no audio or video");
+                                     "offer has no audio, video or data");
     }
 
     s = ngx_webrtc_session_create(r->connection->log, &t->stream,
@@ -631,6 +677,8 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         ngx_webrtc_session_close(s, "no memory");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_webrtc_data_setup(r, s, sdp, sel);
 
     idx[0] = sel->audio;
     idx[1] = sel->video;
@@ -719,6 +767,37 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
                   (size_t) NGX_WEBRTC_ID_LEN, s->id, &t->stream);
 
     return ngx_http_webrtc_answer(r, s, sdp, sel, &t->base);
+}
+
+
+/* the offer's data channel m-section, if any, and the location's rules */
+
+void
+ngx_http_webrtc_data_setup(ngx_http_request_t *r, ngx_webrtc_session_t *s,
+    ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_selection_t *sel)
+{
+    ngx_webrtc_sdp_media_t       *m;
+    ngx_http_webrtc_loc_conf_t   *wlcf;
+    ngx_http_webrtc_main_conf_t  *wmcf;
+
+    if (sel->application < 0) {
+        return;
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_webrtc_module);
+
+    m = &sdp->media[sel->application];
+
+    s->sctp_port = m->sctp_port ? m->sctp_port : 5000;
+    s->dc_viewers = wlcf->dc_viewers;
+
+    /* RFC 8841: 64 KiB when the peer says nothing */
+    s->max_message = m->max_message_size ? m->max_message_size : 65536;
+
+    if (s->max_message > wmcf->dc_max_message) {
+        s->max_message = wmcf->dc_max_message;
+    }
 }
 
 
@@ -828,6 +907,25 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
         || ngx_http_webrtc_links(r, wlcf, &s->stream) != NGX_OK)
     {
         goto failed;
+    }
+
+    if (wlcf->events_url.len) {
+        /* the stream's messages as server-sent events */
+        value.len = wlcf->events_url.len + s->stream.len
+                    + sizeof("<>; rel=\"urn:ietf:params:whep:ext:core:"
+                             "server-sent-events\"") - 1;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            goto failed;
+        }
+
+        ngx_sprintf(value.data, "<%V%V>; rel=\"urn:ietf:params:whep:ext:"
+                    "core:server-sent-events\"", &wlcf->events_url,
+                    &s->stream);
+
+        if (ngx_http_webrtc_add_header(r, "Link", &value) != NGX_OK) {
+            goto failed;
+        }
     }
 
     r->headers_out.status = NGX_HTTP_CREATED;

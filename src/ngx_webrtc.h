@@ -36,6 +36,12 @@
 #define NGX_WEBRTC_STREAM_WORKERS    16
 #define NGX_WEBRTC_FMTP_MAX          256
 
+#define NGX_WEBRTC_DRING_SIZE        (1024 * 1024)   /* data ring bytes */
+#define NGX_WEBRTC_DRING_IDS         256
+#define NGX_WEBRTC_MAX_CHANNELS      16
+#define NGX_WEBRTC_LABEL_MAX         64
+#define NGX_WEBRTC_DC_MESSAGE_MAX    (256 * 1024)
+
 #define NGX_WEBRTC_CTL_CLOSE         'C'
 #define NGX_WEBRTC_CTL_WAKE          'W'
 #define NGX_WEBRTC_CTL_KEYFRAME      'K'
@@ -73,6 +79,9 @@ typedef struct {
     ngx_msec_t                  rtcp_interval;
     ngx_uint_t                  max_viewers_total;
     ngx_uint_t                  debug_drop;   /* percent of viewer packets */
+    size_t                      dc_max_message;
+    size_t                      dc_max_buffered;
+    ngx_uint_t                  dc_rate;      /* messages/s per stream */
     ngx_shm_zone_t             *shm_zone;
     ngx_flag_t                  enabled;
 } ngx_http_webrtc_main_conf_t;
@@ -86,6 +95,15 @@ typedef struct {
 #define NGX_HTTP_WEBRTC_WHIP     1
 #define NGX_HTTP_WEBRTC_STATUS   2
 #define NGX_HTTP_WEBRTC_WHEP     3
+#define NGX_HTTP_WEBRTC_EVENTS   4
+
+#define NGX_WEBRTC_DC_OFF        0
+#define NGX_WEBRTC_DC_PUBLISHER  1
+#define NGX_WEBRTC_DC_ALL        2
+
+#define NGX_WEBRTC_ORIGIN_PUBLISHER  0
+#define NGX_WEBRTC_ORIGIN_VIEWER     1
+#define NGX_WEBRTC_ORIGIN_HTTP       2
 
 
 typedef struct {
@@ -98,6 +116,8 @@ typedef struct {
     ngx_uint_t                  max_viewers;  /* per stream, 0: no limit */
     time_t                      retry_after;
     ngx_flag_t                  viewers_follow; /* publisher gone: keep */
+    ngx_uint_t                  dc_viewers;   /* off, publisher, all */
+    ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
 } ngx_http_webrtc_loc_conf_t;
 
 
@@ -167,6 +187,12 @@ typedef struct {
     size_t                      remote_len;
     u_char                      user_agent[NGX_WEBRTC_UA_MAX];
     size_t                      user_agent_len;
+    ngx_uint_t                  channels;     /* open data channels */
+    uint64_t                    dc_msgs_in;
+    uint64_t                    dc_bytes_in;
+    uint64_t                    dc_msgs_out;
+    uint64_t                    dc_bytes_out;
+    uint64_t                    dc_dropped;
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_msec_t                  ended;        /* a tombstone since */
@@ -220,6 +246,18 @@ typedef struct {
 } ngx_webrtc_shm_sworker_t;
 
 
+/* a data channel message in a stream's ring: label and data follow */
+typedef struct {
+    uint64_t                    id;           /* 0: padding to the end */
+    uint32_t                    size;         /* whole record, 8-aligned */
+    uint32_t                    len;
+    uint16_t                    label_len;
+    uint8_t                     binary;
+    uint8_t                     origin;
+    u_char                      origin_id[8];
+} ngx_webrtc_drec_t;
+
+
 typedef struct {
     ngx_queue_t                 queue;
     u_char                      name[NGX_WEBRTC_STREAM_MAX];
@@ -240,6 +278,18 @@ typedef struct {
     ngx_webrtc_shm_sworker_t    workers[NGX_WEBRTC_STREAM_WORKERS];
 
     ngx_webrtc_slot_t          *slots;
+
+    /* data channel messages: a byte ring of records, many writers */
+    u_char                     *dring;
+    volatile uint64_t           dreserved;    /* written up to, soon */
+    volatile uint64_t           dwrite;       /* written up to */
+    uint64_t                    dnext_id;
+    uint64_t                    dids[NGX_WEBRTC_DRING_IDS];  /* id -> pos */
+    uint64_t                    dmsgs;        /* messages, for status */
+    uint64_t                    ddropped;
+    time_t                      drate_sec;
+    ngx_uint_t                  drate_count;
+    unsigned                    drate_logged:1;
 } ngx_webrtc_shm_stream_t;
 
 
@@ -300,6 +350,19 @@ struct ngx_webrtc_session_s {
     struct ngx_webrtc_group_s  *group;
     ngx_queue_t                 group_queue;
 
+    /* data channels (SCTP over DTLS) */
+    struct socket              *sctp;
+    ngx_uint_t                  sctp_port;    /* the peer's; 0: none */
+    ngx_uint_t                  dc_viewers;   /* from the location */
+    struct ngx_webrtc_channel_s *channels;
+    ngx_uint_t                  nchannels;
+    uint16_t                    next_sid;
+    uint64_t                    dcursor;
+    ngx_queue_t                 data_queue;
+    u_char                     *reasm;
+    size_t                      reasm_len;
+    size_t                      max_message;  /* the peer's, and ours */
+
     unsigned                    has_peer:1;
     unsigned                    close_viewers:1;  /* publisher: on leave */
     unsigned                    in_addr_tree:1;
@@ -325,6 +388,11 @@ typedef struct {
     ngx_uint_t                  nsessions;
     ngx_uint_t                  generation;
     ngx_queue_t                 groups;       /* ngx_webrtc_group_t */
+    ngx_queue_t                 data_sessions;
+    ngx_queue_t                 sse;          /* SSE requests */
+    ngx_event_t                 sctp_timer;
+    ngx_msec_t                  sctp_time;
+    ngx_uint_t                  nsctp;
     ngx_webrtc_shm_stream_t    *dirty[8];     /* written in this batch */
     ngx_uint_t                  ndirty;
 } ngx_webrtc_worker_t;
@@ -398,12 +466,35 @@ void ngx_webrtc_stream_write(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
     ngx_webrtc_rtp_t *rtp, ngx_uint_t keyframe);
 void ngx_webrtc_stream_flush(ngx_webrtc_worker_t *w);
 void ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w);
+struct ngx_webrtc_group_s *ngx_webrtc_stream_group_ref(
+    ngx_webrtc_shm_stream_t *st);
+void ngx_webrtc_stream_group_unref(struct ngx_webrtc_group_s *g);
 ngx_int_t ngx_webrtc_viewer_join(ngx_webrtc_session_t *s);
 void ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s);
 void ngx_webrtc_viewer_start(ngx_webrtc_session_t *s);
 void ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len);
 void ngx_webrtc_viewer_report(ngx_webrtc_session_t *s);
 void ngx_webrtc_stream_keyframe_request(ngx_webrtc_shm_stream_t *st);
+
+/* ngx_webrtc_data.c */
+ngx_int_t ngx_webrtc_data_init(ngx_webrtc_worker_t *w);
+ngx_int_t ngx_webrtc_sctp_start(ngx_webrtc_session_t *s);
+void ngx_webrtc_sctp_input(ngx_webrtc_session_t *s, u_char *buf, size_t len);
+void ngx_webrtc_sctp_close(ngx_webrtc_session_t *s);
+void ngx_webrtc_data_pump(ngx_webrtc_worker_t *w);
+ngx_int_t ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st,
+    ngx_uint_t origin, u_char *origin_id, ngx_str_t *label,
+    ngx_uint_t binary, u_char *data, size_t len);
+ngx_int_t ngx_webrtc_dring_init_locked(ngx_slab_pool_t *shpool,
+    ngx_webrtc_shm_stream_t *st);
+void ngx_webrtc_data_wake_all(ngx_webrtc_shm_stream_t *st);
+
+/* ngx_http_webrtc_events.c */
+ngx_int_t ngx_http_webrtc_events_get(ngx_http_request_t *r,
+    ngx_str_t *stream);
+ngx_int_t ngx_http_webrtc_events_post(ngx_http_request_t *r,
+    ngx_str_t *stream, u_char *body, size_t len);
+void ngx_http_webrtc_events_pump(ngx_webrtc_worker_t *w);
 
 /* ngx_webrtc_shm.c */
 ngx_int_t ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data);
@@ -422,6 +513,9 @@ ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason);
 ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value);
+void ngx_http_webrtc_data_setup(ngx_http_request_t *r,
+    ngx_webrtc_session_t *s, ngx_webrtc_sdp_t *sdp,
+    ngx_webrtc_sdp_selection_t *sel);
 ngx_int_t ngx_http_webrtc_answer(ngx_http_request_t *r,
     ngx_webrtc_session_t *s, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_str_t *base);

@@ -300,7 +300,13 @@ ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         n = SSL_read(s->ssl, data, sizeof(data));
 
         if (n > 0) {
-            /* application data: SCTP, not negotiated in this version */
+            /* application data: SCTP for the data channels */
+            ngx_webrtc_sctp_input(s, data, n);
+
+            if (s->closing) {
+                return;
+            }
+
             continue;
         }
 
@@ -395,6 +401,11 @@ ngx_webrtc_dtls_done(ngx_webrtc_session_t *s)
                   "webrtc: DTLS connected, %s", p->name);
 
     ngx_webrtc_media_start(s);
+
+    if (s->sctp_port && ngx_webrtc_sctp_start(s) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: data channels not started");
+    }
 
     return NGX_OK;
 }

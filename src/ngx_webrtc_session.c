@@ -60,6 +60,10 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_http_webrtc_main_conf_t *wmcf)
 
     ngx_queue_init(&w->sessions);
     ngx_queue_init(&w->groups);
+
+    if (ngx_webrtc_data_init(w) != NGX_OK) {
+        return NGX_ERROR;
+    }
     ngx_rbtree_init(&w->ufrag_tree, &w->ufrag_sentinel,
                     ngx_webrtc_ufrag_insert);
     ngx_rbtree_init(&w->addr_tree, &w->addr_sentinel,
@@ -477,6 +481,8 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0, "webrtc: session closed: %s",
                   reason);
+
+    ngx_webrtc_sctp_close(s);
 
     if (s->ssl && s->has_peer) {
         ngx_webrtc_dtls_shutdown(s);

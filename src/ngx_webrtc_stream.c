@@ -139,6 +139,11 @@ ngx_webrtc_stream_init_locked(ngx_slab_pool_t *shpool,
 
     st->keyframe_idx = NGX_WEBRTC_NO_KEYFRAME;
 
+    if (ngx_webrtc_dring_init_locked(shpool, st) != NGX_OK) {
+        ngx_slab_free_locked(shpool, st->slots);
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -154,6 +159,7 @@ ngx_webrtc_stream_release(ngx_webrtc_shm_stream_t *st)
 
     if (--st->refs == 0) {
         ngx_queue_remove(&st->queue);
+        ngx_slab_free_locked(shpool, st->dring);
         ngx_slab_free_locked(shpool, st->slots);
         ngx_slab_free_locked(shpool, st);
     }
@@ -280,20 +286,26 @@ ngx_webrtc_stream_unpublish(ngx_webrtc_session_t *s)
 static void
 ngx_webrtc_group_close(ngx_webrtc_group_t *g)
 {
+    ngx_uint_t             n;
     ngx_queue_t           *q;
     ngx_webrtc_session_t  *s;
 
-    /* the last viewer's leave frees the group */
+    n = 0;
 
-    while (g->nviewers > 1) {
+    for (q = ngx_queue_head(&g->viewers);
+         q != ngx_queue_sentinel(&g->viewers);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    /* the last leave may free the group: do not touch it after that */
+
+    while (n--) {
         q = ngx_queue_head(&g->viewers);
         s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
         ngx_webrtc_session_close(s, "publisher gone");
     }
-
-    q = ngx_queue_head(&g->viewers);
-    s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
-    ngx_webrtc_session_close(s, "publisher gone");
 }
 
 
@@ -482,6 +494,8 @@ ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w)
     }
 
     ngx_webrtc_batch_flush();
+
+    ngx_webrtc_data_pump(w);
 }
 
 
@@ -709,6 +723,44 @@ ngx_webrtc_batch_flush(void)
 }
 
 
+/* a reader of the stream in this worker: a viewer or an event stream */
+
+ngx_webrtc_group_t *
+ngx_webrtc_stream_group_ref(ngx_webrtc_shm_stream_t *st)
+{
+    ngx_webrtc_group_t  *g;
+
+    g = ngx_webrtc_group_get(st);
+
+    if (g) {
+        g->nviewers++;
+    }
+
+    return g;
+}
+
+
+void
+ngx_webrtc_stream_group_unref(ngx_webrtc_group_t *g)
+{
+    ngx_slab_pool_t  *shpool;
+
+    if (--g->nviewers) {
+        return;
+    }
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+    g->st->workers[g->slot].viewers = 0;
+    g->st->workers[g->slot].pid = 0;
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_queue_remove(&g->queue);
+    ngx_free(g);
+}
+
+
 /* a viewer session joins its worker's group of the stream */
 
 ngx_int_t
@@ -717,14 +769,13 @@ ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
     ngx_slab_pool_t     *shpool;
     ngx_webrtc_group_t  *g;
 
-    g = ngx_webrtc_group_get(s->st);
+    g = ngx_webrtc_stream_group_ref(s->st);
     if (g == NULL) {
         return NGX_ERROR;
     }
 
     s->group = g;
     ngx_queue_insert_tail(&g->viewers, &s->group_queue);
-    g->nviewers++;
 
     shpool = ngx_webrtc_worker->shm->shpool;
 
@@ -829,15 +880,7 @@ ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s)
         g->st->viewers--;
         ngx_shmtx_unlock(&shpool->mutex);
 
-        if (--g->nviewers == 0) {
-            ngx_shmtx_lock(&shpool->mutex);
-            g->st->workers[g->slot].viewers = 0;
-            g->st->workers[g->slot].pid = 0;
-            ngx_shmtx_unlock(&shpool->mutex);
-
-            ngx_queue_remove(&g->queue);
-            ngx_free(g);
-        }
+        ngx_webrtc_stream_group_unref(g);
     }
 
     if (s->st) {
