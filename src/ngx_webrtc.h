@@ -391,6 +391,7 @@ typedef struct {
     ngx_queue_t                 data_sessions;
     ngx_queue_t                 sse;          /* SSE requests */
     ngx_event_t                 sctp_timer;
+    ngx_event_t                 data_event;   /* a posted data pump */
     ngx_msec_t                  sctp_time;
     ngx_uint_t                  nsctp;
     ngx_webrtc_shm_stream_t    *dirty[8];     /* written in this batch */

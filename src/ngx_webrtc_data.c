@@ -51,6 +51,7 @@ static ngx_webrtc_channel_t *ngx_webrtc_channel_by_label(
     ngx_webrtc_session_t *s, u_char *label, size_t len);
 static void ngx_webrtc_sctp_timer_handler(ngx_event_t *ev);
 static void ngx_webrtc_data_deliver(ngx_webrtc_session_t *s);
+static void ngx_webrtc_data_event_handler(ngx_event_t *ev);
 
 
 static ngx_uint_t  ngx_webrtc_sctp_initialized;
@@ -66,6 +67,10 @@ ngx_webrtc_data_init(ngx_webrtc_worker_t *w)
     w->sctp_timer.data = w;
     w->sctp_timer.log = w->log;
     w->sctp_timer.cancelable = 1;
+
+    w->data_event.handler = ngx_webrtc_data_event_handler;
+    w->data_event.data = w;
+    w->data_event.log = w->log;
 
     if (!ngx_webrtc_sctp_initialized) {
         usrsctp_init_nothreads(0, ngx_webrtc_sctp_output, NULL);
@@ -797,8 +802,20 @@ ngx_webrtc_data_wake_all(ngx_webrtc_shm_stream_t *st)
                                    st->pub_id);
     }
 
-    /* this worker's readers: now */
-    ngx_webrtc_data_pump(w);
+    /*
+     * this worker's readers: after the current handler, never from inside
+     * usrsctp's receive callback
+     */
+    if (!w->data_event.posted) {
+        ngx_post_event(&w->data_event, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_webrtc_data_event_handler(ngx_event_t *ev)
+{
+    ngx_webrtc_data_pump(ev->data);
 }
 
 

@@ -229,6 +229,10 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
         w->udp = NULL;
     }
 
+    if (w->data_event.posted) {
+        ngx_delete_posted_event(&w->data_event);
+    }
+
     ngx_webrtc_dtls_cleanup(w);
 
     ngx_webrtc_worker = NULL;
