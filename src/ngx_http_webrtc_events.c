@@ -68,6 +68,17 @@ ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
     }
 
     sse->request = r;
+
+    ngx_shmtx_lock(&w->shm->shpool->mutex);
+    rc = ngx_webrtc_dring_init_locked(w->shm->shpool, sse->st);
+    ngx_shmtx_unlock(&w->shm->shpool->mutex);
+
+    if (rc != NGX_OK) {
+        ngx_webrtc_stream_release(sse->st);
+        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "server is full");
+    }
+
     sse->group = ngx_webrtc_stream_group_ref(sse->st);
 
     ngx_http_set_ctx(r, sse, ngx_http_webrtc_module);
@@ -196,7 +207,7 @@ ngx_http_webrtc_events_pump(ngx_webrtc_worker_t *w)
         next = ngx_queue_next(q);
         sse = ngx_queue_data(q, ngx_http_webrtc_sse_t, queue);
 
-        if (sse->st->dwrite != sse->cursor
+        if (sse->st->dring && sse->st->dwrite != sse->cursor
             && !sse->request->connection->buffered)
         {
             ngx_http_webrtc_events_send(sse);

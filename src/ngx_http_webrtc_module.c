@@ -299,7 +299,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_str_t   name, *cand;
     ngx_url_t   u;
 
-    ngx_conf_init_size_value(wmcf->zone_size, 64 * 1024 * 1024);
+    ngx_conf_init_size_value(wmcf->zone_size, 256 * 1024 * 1024);
     ngx_conf_init_msec_value(wmcf->consent_timeout, 30000);
     ngx_conf_init_msec_value(wmcf->takeover_idle, 2000);
     ngx_conf_init_msec_value(wmcf->rtcp_interval, 1000);

@@ -755,9 +755,16 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     s->close_viewers = !wlcf->viewers_follow;
 
-    if (ngx_webrtc_stream_publish(s) != NGX_OK
-        || ngx_webrtc_session_activate(s) != NGX_OK)
-    {
+    if (ngx_webrtc_stream_publish(s) != NGX_OK) {
+        ngx_webrtc_session_close(s, "no shared memory");
+        value.len = 1;
+        value.data = (u_char *) "5";
+        (void) ngx_http_webrtc_add_header(r, "Retry-After", &value);
+        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "server is full");
+    }
+
+    if (ngx_webrtc_session_activate(s) != NGX_OK) {
         ngx_webrtc_session_close(s, "activation failed");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -687,7 +687,9 @@ ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st, ngx_uint_t origin,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    if (st->dring == NULL) {
+    if (st->dring == NULL
+        && ngx_webrtc_dring_init_locked(shpool, st) != NGX_OK)
+    {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_ERROR;
     }
@@ -768,6 +770,10 @@ ngx_int_t
 ngx_webrtc_dring_init_locked(ngx_slab_pool_t *shpool,
     ngx_webrtc_shm_stream_t *st)
 {
+    if (st->dring) {
+        return NGX_OK;
+    }
+
     st->dring = ngx_slab_alloc_locked(shpool, NGX_WEBRTC_DRING_SIZE);
     if (st->dring == NULL) {
         return NGX_ERROR;
@@ -834,7 +840,7 @@ ngx_webrtc_data_pump(ngx_webrtc_worker_t *w)
         next = ngx_queue_next(q);
         s = ngx_queue_data(q, ngx_webrtc_session_t, data_queue);
 
-        if (s->st && s->st->dwrite != s->dcursor) {
+        if (s->st && s->st->dring && s->st->dwrite != s->dcursor) {
             ngx_webrtc_data_deliver(s);
         }
     }

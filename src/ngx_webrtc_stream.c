@@ -139,10 +139,7 @@ ngx_webrtc_stream_init_locked(ngx_slab_pool_t *shpool,
 
     st->keyframe_idx = NGX_WEBRTC_NO_KEYFRAME;
 
-    if (ngx_webrtc_dring_init_locked(shpool, st) != NGX_OK) {
-        ngx_slab_free_locked(shpool, st->slots);
-        return NGX_ERROR;
-    }
+    /* the message ring comes with the first message or event stream */
 
     return NGX_OK;
 }
@@ -159,7 +156,10 @@ ngx_webrtc_stream_release(ngx_webrtc_shm_stream_t *st)
 
     if (--st->refs == 0) {
         ngx_queue_remove(&st->queue);
-        ngx_slab_free_locked(shpool, st->dring);
+        if (st->dring) {
+            ngx_slab_free_locked(shpool, st->dring);
+        }
+
         ngx_slab_free_locked(shpool, st->slots);
         ngx_slab_free_locked(shpool, st);
     }
