@@ -73,8 +73,12 @@ ngx_webrtc_fuzz_dcep(u_char *p, size_t len)
           && memcmp(e.protocol.data, d.protocol.data, d.protocol.len) == 0);
 
     /* the same bytes but for the ignored reliability of reliable types */
-    check(memcmp(out, p, 4) == 0
-          && memcmp(out + 8, p + 8, len - 8) == 0);
+    if ((d.channel_type & 0x7f) == NGX_WEBRTC_DCEP_RELIABLE) {
+        check(d.reliability == 0 && memcmp(out + 4, "\0\0\0\0", 4) == 0);
+        memcpy(out + 4, p + 4, 4);
+    }
+
+    check(memcmp(out, p, len) == 0);
 
     free(out);
 }
@@ -127,7 +131,7 @@ ngx_webrtc_fuzz_sse(uint64_t id, u_char *label, size_t label_len,
     u_char            *buf, *p, *last, *v, *msg, *m, *exp;
     size_t             bound, n, i, vlen, elen;
     uint64_t           got;
-    unsigned           b, bits, nbits;
+    unsigned           b, bits, nbits, first;
     ngx_webrtc_str_t   l;
 
     l.len = label_len;
@@ -175,13 +179,16 @@ ngx_webrtc_fuzz_sse(uint64_t id, u_char *label, size_t label_len,
     /* the message, as EventSource joins data lines */
     msg = malloc(len * 2 + 4);
     m = msg;
+    first = 1;
 
     do {
         vlen = ngx_webrtc_fuzz_field(&p, last, "data: ", &v);
 
-        if (m != msg) {
+        if (!first) {
             *m++ = '\n';
         }
+
+        first = 0;
 
         check((size_t) (m - msg) + vlen <= len * 2 + 4);
         memcpy(m, v, vlen);
