@@ -88,7 +88,7 @@ fuzz-smoke: fuzz
 	tools/fuzz-smoke.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 test: test-deps
-	$(MAKE) module unit
+	$(MAKE) module unit bench-tools
 	tools/netns.sh $(PROVE) $(PROVE_FLAGS) t/
 
 # nginx from Debian's full source with the module linked statically
@@ -105,3 +105,28 @@ test-static: static
 
 clean:
 	rm -rf $(BUILD)
+
+# Benchmark (bench/): the WHEP load client and the floor microbenchmark,
+# the measurement (`make bench`, results in bench/results/) and its short
+# CI form (`make bench-smoke`).
+
+BENCH_CFLAGS := -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
+BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor
+
+.PHONY: bench bench-tools bench-smoke
+
+bench-tools: $(BENCH_BINS)
+
+$(BUILD)/bench/whep-load: bench/whep-load.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs nice libsrtp2 openssl)
+
+$(BUILD)/bench/floor: bench/floor.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libsrtp2)
+
+bench: module bench-tools
+	bench/run.sh
+
+bench-smoke: module bench-tools
+	tools/netns.sh $(PROVE) -v t/70-bench-smoke.t

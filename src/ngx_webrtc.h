@@ -349,6 +349,8 @@ struct ngx_webrtc_session_s {
     /* a viewer in its worker's group of the stream */
     struct ngx_webrtc_group_s  *group;
     ngx_queue_t                 group_queue;
+    uint64_t                    replay_idx;   /* the cached GOP, paced */
+    ngx_queue_t                 replay_queue;
 
     /* data channels (SCTP over DTLS) */
     struct socket              *sctp;
@@ -364,6 +366,7 @@ struct ngx_webrtc_session_s {
     size_t                      max_message;  /* the peer's, and ours */
 
     unsigned                    has_peer:1;
+    unsigned                    replaying:1;
     unsigned                    close_viewers:1;  /* publisher: on leave */
     unsigned                    in_addr_tree:1;
     unsigned                    dtls_done:1;
@@ -392,6 +395,8 @@ typedef struct {
     ngx_queue_t                 sse;          /* SSE requests */
     ngx_event_t                 sctp_timer;
     ngx_event_t                 data_event;   /* a posted data pump */
+    ngx_queue_t                 replays;      /* viewers catching up */
+    ngx_event_t                 replay_event;
     ngx_msec_t                  sctp_time;
     ngx_uint_t                  nsctp;
     ngx_webrtc_shm_stream_t    *dirty[8];     /* written in this batch */
@@ -470,7 +475,9 @@ void ngx_webrtc_stream_wake(ngx_webrtc_worker_t *w);
 struct ngx_webrtc_group_s *ngx_webrtc_stream_group_ref(
     ngx_webrtc_shm_stream_t *st);
 void ngx_webrtc_stream_group_unref(struct ngx_webrtc_group_s *g);
+void ngx_webrtc_stream_init_worker(ngx_webrtc_worker_t *w);
 ngx_int_t ngx_webrtc_viewer_join(ngx_webrtc_session_t *s);
+void ngx_webrtc_viewer_replay_stop(ngx_webrtc_session_t *s);
 void ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s);
 void ngx_webrtc_viewer_start(ngx_webrtc_session_t *s);
 void ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len);

@@ -60,6 +60,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_http_webrtc_main_conf_t *wmcf)
 
     ngx_queue_init(&w->sessions);
     ngx_queue_init(&w->groups);
+    ngx_webrtc_stream_init_worker(w);
 
     if (ngx_webrtc_data_init(w) != NGX_OK) {
         return NGX_ERROR;
@@ -101,7 +102,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_http_webrtc_main_conf_t *wmcf)
 static ngx_int_t
 ngx_webrtc_bind(ngx_cycle_t *cycle, ngx_webrtc_worker_t *w)
 {
-    int                           reuse;
+    int                           size;
     ngx_err_t                     err;
     ngx_uint_t                    n, i, port, first, last;
     ngx_socket_t                  fd;
@@ -132,8 +133,13 @@ ngx_webrtc_bind(ngx_cycle_t *cycle, ngx_webrtc_worker_t *w)
         return NGX_ERROR;
     }
 
-    reuse = 0;
-    (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(int));
+    /*
+     * A deep receive buffer: a busy worker must not drop its publishers'
+     * packets.  The kernel caps it at net.core.rmem_max.
+     */
+    size = 4 * 1024 * 1024;
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int));
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(int));
 
     ngx_memcpy(&sa, wmcf->listen.sockaddr, wmcf->listen.socklen);
 
@@ -231,6 +237,10 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
 
     if (w->data_event.posted) {
         ngx_delete_posted_event(&w->data_event);
+    }
+
+    if (w->replay_event.posted) {
+        ngx_delete_posted_event(&w->replay_event);
     }
 
     ngx_webrtc_dtls_cleanup(w);

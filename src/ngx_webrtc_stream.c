@@ -46,6 +46,7 @@ static ngx_int_t ngx_webrtc_slot_read(ngx_webrtc_shm_stream_t *st,
 static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
     ngx_webrtc_slot_t *slot, ngx_uint_t resend);
 static void ngx_webrtc_group_close(ngx_webrtc_group_t *g);
+static void ngx_webrtc_replay_handler(ngx_event_t *ev);
 static void ngx_webrtc_batch_flush(void);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
     uint16_t pid, uint16_t blp);
@@ -538,7 +539,7 @@ ngx_webrtc_group_pump(ngx_webrtc_group_t *g, ngx_uint_t may_close)
         {
             s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
 
-            if (s->dtls_done) {
+            if (s->dtls_done && !s->replaying) {
                 ngx_webrtc_viewer_send(s, &slot, 0);
             }
         }
@@ -763,6 +764,17 @@ ngx_webrtc_stream_group_unref(ngx_webrtc_group_t *g)
 
 /* a viewer session joins its worker's group of the stream */
 
+void
+ngx_webrtc_stream_init_worker(ngx_webrtc_worker_t *w)
+{
+    ngx_queue_init(&w->replays);
+
+    w->replay_event.handler = ngx_webrtc_replay_handler;
+    w->replay_event.data = w;
+    w->replay_event.log = w->log;
+}
+
+
 ngx_int_t
 ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
 {
@@ -869,6 +881,8 @@ ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s)
     ngx_slab_pool_t     *shpool;
     ngx_webrtc_group_t  *g;
 
+    ngx_webrtc_viewer_replay_stop(s);
+
     g = s->group;
     shpool = ngx_webrtc_worker->shm->shpool;
 
@@ -891,47 +905,105 @@ ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s)
 
 
 /*
- * DTLS is up: the viewer gets the packets since the last keyframe at
- * once (video only; old audio would only be dropped by the player).
+ * DTLS is up: the viewer gets the packets since the last keyframe (video
+ * only; old audio would only be dropped by the player), then joins its
+ * group live.  The replay is paced, a batch per event loop turn, so that
+ * many joining viewers do not starve the socket of the publishers.
  */
+
+#define NGX_WEBRTC_REPLAY_BATCH  NGX_WEBRTC_BATCH
+
 
 void
 ngx_webrtc_viewer_start(ngx_webrtc_session_t *s)
 {
-    uint64_t                  idx, end;
-    ngx_webrtc_group_t       *g;
-    ngx_webrtc_shm_stream_t  *st;
-    ngx_webrtc_slot_t         slot;
+    uint64_t              idx;
+    ngx_webrtc_worker_t  *w;
 
-    g = s->group;
-    st = s->st;
-
-    if (g == NULL || st == NULL) {
+    if (s->group == NULL || s->st == NULL) {
         return;
     }
 
-    idx = st->keyframe_idx;
+    idx = s->st->keyframe_idx;
     ngx_memory_barrier();
-    end = g->cursor;
 
-    if (idx != NGX_WEBRTC_NO_KEYFRAME && idx < end
-        && end - idx < NGX_WEBRTC_RING_SLOTS)
+    if (idx == NGX_WEBRTC_NO_KEYFRAME || idx >= s->group->cursor
+        || s->group->cursor - idx >= NGX_WEBRTC_RING_SLOTS)
     {
-        for ( /* void */ ; idx < end; idx++) {
-            if (ngx_webrtc_slot_read(st, idx, &slot) != NGX_OK
+        /* no keyframe cached: ask the publisher for one */
+        ngx_webrtc_stream_keyframe_request(s->st);
+        return;
+    }
+
+    w = ngx_webrtc_worker;
+
+    s->replay_idx = idx;
+    s->replaying = 1;
+    ngx_queue_insert_tail(&w->replays, &s->replay_queue);
+
+    ngx_webrtc_replay_handler(&w->replay_event);
+}
+
+
+static void
+ngx_webrtc_replay_handler(ngx_event_t *ev)
+{
+    uint64_t               end;
+    ngx_uint_t             n;
+    ngx_queue_t           *q, *next;
+    ngx_webrtc_worker_t   *w;
+    ngx_webrtc_session_t  *s;
+    ngx_webrtc_slot_t      slot;
+
+    w = ngx_webrtc_worker;
+
+    for (q = ngx_queue_head(&w->replays);
+         q != ngx_queue_sentinel(&w->replays);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        s = ngx_queue_data(q, ngx_webrtc_session_t, replay_queue);
+
+        end = s->group->cursor;
+
+        if (end - s->replay_idx > NGX_WEBRTC_RING_SLOTS) {
+            s->replay_idx = end;
+        }
+
+        for (n = 0; n < NGX_WEBRTC_REPLAY_BATCH && s->replay_idx < end;
+             s->replay_idx++)
+        {
+            if (ngx_webrtc_slot_read(s->st, s->replay_idx, &slot) != NGX_OK
                 || slot.track != 1)
             {
                 continue;
             }
 
             ngx_webrtc_viewer_send(s, &slot, 0);
+            n++;
         }
 
-        ngx_webrtc_batch_flush();
+        if (s->replay_idx >= end) {
+            /* caught up: live with the group from here */
+            s->replaying = 0;
+            ngx_queue_remove(&s->replay_queue);
+        }
+    }
 
-    } else {
-        /* no keyframe cached: ask the publisher for one */
-        ngx_webrtc_stream_keyframe_request(st);
+    ngx_webrtc_batch_flush();
+
+    if (!ngx_queue_empty(&w->replays) && !ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
+    }
+}
+
+
+void
+ngx_webrtc_viewer_replay_stop(ngx_webrtc_session_t *s)
+{
+    if (s->replaying) {
+        s->replaying = 0;
+        ngx_queue_remove(&s->replay_queue);
     }
 }
 

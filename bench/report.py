@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Turn bench/results/raw/*.json (bench/run.sh) into results.md and
+results.png (gnuplot, if installed). Standard library only.
+
+    python3 bench/report.py bench/results
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+GOALS = {
+    'us_per_pkt': 2.7,      # server CPU per delivered packet (1,200/core)
+    'floor_ratio': 1.5,
+    'janus_ratio': 3.0,
+    'join_p50': 150.0,
+    'join_p95': 300.0,
+    'kib_per_viewer': 32.0,
+    'setups_per_cpu_s': 1000.0,
+}
+
+
+def load(out):
+    runs = []
+    for f in glob.glob(os.path.join(out, 'raw', '*-n*.json')):
+        m = re.search(r'(w\d+|janus)-n(\d+)\.json$', f)
+        if not m:
+            continue
+        try:
+            r = json.load(open(f))
+        except ValueError:
+            continue
+        r['server'] = m.group(1)
+        r['viewers'] = int(m.group(2))
+        r['ingest_lost'] = None
+        try:
+            st = json.load(open(f[:-5] + '.status'))
+            for s in st['streams']:
+                if s.get('publisher'):
+                    r['ingest_lost'] = sum(t['lost'] for t in
+                                           s['publisher']['tracks'])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        runs.append(r)
+    floor = {}
+    fp = os.path.join(out, 'raw', 'floor.json')
+    if os.path.exists(fp):
+        for line in open(fp):
+            if line.strip().startswith('{'):
+                d = json.loads(line)
+                floor[d['profile']] = d
+    return runs, floor
+
+
+def label(server):
+    return 'Janus' if server == 'janus' else \
+        'nginx, %s worker%s' % (server[1:], '' if server == 'w1' else 's')
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else 'bench/results'
+    runs, floor = load(out)
+    runs.sort(key=lambda r: (r['server'] != 'janus', r['server'], r['viewers']))
+    # ingest loss is cumulative over a server's runs: per run, the delta
+    prev = {}
+    for r in runs:
+        if r['ingest_lost'] is not None:
+            p = prev.get(r['server'], 0)
+            prev[r['server']] = r['ingest_lost']
+            r['ingest_lost'] -= p
+    gcm = floor.get('SRTP_AEAD_AES_128_GCM', {}).get('us_per_pkt')
+    cm = floor.get('SRTP_AES128_CM_SHA1_80', {}).get('us_per_pkt')
+
+    ours = {}
+    for r in runs:
+        if r['server'] != 'janus':
+            ours.setdefault(r['viewers'], r)
+
+    lines = ['# WebRTC fan-out benchmark', '']
+    lines.append('2.5 Mbit/s H.264 (1280x720, 30 fps, 4 s GOP, PLI ignored) '
+                 '+ Opus from one WHIP publisher; N WHEP viewers from '
+                 '`whep-load` (ICE, DTLS, SRTP, RR, NACK). Server pinned to '
+                 'one core, load generator and publisher to the other. '
+                 'CPU = server user+sys over the measurement window, per '
+                 'packet delivered to (and counted by) the viewers.')
+    lines.append('')
+    if gcm:
+        lines.append('Floor (`bench/floor`: copy + srtp_protect + sendmmsg '
+                     'to 100 loopback sinks, 1200-byte packets): '
+                     '**%.2f µs/packet with AES-128-GCM** (protect alone %.2f), '
+                     '%.2f µs/packet with AES-CM-SHA1-80.'
+                     % (gcm, floor['SRTP_AEAD_AES_128_GCM']['protect_us'],
+                        cm or 0))
+        lines.append('')
+    lines.append('| server | viewers | up | delivered pkt/s | server CPU % '
+                 '| µs/pkt | ÷ floor | Janus ÷ ours | lost | gaps (NACKed) | gaps in window '
+                 '| publisher pkts lost by server '
+                 '| client drops | join p50/p95/p99 ms | KiB/viewer (PSS) '
+                 '| setup/s | setups per server CPU-s |')
+    lines.append('|' + '---|' * 17)
+    for r in runs:
+        w = r['window']
+        us = w['us_per_pkt']
+        ratio = ('%.2f' % (us / gcm)) if gcm and us > 0 else '-'
+        jr = '-'
+        if r['server'] == 'janus' and r['viewers'] in ours:
+            o = ours[r['viewers']]['window']['us_per_pkt']
+            if o > 0 and us > 0:
+                jr = '%.2f' % (us / o)
+        sc = r.get('setup_cpu_s', 0)
+        spc = ('%.0f' % (r['sessions_up'] / sc)) if sc > 0 else '-'
+        j = r['join_ms']
+        lines.append('| %s | %d | %d | %.0f | %.1f | %.2f | %s | %s | %d | %d '
+                     '| %s | %s | %d | %.0f / %.0f / %.0f | %.1f | %.0f | %s |' % (
+                         label(r['server']), r['viewers'], r['sessions_up'],
+                         w['pkt_rate'], w['server_cpu_pct'], us, ratio, jr,
+                         r['lost'], r['gaps'],
+                         w.get('gaps', '-') if w['seconds'] > 0 else '-',
+                         '-' if r['ingest_lost'] is None else r['ingest_lost'],
+                         r['drops'], j['p50'], j['p95'],
+                         j['p99'], w['kb_per_viewer'], r['setup_rate'], spc))
+    lines.append('')
+
+    # goals, from the largest run of each server
+    lines.append('## Goals (reported, not asserted)')
+    lines.append('')
+    for srv in sorted({r['server'] for r in runs if r['server'] != 'janus'}):
+        rs = [r for r in runs if r['server'] == srv]
+        # the largest run that reached its steady-state window
+        good = [r for r in rs if r['window']['seconds'] > 0] or rs
+        big = max(good, key=lambda r: r['viewers'])
+        w = big['window']
+        vpc = (big['sessions_up'] * 100.0 / w['server_cpu_pct']
+               if w['server_cpu_pct'] > 0 else 0)
+        j = big['join_ms']
+        sc = big.get('setup_cpu_s', 0)
+        spc = big['sessions_up'] / sc if sc > 0 else 0
+        ok = lambda c: 'met' if c else '**not met**'
+        lines.append('%s, %d viewers:' % (label(srv), big['viewers']))
+        lines.append('')
+        lines.append('- viewers per core at 2.5 Mbit/s (extrapolated from '
+                     'CPU %%): %.0f (goal ≥ 1,200): %s' % (vpc, ok(vpc >= 1200)))
+        lines.append('- server CPU per delivered packet: %.2f µs (goal ≤ %.1f): '
+                     '%s' % (w['us_per_pkt'], GOALS['us_per_pkt'],
+                             ok(0 < w['us_per_pkt'] <= GOALS['us_per_pkt'])))
+        lines.append('- server-side loss: %d lost, %d gaps (%s in the steady-'
+                     'state window) (goal 0): %s'
+                     % (big['lost'], big['gaps'], w.get('gaps', '-'),
+                        ok(big['lost'] == 0 and big['gaps'] == 0)))
+        if gcm:
+            rt = w['us_per_pkt'] / gcm
+            lines.append('- ÷ floor: %.2f (goal ≤ 1.5): %s'
+                         % (rt, ok(0 < rt <= 1.5)))
+        lines.append('- join p50 %.0f ms (goal ≤ 150), p95 %.0f ms (goal ≤ '
+                     '300): %s' % (j['p50'], j['p95'],
+                                   ok(0 <= j['p50'] <= 150
+                                      and 0 <= j['p95'] <= 300)))
+        lines.append('- memory per viewer: %.1f KiB PSS (goal ≤ 32): %s'
+                     % (w['kb_per_viewer'], ok(w['kb_per_viewer'] <= 32)))
+        lines.append('- sessions set up per server CPU-second: %.0f (goal ≥ '
+                     '1,000): %s' % (spc, ok(spc >= 1000)))
+        lines.append('')
+    if not any(r['server'] == 'janus' for r in runs):
+        lines.append('Janus: not measured in this run (see bench/README.md).')
+        lines.append('')
+
+    md = os.path.join(out, 'results.md')
+    open(md, 'w').write('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+
+    # plot
+    if not shutil.which('gnuplot') or not runs:
+        return
+    series = {}
+    for r in runs:
+        series.setdefault(r['server'], []).append(r)
+    plots_cpu, plots_loss = [], []
+    for srv, rs in series.items():
+        dat = os.path.join(out, 'raw', '%s.dat' % srv)
+        with open(dat, 'w') as f:
+            for r in sorted(rs, key=lambda r: r['viewers']):
+                exp = max(r['expected'], 1)
+                f.write('%d %.3f %.4f\n' % (r['viewers'],
+                                           r['window']['us_per_pkt'],
+                                           100.0 * (r['lost'] + r['gaps'])
+                                           / exp))
+        plots_cpu.append('"%s" using 1:2 with linespoints title "%s"'
+                         % (dat, label(srv)))
+        plots_loss.append('"%s" using 1:3 with linespoints title "%s"'
+                          % (dat, label(srv)))
+    if gcm:
+        plots_cpu.append('%f with lines dashtype 2 title "floor (GCM)"' % gcm)
+    plots_cpu.append('2.7 with lines dashtype 3 title "goal 2.7 µs"')
+    gp = '''set terminal pngcairo size 1100,450 font ",10"
+set output "%s"
+set multiplot layout 1,2
+set logscale x
+set xlabel "viewers"
+set key top right
+set grid
+set ylabel "server CPU µs per delivered packet"
+set yrange [0:*]
+plot %s
+set ylabel "loss + gaps, %% of packets"
+plot %s
+unset multiplot
+''' % (os.path.join(out, 'results.png'), ', '.join(plots_cpu),
+       ', '.join(plots_loss))
+    subprocess.run(['gnuplot'], input=gp.encode(), check=False)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1770 @@
+/*
+ * whep-load: a WHEP load client for the nginx WebRTC module benchmark.
+ *
+ * Opens N viewer sessions against a WHEP URL at a given rate, each a real
+ * WebRTC receiver: recvonly offer (Opus + H264) with its own ECDSA
+ * certificate, HTTP POST, ICE checks (libnice's STUN agent: USE-CANDIDATE,
+ * ICE-CONTROLLING, MESSAGE-INTEGRITY, FINGERPRINT), DTLS client handshake
+ * (OpenSSL, memory BIOs), SRTP keys exported per RFC 5764, libsrtp2
+ * inbound/outbound contexts. Then every RTP packet is counted and
+ * sequence-checked per SSRC; a sample (and everything until the first
+ * keyframe) is authenticated and decrypted; the first complete H264 IDR
+ * NAL unit gives the join time (POST sent -> IDR complete); RTCP receiver
+ * reports every second, NACKs for gaps, consent STUN checks every 5 s.
+ *
+ * One process: epoll + recvmmsg over one connected UDP socket per session.
+ * -p P forks P processes sharing the sessions and the rate; the parent
+ * aggregates through a shared mapping and prints one line per second and
+ * a final JSON summary.
+ *
+ *   whep-load -u http://127.0.0.1:8080/whep/cam1 -n 100 -r 200 -d 10
+ *             [-p 1] [-s 16] [-w 2] [-P pid,pid] [-j out.json] [-q]
+ *
+ *   -u URL   WHEP endpoint          -n N      sessions (default 1)
+ *   -r R     new sessions / second  -d S      run time in seconds (10)
+ *   -p P     processes              -s K      authenticate 1 in K packets
+ *                                             after the join (default 16;
+ *                                             1 = every packet)
+ *   -w S     the measurement window starts S seconds after the last
+ *            session is up (default 2) and ends at the end of the run
+ *   -P pids  server processes: CPU (utime+stime) and PSS over the window
+ *   -j FILE  also write the final JSON there
+ *   -t TOKEN Bearer token           -q        no per-second lines
+ *   -B addr  local address to bind (default: any)
+ *   -k       keep the sessions: no DTLS close_notify at the end (the
+ *            server's counters can then be read before consent expires)
+ *
+ * Exit status: 0 if every session came up, 1 otherwise, 64 on bad usage.
+ */
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <srtp2/srtp.h>
+
+#include <stun/stunagent.h>
+#include <stun/usages/ice.h>
+
+
+#define MAX_SSRC        4
+#define WIN_BITS        1024
+#define BATCH           64
+#define PKT_SIZE        2048
+#define HTTP_BUF        16384
+#define NACK_MAX        64
+
+enum { K_AUDIO = 0, K_VIDEO = 1 };
+
+enum {
+    S_IDLE = 0, S_HTTP_CONNECT, S_HTTP_SEND, S_HTTP_RECV, S_ICE, S_DTLS,
+    S_UP, S_FAILED, S_DONE
+};
+
+typedef struct {
+    uint32_t    ssrc;
+    int         kind;
+    int         init;
+    uint16_t    max_seq;
+    uint32_t    cycles;
+    uint32_t    base_ext;
+    uint64_t    received;         /* unique packets */
+    uint32_t    expected_prior;
+    uint64_t    received_prior;
+    uint8_t     win[WIN_BITS / 8];
+    /* from the last sender report, for LSR/DLSR */
+    uint32_t    lsr;
+    uint64_t    lsr_at_ns;
+} ssrc_t;
+
+typedef struct session_s session_t;
+
+typedef struct {
+    int          type;            /* 0 tcp, 1 udp */
+    session_t   *s;
+} ev_tag_t;
+
+struct session_s {
+    int          idx;
+    int          state;
+    int          tcp;
+    int          udp;
+    ev_tag_t     tcp_tag;
+    ev_tag_t     udp_tag;
+    int          http_tries;
+
+    char         ufrag[9];
+    char         pwd[25];
+    char        *req;
+    size_t       req_len;
+    size_t       req_sent;
+    char        *resp;
+    size_t       resp_len;
+
+    char         r_ufrag[64];
+    char         r_pwd[128];
+    char         r_fp[160];
+    struct sockaddr_in  peer;
+    int          video_pt;
+    int          audio_pt;
+    uint32_t     a_ssrc[MAX_SSRC];
+    int          a_kind[MAX_SSRC];
+    int          n_a_ssrc;
+
+    StunAgent    agent;
+    uint64_t     tie;
+    uint64_t     next_stun_ns;
+    int          stun_tries;
+
+    SSL         *ssl;
+    BIO         *rbio;
+    BIO         *wbio;
+    srtp_t       srtp_in;
+    srtp_t       srtp_out;
+    int          srtp_profile;
+
+    uint32_t     my_ssrc;
+    ssrc_t       ss[MAX_SSRC];
+    int          n_ss;
+    uint64_t     pkt_count;
+
+    uint64_t     t_post_ns;
+    uint64_t     t_up_ns;
+    uint64_t     next_rr_ns;
+    uint64_t     next_consent_ns;
+    uint32_t     drops;           /* SO_RXQ_OVFL */
+
+    int          joined;
+    int          idr_started;
+    int          idr_ended;
+    uint32_t     idr_start;
+    uint32_t     idr_end;
+    uint32_t     idr_cnt;
+};
+
+/* per-process counters in a shared mapping, written by the child only */
+typedef struct {
+    volatile uint64_t  launched, posted, up, failed, joined;
+    volatile uint64_t  packets, bytes, rtcp, gaps, dups, nacks, recovered;
+    volatile uint64_t  auth_ok, auth_fail, drops, sr;
+    volatile uint64_t  lost, expected;            /* final */
+    volatile uint64_t  first_post_ns, last_up_ns;
+    volatile uint64_t  win_packets, win_bytes, win_gaps;  /* in the window */
+    volatile int       all_up, finished;
+    volatile int       http_errors[6];           /* 409, 503, other, conn */
+    volatile int       in_state[S_DONE + 1];     /* sessions per state */
+} counters_t;
+
+typedef struct {
+    char        host[256];
+    int         port;
+    char        path[1024];
+    struct sockaddr_in  addr;
+} url_t;
+
+
+static url_t          g_url;
+static int            g_n = 1, g_rate = 100, g_procs = 1, g_sample = 16;
+static double         g_duration = 10, g_warm = 2;
+static const char    *g_json, *g_token, *g_pids, *g_bind;
+static int            g_quiet, g_keep;
+static SSL_CTX       *g_ctx;
+static char           g_fp[128];
+static int            g_ep;
+static counters_t    *g_cnt;          /* this process's counters */
+static float         *g_join;         /* this process's join times, ms */
+static session_t     *g_sess;
+static int            g_nsess;
+static volatile sig_atomic_t  g_stop;
+
+static uint8_t        g_rbuf[BATCH][PKT_SIZE];
+static char           g_cbuf[BATCH][CMSG_SPACE(sizeof(uint32_t))];
+static struct mmsghdr g_msgs[BATCH];
+static struct iovec   g_iov[BATCH];
+
+static const uint16_t g_known[] = {
+    STUN_ATTRIBUTE_USERNAME, STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+    STUN_ATTRIBUTE_FINGERPRINT, STUN_ATTRIBUTE_PRIORITY,
+    STUN_ATTRIBUTE_USE_CANDIDATE, STUN_ATTRIBUTE_ICE_CONTROLLED,
+    STUN_ATTRIBUTE_ICE_CONTROLLING, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, 0
+};
+
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+
+static void
+die(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stderr, "whep-load: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+
+static void
+rand_str(char *out, int n)
+{
+    static const char  a[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint8_t            r[64];
+    int                i;
+
+    RAND_bytes(r, n);
+    for (i = 0; i < n; i++) {
+        out[i] = a[r[i] % (sizeof(a) - 1)];
+    }
+    out[n] = '\0';
+}
+
+
+/* ------------------------------------------------------------ setup */
+
+static void
+parse_url(const char *u)
+{
+    const char  *p, *h, *e;
+    char         port[16];
+
+    if (strncmp(u, "http://", 7) != 0) {
+        die("only http:// URLs: %s", u);
+    }
+    h = u + 7;
+    p = strchr(h, '/');
+    if (p == NULL) {
+        p = h + strlen(h);
+    }
+    e = memchr(h, ':', p - h);
+    g_url.port = 80;
+    if (e) {
+        snprintf(port, sizeof(port), "%.*s", (int) (p - e - 1), e + 1);
+        g_url.port = atoi(port);
+    } else {
+        e = p;
+    }
+    snprintf(g_url.host, sizeof(g_url.host), "%.*s", (int) (e - h), h);
+    snprintf(g_url.path, sizeof(g_url.path), "%s", *p ? p : "/");
+
+    g_url.addr.sin_family = AF_INET;
+    g_url.addr.sin_port = htons(g_url.port);
+    if (inet_pton(AF_INET, g_url.host, &g_url.addr.sin_addr) != 1) {
+        struct hostent *he = gethostbyname(g_url.host);
+        if (he == NULL) {
+            die("cannot resolve %s", g_url.host);
+        }
+        memcpy(&g_url.addr.sin_addr, he->h_addr_list[0], 4);
+    }
+}
+
+
+static void
+make_cert(void)
+{
+    EVP_PKEY      *key;
+    X509          *x;
+    X509_NAME     *name;
+    unsigned char  md[EVP_MAX_MD_SIZE];
+    unsigned int   mdlen, i;
+    char          *p;
+
+    key = EVP_EC_gen("P-256");
+    x = X509_new();
+    if (key == NULL || x == NULL) {
+        die("cannot make a key");
+    }
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), (long) (time(NULL) & 0xffffff));
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400 * 30);
+    X509_set_pubkey(x, key);
+    name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               (unsigned char *) "whep-load", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    if (X509_sign(x, key, EVP_sha256()) == 0) {
+        die("X509_sign failed");
+    }
+
+    g_ctx = SSL_CTX_new(DTLS_client_method());
+    SSL_CTX_use_certificate(g_ctx, x);
+    SSL_CTX_use_PrivateKey(g_ctx, key);
+    /* the server's certificate is checked against the answer's
+     * fingerprint after the handshake (srtp_setup) */
+    SSL_CTX_set_verify(g_ctx, SSL_VERIFY_NONE, NULL);
+    if (SSL_CTX_set_tlsext_use_srtp(g_ctx,
+            "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") != 0)
+    {
+        die("use_srtp failed");
+    }
+    SSL_CTX_set_options(g_ctx, SSL_OP_NO_QUERY_MTU);
+    SSL_CTX_set_read_ahead(g_ctx, 1);
+
+    X509_digest(x, EVP_sha256(), md, &mdlen);
+    p = g_fp;
+    for (i = 0; i < mdlen; i++) {
+        p += sprintf(p, i ? ":%02X" : "%02X", md[i]);
+    }
+}
+
+
+/* ------------------------------------------------------------ HTTP */
+
+static void
+build_request(session_t *s)
+{
+    char    sdp[4096], auth[512];
+    int     n;
+
+    rand_str(s->ufrag, 8);
+    rand_str(s->pwd, 24);
+
+    n = snprintf(sdp, sizeof(sdp),
+        "v=0\r\n"
+        "o=- %u 2 IN IP4 127.0.0.1\r\n"
+        "s=-\r\n"
+        "t=0 0\r\n"
+        "a=group:BUNDLE 0 1\r\n"
+        "a=msid-semantic: WMS\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        "c=IN IP4 0.0.0.0\r\n"
+        "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+        "a=ice-ufrag:%s\r\n"
+        "a=ice-pwd:%s\r\n"
+        "a=ice-options:trickle\r\n"
+        "a=fingerprint:sha-256 %s\r\n"
+        "a=setup:actpass\r\n"
+        "a=mid:0\r\n"
+        "a=recvonly\r\n"
+        "a=rtcp-mux\r\n"
+        "a=rtpmap:111 opus/48000/2\r\n"
+        "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+        "c=IN IP4 0.0.0.0\r\n"
+        "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+        "a=ice-ufrag:%s\r\n"
+        "a=ice-pwd:%s\r\n"
+        "a=ice-options:trickle\r\n"
+        "a=fingerprint:sha-256 %s\r\n"
+        "a=setup:actpass\r\n"
+        "a=mid:1\r\n"
+        "a=recvonly\r\n"
+        "a=rtcp-mux\r\n"
+        "a=rtcp-rsize\r\n"
+        "a=rtpmap:96 H264/90000\r\n"
+        "a=rtcp-fb:96 nack\r\n"
+        "a=rtcp-fb:96 nack pli\r\n"
+        "a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;"
+        "profile-level-id=42e01f\r\n",
+        (unsigned) s->idx + 1000, s->ufrag, s->pwd, g_fp,
+        s->ufrag, s->pwd, g_fp);
+
+    auth[0] = '\0';
+    if (g_token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", g_token);
+    }
+
+    free(s->req);
+    s->req = malloc(n + 1024 + strlen(auth));
+    s->req_len = sprintf(s->req,
+        "POST %s HTTP/1.1\r\n"
+        "Host: %s:%d\r\n"
+        "User-Agent: whep-load/1\r\n"
+        "Content-Type: application/sdp\r\n"
+        "%s"
+        "Content-Length: %d\r\n"
+        "Connection: close\r\n\r\n%s",
+        g_url.path, g_url.host, g_url.port, auth, n, sdp);
+    s->req_sent = 0;
+}
+
+
+static void
+ep_ctl(int op, int fd, uint32_t events, ev_tag_t *tag)
+{
+    struct epoll_event  ev;
+
+    ev.events = events;
+    ev.data.ptr = tag;
+    if (epoll_ctl(g_ep, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL) {
+        die("epoll_ctl: %s", strerror(errno));
+    }
+}
+
+
+static void
+session_fail(session_t *s, int what)
+{
+    if (s->tcp >= 0) {
+        close(s->tcp);
+        s->tcp = -1;
+    }
+    s->state = S_FAILED;
+    g_cnt->failed++;
+    if (what >= 0 && what < 6) {
+        g_cnt->http_errors[what]++;
+    }
+}
+
+
+static void
+http_start(session_t *s)
+{
+    int  fd, one = 1;
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        session_fail(s, 3);
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (struct sockaddr *) &g_url.addr, sizeof(g_url.addr)) < 0
+        && errno != EINPROGRESS)
+    {
+        close(fd);
+        session_fail(s, 3);
+        return;
+    }
+    s->tcp = fd;
+    s->tcp_tag.type = 0;
+    s->tcp_tag.s = s;
+    s->state = S_HTTP_CONNECT;
+    s->resp_len = 0;
+    if (s->resp == NULL) {
+        s->resp = malloc(HTTP_BUF);
+    }
+    if (s->t_post_ns == 0) {
+        s->t_post_ns = now_ns();
+        if (g_cnt->first_post_ns == 0) {
+            g_cnt->first_post_ns = s->t_post_ns;
+        }
+    }
+    ep_ctl(EPOLL_CTL_ADD, fd, EPOLLOUT | EPOLLIN, &s->tcp_tag);
+}
+
+
+static char *
+find_line(char *text, const char *prefix, char *end)
+{
+    size_t  pl = strlen(prefix);
+    char   *p = text;
+
+    while (p && p < end) {
+        if ((size_t) (end - p) >= pl && strncasecmp(p, prefix, pl) == 0) {
+            return p + pl;
+        }
+        p = memchr(p, '\n', end - p);
+        if (p) {
+            p++;
+        }
+    }
+    return NULL;
+}
+
+
+static void
+copy_token(char *dst, size_t n, const char *src)
+{
+    size_t  i = 0;
+
+    while (src[i] && src[i] != '\r' && src[i] != '\n' && src[i] != ' '
+           && i + 1 < n)
+    {
+        dst[i] = src[i];
+        i++;
+    }
+    dst[i] = '\0';
+}
+
+
+static void udp_start(session_t *s);
+
+
+static void
+http_answer(session_t *s)
+{
+    char   *body, *end, *p, *line, *nl;
+    int     status, kind = -1, found_cand = 0;
+
+    s->resp[s->resp_len] = '\0';
+    if (sscanf(s->resp, "HTTP/1.%*d %d", &status) != 1) {
+        session_fail(s, 2);
+        return;
+    }
+    close(s->tcp);
+    s->tcp = -1;
+
+    if (status == 409 && s->http_tries++ < 20) {
+        /* no live publisher yet: retry in a second */
+        g_cnt->http_errors[0]++;
+        s->state = S_IDLE;
+        s->next_stun_ns = now_ns() + 1000000000ull;
+        return;
+    }
+    if (status != 201) {
+        if (getenv("WHEP_LOAD_DEBUG")) {
+            fprintf(stderr, "session %d: HTTP %d: %.200s\n", s->idx, status,
+                    s->resp);
+        }
+        session_fail(s, status == 409 ? 0 : status == 503 ? 1 : 2);
+        return;
+    }
+    g_cnt->posted++;
+
+    body = strstr(s->resp, "\r\n\r\n");
+    if (body == NULL) {
+        session_fail(s, 2);
+        return;
+    }
+    body += 4;
+    end = s->resp + s->resp_len;
+
+    s->video_pt = 96;
+    s->audio_pt = 111;
+    for (line = body; line < end; line = nl + 1) {
+        nl = memchr(line, '\n', end - line);
+        if (nl == NULL) {
+            nl = end;
+        }
+        if (strncmp(line, "m=audio", 7) == 0) {
+            kind = K_AUDIO;
+            sscanf(line, "m=audio %*d %*s %d", &s->audio_pt);
+        } else if (strncmp(line, "m=video", 7) == 0) {
+            kind = K_VIDEO;
+            sscanf(line, "m=video %*d %*s %d", &s->video_pt);
+        } else if (strncmp(line, "a=ice-ufrag:", 12) == 0 && !s->r_ufrag[0]) {
+            copy_token(s->r_ufrag, sizeof(s->r_ufrag), line + 12);
+        } else if (strncmp(line, "a=ice-pwd:", 10) == 0 && !s->r_pwd[0]) {
+            copy_token(s->r_pwd, sizeof(s->r_pwd), line + 10);
+        } else if (strncmp(line, "a=fingerprint:sha-256 ", 22) == 0
+                   && !s->r_fp[0])
+        {
+            copy_token(s->r_fp, sizeof(s->r_fp), line + 22);
+        } else if (strncmp(line, "a=ssrc:", 7) == 0 && kind >= 0) {
+            uint32_t  v = strtoul(line + 7, NULL, 10);
+            int       i;
+
+            for (i = 0; i < s->n_a_ssrc; i++) {
+                if (s->a_ssrc[i] == v) {
+                    break;
+                }
+            }
+            if (i == s->n_a_ssrc && i < MAX_SSRC) {
+                s->a_ssrc[i] = v;
+                s->a_kind[i] = kind;
+                s->n_a_ssrc++;
+            }
+        } else if (strncmp(line, "a=candidate:", 12) == 0 && !found_cand) {
+            char  f[8][64];
+
+            /* foundation component transport priority ip port typ host */
+            if (sscanf(line + 12, "%63s %63s %63s %63s %63s %63s", f[0],
+                       f[1], f[2], f[3], f[4], f[5]) == 6
+                && strcasecmp(f[2], "udp") == 0
+                && inet_pton(AF_INET, f[4], &s->peer.sin_addr) == 1)
+            {
+                s->peer.sin_family = AF_INET;
+                s->peer.sin_port = htons(atoi(f[5]));
+                found_cand = 1;
+            }
+        }
+    }
+    (void) p;
+
+    if (!found_cand || !s->r_ufrag[0] || !s->r_pwd[0]) {
+        session_fail(s, 2);
+        return;
+    }
+    udp_start(s);
+}
+
+
+static void
+http_event(session_t *s, uint32_t events)
+{
+    ssize_t  n;
+    int      err = 0;
+    char    *h, *cl;
+    socklen_t  len = sizeof(err);
+
+    if (s->state == S_HTTP_CONNECT) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+            return;
+        }
+        getsockopt(s->tcp, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+            session_fail(s, 3);
+            return;
+        }
+        s->state = S_HTTP_SEND;
+    }
+
+    if (s->state == S_HTTP_SEND) {
+        while (s->req_sent < s->req_len) {
+            n = send(s->tcp, s->req + s->req_sent, s->req_len - s->req_sent,
+                     MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN) {
+                    return;
+                }
+                session_fail(s, 3);
+                return;
+            }
+            s->req_sent += n;
+        }
+        s->state = S_HTTP_RECV;
+        ep_ctl(EPOLL_CTL_MOD, s->tcp, EPOLLIN, &s->tcp_tag);
+    }
+
+    if (s->state == S_HTTP_RECV) {
+        for ( ;; ) {
+            n = recv(s->tcp, s->resp + s->resp_len,
+                     HTTP_BUF - 1 - s->resp_len, 0);
+            if (n < 0) {
+                if (errno == EAGAIN) {
+                    break;
+                }
+                session_fail(s, 3);
+                return;
+            }
+            if (n == 0) {
+                http_answer(s);
+                return;
+            }
+            s->resp_len += n;
+            if (s->resp_len >= HTTP_BUF - 1) {
+                http_answer(s);
+                return;
+            }
+        }
+        /* complete by Content-Length? */
+        s->resp[s->resp_len] = '\0';
+        h = strstr(s->resp, "\r\n\r\n");
+        if (h) {
+            cl = find_line(s->resp, "Content-Length:", h);
+            if (cl && (size_t) (h + 4 - s->resp) + atoi(cl) <= s->resp_len) {
+                http_answer(s);
+            }
+        }
+    }
+}
+
+
+/* ------------------------------------------------------------ ICE, DTLS */
+
+static void
+udp_send(session_t *s, const void *buf, size_t len)
+{
+    if (send(s->udp, buf, len, 0) < 0 && errno != EAGAIN
+        && errno != ECONNREFUSED)
+    {
+        /* nothing: counted as loss if it matters */
+    }
+}
+
+
+static void
+stun_send(session_t *s, int use_candidate)
+{
+    uint8_t      buf[512];
+    char         user[256];
+    StunMessage  msg;
+    size_t       len;
+
+    snprintf(user, sizeof(user), "%s:%s", s->r_ufrag, s->ufrag);
+    len = stun_usage_ice_conncheck_create(&s->agent, &msg, buf, sizeof(buf),
+              (uint8_t *) user, strlen(user), (uint8_t *) s->r_pwd,
+              strlen(s->r_pwd), use_candidate, true, 0x6e0001ff, s->tie,
+              NULL, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    if (len > 0) {
+        udp_send(s, buf, len);
+    }
+}
+
+
+static void
+udp_start(session_t *s)
+{
+    int                 fd, one = 1, sz = 4 << 20;
+    struct sockaddr_in  a;
+
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        session_fail(s, 3);
+        return;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    if (g_bind) {
+        inet_pton(AF_INET, g_bind, &a.sin_addr);
+    } else if (s->peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0
+        || connect(fd, (struct sockaddr *) &s->peer, sizeof(s->peer)) < 0)
+    {
+        close(fd);
+        session_fail(s, 3);
+        return;
+    }
+    s->udp = fd;
+    s->udp_tag.type = 1;
+    s->udp_tag.s = s;
+    ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLET, &s->udp_tag);
+
+    stun_agent_init(&s->agent, g_known, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS
+                    | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    RAND_bytes((uint8_t *) &s->tie, sizeof(s->tie));
+    RAND_bytes((uint8_t *) &s->my_ssrc, sizeof(s->my_ssrc));
+    s->state = S_ICE;
+    s->stun_tries = 0;
+    stun_send(s, 1);
+    s->next_stun_ns = now_ns() + 50000000ull;
+}
+
+
+static void
+dtls_flush(session_t *s)
+{
+    uint8_t  buf[4096];
+    int      n;
+
+    while ((n = BIO_read(s->wbio, buf, sizeof(buf))) > 0) {
+        udp_send(s, buf, n);
+    }
+}
+
+
+static void
+dtls_start(session_t *s)
+{
+    s->ssl = SSL_new(g_ctx);
+    s->rbio = BIO_new(BIO_s_mem());
+    s->wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(s->rbio, -1);
+    SSL_set_bio(s->ssl, s->rbio, s->wbio);
+    SSL_set_mtu(s->ssl, 1200);
+    DTLS_set_link_mtu(s->ssl, 1200);
+    SSL_set_connect_state(s->ssl);
+    s->state = S_DTLS;
+    SSL_do_handshake(s->ssl);
+    dtls_flush(s);
+}
+
+
+static int
+srtp_setup(session_t *s)
+{
+    SRTP_PROTECTION_PROFILE  *p;
+    uint8_t                   m[60], kin[30], kout[30];
+    int                       kl = 16, sl;
+    srtp_policy_t             pol;
+    X509                     *peer;
+    unsigned char             md[EVP_MAX_MD_SIZE];
+    unsigned int              mdlen, i;
+    char                      fp[160], *q;
+
+    p = SSL_get_selected_srtp_profile(s->ssl);
+    if (p == NULL) {
+        return -1;
+    }
+    s->srtp_profile = p->id;
+    sl = p->id == SRTP_AEAD_AES_128_GCM ? 12 : 14;
+
+    if (s->r_fp[0]) {
+        peer = SSL_get1_peer_certificate(s->ssl);
+        if (peer == NULL) {
+            return -1;
+        }
+        X509_digest(peer, EVP_sha256(), md, &mdlen);
+        X509_free(peer);
+        q = fp;
+        for (i = 0; i < mdlen; i++) {
+            q += sprintf(q, i ? ":%02X" : "%02X", md[i]);
+        }
+        if (strcasecmp(fp, s->r_fp) != 0) {
+            fprintf(stderr, "session %d: server fingerprint mismatch\n",
+                    s->idx);
+            return -1;
+        }
+    }
+
+    if (SSL_export_keying_material(s->ssl, m, 2 * (kl + sl),
+                                   "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1)
+    {
+        return -1;
+    }
+    /* client key, server key, client salt, server salt */
+    memcpy(kout, m, kl);
+    memcpy(kin, m + kl, kl);
+    memcpy(kout + kl, m + 2 * kl, sl);
+    memcpy(kin + kl, m + 2 * kl + sl, sl);
+
+    memset(&pol, 0, sizeof(pol));
+    if (p->id == SRTP_AEAD_AES_128_GCM) {
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
+    } else {
+        srtp_crypto_policy_set_rtp_default(&pol.rtp);
+        srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+    }
+    pol.ssrc.type = ssrc_any_inbound;
+    pol.key = kin;
+    pol.window_size = 1024;
+    if (srtp_create(&s->srtp_in, &pol) != srtp_err_status_ok) {
+        return -1;
+    }
+    pol.ssrc.type = ssrc_any_outbound;
+    pol.key = kout;
+    pol.allow_repeat_tx = 1;
+    if (srtp_create(&s->srtp_out, &pol) != srtp_err_status_ok) {
+        return -1;
+    }
+    return 0;
+}
+
+
+static void
+dtls_input(session_t *s, uint8_t *buf, int len)
+{
+    int  rc;
+
+    BIO_write(s->rbio, buf, len);
+    if (s->state != S_DTLS) {
+        uint8_t  tmp[2048];
+
+        /* close_notify or alerts after the handshake */
+        while (SSL_read(s->ssl, tmp, sizeof(tmp)) > 0) { }
+        dtls_flush(s);
+        return;
+    }
+    rc = SSL_do_handshake(s->ssl);
+    dtls_flush(s);
+    if (rc == 1) {
+        if (srtp_setup(s) != 0) {
+            session_fail(s, 4);
+            return;
+        }
+        s->state = S_UP;
+        s->t_up_ns = now_ns();
+        s->next_rr_ns = s->t_up_ns + 1000000000ull;
+        s->next_consent_ns = s->t_up_ns + 5000000000ull;
+        g_cnt->up++;
+        g_cnt->last_up_ns = s->t_up_ns;
+    } else if (SSL_get_error(s->ssl, rc) != SSL_ERROR_WANT_READ) {
+        ERR_clear_error();
+        session_fail(s, 4);
+    }
+}
+
+
+static void
+stun_input(session_t *s, uint8_t *buf, int len)
+{
+    StunMessage                msg;
+    StunValidationStatus       v;
+    StunDefaultValidaterData   vd[1];
+    char                       user[256];
+
+    snprintf(user, sizeof(user), "%s:%s", s->r_ufrag, s->ufrag);
+    vd[0].username = (uint8_t *) user;
+    vd[0].username_len = strlen(user);
+    vd[0].password = (uint8_t *) s->r_pwd;
+    vd[0].password_len = strlen(s->r_pwd);
+
+    v = stun_agent_validate(&s->agent, &msg, buf, len,
+                            stun_agent_default_validater, vd);
+    if (v != STUN_VALIDATION_SUCCESS) {
+        return;
+    }
+    if (stun_message_get_class(&msg) != STUN_RESPONSE) {
+        return;
+    }
+    if (s->state == S_ICE) {
+        dtls_start(s);
+    }
+}
+
+
+/* ------------------------------------------------------------ RTP, RTCP */
+
+static ssrc_t *
+ssrc_get(session_t *s, uint32_t ssrc, int pt)
+{
+    int  i;
+
+    for (i = 0; i < s->n_ss; i++) {
+        if (s->ss[i].ssrc == ssrc) {
+            return &s->ss[i];
+        }
+    }
+    if (s->n_ss == MAX_SSRC) {
+        return NULL;
+    }
+    memset(&s->ss[i], 0, sizeof(ssrc_t));
+    s->ss[i].ssrc = ssrc;
+    s->ss[i].kind = pt == s->video_pt ? K_VIDEO : K_AUDIO;
+    for (int k = 0; k < s->n_a_ssrc; k++) {
+        if (s->a_ssrc[k] == ssrc) {
+            s->ss[i].kind = s->a_kind[k];
+        }
+    }
+    s->n_ss++;
+    return &s->ss[i];
+}
+
+
+static uint32_t
+ext_max(ssrc_t *st)
+{
+    return st->cycles + st->max_seq;
+}
+
+
+static void
+rtcp_send(session_t *s, uint8_t *pkt, int len)
+{
+    int  n = len;
+
+    if (srtp_protect_rtcp(s->srtp_out, pkt, &n) == srtp_err_status_ok) {
+        udp_send(s, pkt, n);
+    }
+}
+
+
+static void
+send_nack(session_t *s, ssrc_t *st, uint16_t first, int count)
+{
+    uint8_t   pkt[512];
+    int       len = 12, i;
+    uint16_t  pid, blp;
+
+    g_cnt->nacks += count;
+    pkt[0] = 0x81;                   /* V=2, FMT=1 generic NACK */
+    pkt[1] = 205;
+    *(uint32_t *) (pkt + 4) = htonl(s->my_ssrc);
+    *(uint32_t *) (pkt + 8) = htonl(st->ssrc);
+    for (i = 0; i < count && len < 12 + 4 * 32; ) {
+        pid = first + i;
+        blp = 0;
+        i++;
+        while (i < count && (uint16_t) (first + i - pid) <= 16) {
+            blp |= 1 << ((uint16_t) (first + i - pid) - 1);
+            i++;
+        }
+        *(uint16_t *) (pkt + len) = htons(pid);
+        *(uint16_t *) (pkt + len + 2) = htons(blp);
+        len += 4;
+    }
+    *(uint16_t *) (pkt + 2) = htons(len / 4 - 1);
+    rtcp_send(s, pkt, len);
+}
+
+
+static void
+send_rr(session_t *s, uint64_t now)
+{
+    uint8_t   pkt[256];
+    int       i, len = 8;
+    ssrc_t   *st;
+    uint32_t  expected, exp_int, lost;
+    uint64_t  rec_int;
+    int32_t   lost_int;
+    uint8_t   frac;
+
+    pkt[0] = 0x80;
+    pkt[1] = 201;
+    *(uint32_t *) (pkt + 4) = htonl(s->my_ssrc);
+    for (i = 0; i < s->n_ss; i++) {
+        st = &s->ss[i];
+        expected = ext_max(st) - st->base_ext + 1;
+        lost = expected > st->received ? expected - st->received : 0;
+        exp_int = expected - st->expected_prior;
+        rec_int = st->received - st->received_prior;
+        lost_int = (int32_t) exp_int - (int32_t) rec_int;
+        frac = (exp_int == 0 || lost_int <= 0) ? 0
+               : (uint8_t) ((lost_int << 8) / exp_int);
+        st->expected_prior = expected;
+        st->received_prior = st->received;
+
+        *(uint32_t *) (pkt + len) = htonl(st->ssrc);
+        *(uint32_t *) (pkt + len + 4) = htonl(((uint32_t) frac << 24)
+                                             | (lost & 0xffffff));
+        *(uint32_t *) (pkt + len + 8) = htonl(ext_max(st));
+        *(uint32_t *) (pkt + len + 12) = 0;
+        *(uint32_t *) (pkt + len + 16) = htonl(st->lsr);
+        *(uint32_t *) (pkt + len + 20) = htonl(st->lsr ? (uint32_t)
+                             ((now - st->lsr_at_ns) * 65536 / 1000000000ull)
+                             : 0);
+        len += 24;
+    }
+    pkt[0] |= s->n_ss;
+    *(uint16_t *) (pkt + 2) = htons(len / 4 - 1);
+    rtcp_send(s, pkt, len);
+}
+
+
+static void
+h264_join(session_t *s, uint8_t *pl, int plen, uint32_t ext)
+{
+    int  t, i, n;
+
+    if (plen < 2) {
+        return;
+    }
+    t = pl[0] & 0x1f;
+    if (t == 5) {
+        goto joined;
+    }
+    if (t == 24) {
+        for (i = 1; i + 2 < plen; i += 2 + n) {
+            n = (pl[i] << 8) | pl[i + 1];
+            if (n > 0 && i + 2 < plen && (pl[i + 2] & 0x1f) == 5) {
+                goto joined;
+            }
+        }
+        return;
+    }
+    if (t != 28 || (pl[1] & 0x1f) != 5) {
+        return;
+    }
+    if (pl[1] & 0x80) {
+        s->idr_started = 1;
+        s->idr_ended = 0;
+        s->idr_start = ext;
+        s->idr_cnt = 0;
+    }
+    if (!s->idr_started) {
+        return;
+    }
+    s->idr_cnt++;
+    if (pl[1] & 0x40) {
+        s->idr_ended = 1;
+        s->idr_end = ext;
+    }
+    if (s->idr_ended && s->idr_cnt == s->idr_end - s->idr_start + 1) {
+        goto joined;
+    }
+    return;
+
+joined:
+    s->joined = 1;
+    g_join[s->idx] = (now_ns() - s->t_post_ns) / 1e6;
+    g_cnt->joined++;
+}
+
+
+static void
+rtp_input(session_t *s, uint8_t *buf, int len)
+{
+    uint16_t  seq;
+    uint32_t  ssrc, ext;
+    int16_t   d;
+    ssrc_t   *st;
+    int       n, hl, pt, gap = 0, verify;
+    uint16_t  gap_first = 0;
+
+    if (len < 12) {
+        return;
+    }
+    if (buf[1] >= 192 && buf[1] <= 223) {
+        /* RTCP: sender reports, for LSR */
+        g_cnt->rtcp++;
+        n = len;
+        if (srtp_unprotect_rtcp(s->srtp_in, buf, &n) == srtp_err_status_ok
+            && n >= 20 && buf[1] == 200)
+        {
+            g_cnt->sr++;
+            ssrc = ntohl(*(uint32_t *) (buf + 4));
+            st = NULL;
+            for (int i = 0; i < s->n_ss; i++) {
+                if (s->ss[i].ssrc == ssrc) {
+                    st = &s->ss[i];
+                }
+            }
+            if (st) {
+                st->lsr = (ntohl(*(uint32_t *) (buf + 8)) << 16)
+                          | (ntohl(*(uint32_t *) (buf + 12)) >> 16);
+                st->lsr_at_ns = now_ns();
+            }
+        }
+        return;
+    }
+
+    pt = buf[1] & 0x7f;
+    seq = ntohs(*(uint16_t *) (buf + 2));
+    ssrc = ntohl(*(uint32_t *) (buf + 8));
+    st = ssrc_get(s, ssrc, pt);
+    if (st == NULL) {
+        return;
+    }
+
+    /* sequence check on the clear header */
+    if (!st->init) {
+        st->init = 1;
+        st->max_seq = seq;
+        st->base_ext = seq;
+        st->cycles = 0;
+        st->received = 1;
+        st->win[seq % WIN_BITS / 8] |= 1 << (seq % 8);
+        ext = seq;
+    } else {
+        d = (int16_t) (seq - st->max_seq);
+        if (d > 0) {
+            if (d > 1) {
+                gap = d - 1;
+                gap_first = st->max_seq + 1;
+                g_cnt->gaps += gap;
+            }
+            for (int k = 1; k < d && k <= WIN_BITS; k++) {
+                uint16_t q = st->max_seq + k;
+                st->win[q % WIN_BITS / 8] &= ~(1 << (q % 8));
+            }
+            if (seq < st->max_seq) {
+                st->cycles += 65536;
+            }
+            st->max_seq = seq;
+            st->win[seq % WIN_BITS / 8] |= 1 << (seq % 8);
+            st->received++;
+            ext = ext_max(st);
+        } else if (d > -WIN_BITS + 1 && d != 0) {
+            if (st->win[seq % WIN_BITS / 8] & (1 << (seq % 8))) {
+                g_cnt->dups++;
+                return;
+            }
+            st->win[seq % WIN_BITS / 8] |= 1 << (seq % 8);
+            st->received++;
+            g_cnt->recovered++;
+            ext = ext_max(st) + d;
+        } else {
+            g_cnt->dups++;
+            return;
+        }
+    }
+
+    g_cnt->packets++;
+    g_cnt->bytes += len;
+    s->pkt_count++;
+
+    if (gap) {
+        send_nack(s, st, gap_first, gap > NACK_MAX ? NACK_MAX : gap);
+    }
+
+    verify = !s->joined || g_sample <= 1 || s->pkt_count % g_sample == 0;
+    if (!verify) {
+        return;
+    }
+    n = len;
+    if (srtp_unprotect(s->srtp_in, buf, &n) != srtp_err_status_ok) {
+        g_cnt->auth_fail++;
+        return;
+    }
+    g_cnt->auth_ok++;
+
+    if (s->joined || st->kind != K_VIDEO) {
+        return;
+    }
+    hl = 12 + 4 * (buf[0] & 0x0f);
+    if ((buf[0] & 0x10) && hl + 4 <= n) {
+        hl += 4 + 4 * ntohs(*(uint16_t *) (buf + hl + 2));
+    }
+    if (buf[0] & 0x20) {
+        n -= buf[n - 1];
+    }
+    if (hl < n) {
+        h264_join(s, buf + hl, n - hl, ext);
+    }
+}
+
+
+static void
+udp_event(session_t *s)
+{
+    int              n, i, len;
+    uint8_t          b;
+    struct cmsghdr  *c;
+
+    for ( ;; ) {
+        for (i = 0; i < BATCH; i++) {
+            g_msgs[i].msg_hdr.msg_controllen = sizeof(g_cbuf[i]);
+        }
+        n = recvmmsg(s->udp, g_msgs, BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0) {
+            return;
+        }
+        for (i = 0; i < n; i++) {
+            len = g_msgs[i].msg_len;
+            if (len <= 0) {
+                continue;
+            }
+            for (c = CMSG_FIRSTHDR(&g_msgs[i].msg_hdr); c;
+                 c = CMSG_NXTHDR(&g_msgs[i].msg_hdr, c))
+            {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
+                {
+                    uint32_t d;
+                    memcpy(&d, CMSG_DATA(c), 4);
+                    if (d > s->drops) {
+                        g_cnt->drops += d - s->drops;
+                        s->drops = d;
+                    }
+                }
+            }
+            b = g_rbuf[i][0];
+            if (b < 4) {
+                stun_input(s, g_rbuf[i], len);
+            } else if (b >= 20 && b <= 63) {
+                if (s->ssl) {
+                    dtls_input(s, g_rbuf[i], len);
+                }
+            } else if (b >= 128 && b <= 191 && s->state == S_UP) {
+                rtp_input(s, g_rbuf[i], len);
+            }
+        }
+        if (n < BATCH) {
+            return;
+        }
+    }
+}
+
+
+/* ------------------------------------------------------------ timers */
+
+static void
+tick(uint64_t now)
+{
+    int             i;
+    session_t      *s;
+    struct timeval  tv;
+
+    for (i = 0; i < g_nsess; i++) {
+        s = &g_sess[i];
+        switch (s->state) {
+
+        case S_IDLE:
+            if (s->http_tries && now >= s->next_stun_ns) {
+                build_request(s);
+                http_start(s);
+            }
+            break;
+
+        case S_ICE:
+            if (now >= s->next_stun_ns) {
+                if (++s->stun_tries > 100) {
+                    session_fail(s, 4);
+                    break;
+                }
+                stun_send(s, 1);
+                s->next_stun_ns = now + 100000000ull;
+            }
+            break;
+
+        case S_DTLS:
+            if (DTLSv1_get_timeout(s->ssl, &tv) && tv.tv_sec == 0
+                && tv.tv_usec == 0)
+            {
+                if (DTLSv1_handle_timeout(s->ssl) < 0) {
+                    session_fail(s, 4);
+                    break;
+                }
+                dtls_flush(s);
+            }
+            break;
+
+        case S_UP:
+            if (now >= s->next_rr_ns) {
+                send_rr(s, now);
+                s->next_rr_ns += 1000000000ull;
+            }
+            if (now >= s->next_consent_ns) {
+                stun_send(s, 0);
+                s->next_consent_ns += 5000000000ull;
+            }
+            break;
+        }
+    }
+}
+
+
+/* ------------------------------------------------------------ server stats */
+
+typedef struct {
+    double    cpu_s;
+    uint64_t  pss_kb;
+    uint64_t  rss_kb;
+} srv_stat_t;
+
+
+static void
+server_stat(srv_stat_t *r)
+{
+    char    path[64], buf[4096], *p, *save = NULL, *tok;
+    FILE   *f;
+    long    tck = sysconf(_SC_CLK_TCK);
+    char    pids[1024];
+
+    r->cpu_s = 0;
+    r->pss_kb = 0;
+    r->rss_kb = 0;
+    if (g_pids == NULL) {
+        return;
+    }
+    snprintf(pids, sizeof(pids), "%s", g_pids);
+    for (tok = strtok_r(pids, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save))
+    {
+        snprintf(path, sizeof(path), "/proc/%s/stat", tok);
+        f = fopen(path, "r");
+        if (f) {
+            if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+                unsigned long  ut, st;
+                if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                           "%*u %lu %lu", &ut, &st) == 2)
+                {
+                    r->cpu_s += (double) (ut + st) / tck;
+                }
+            }
+            fclose(f);
+        }
+        snprintf(path, sizeof(path), "/proc/%s/smaps_rollup", tok);
+        f = fopen(path, "r");
+        if (f) {
+            while (fgets(buf, sizeof(buf), f)) {
+                unsigned long  v;
+                if (sscanf(buf, "Pss: %lu", &v) == 1) {
+                    r->pss_kb += v;
+                } else if (sscanf(buf, "Rss: %lu", &v) == 1) {
+                    r->rss_kb += v;
+                }
+            }
+            fclose(f);
+        }
+    }
+}
+
+
+/* ------------------------------------------------------------ one process */
+
+static void
+on_signal(int sig)
+{
+    g_stop = 1;
+}
+
+
+static void
+worker(int first, int count, double rate, uint64_t t0, uint64_t t_end)
+{
+    struct epoll_event  evs[256];
+    int                 i, n, launched = 0;
+    uint64_t            now, next_tick = 0;
+    ev_tag_t           *tag;
+
+    srtp_init();
+    g_ep = epoll_create1(0);
+    g_nsess = count;
+    g_sess = calloc(count ? count : 1, sizeof(session_t));
+    for (i = 0; i < count; i++) {
+        g_sess[i].idx = first + i;
+        g_sess[i].tcp = g_sess[i].udp = -1;
+    }
+    for (i = 0; i < BATCH; i++) {
+        g_iov[i].iov_base = g_rbuf[i];
+        g_iov[i].iov_len = PKT_SIZE;
+        memset(&g_msgs[i].msg_hdr, 0, sizeof(struct msghdr));
+        g_msgs[i].msg_hdr.msg_iov = &g_iov[i];
+        g_msgs[i].msg_hdr.msg_iovlen = 1;
+        g_msgs[i].msg_hdr.msg_control = g_cbuf[i];
+    }
+
+    while (!g_stop) {
+        now = now_ns();
+        if (now >= t_end) {
+            break;
+        }
+        while (launched < count
+               && (double) (now - t0) / 1e9 * rate >= launched)
+        {
+            session_t *s = &g_sess[launched++];
+            g_cnt->launched++;
+            build_request(s);
+            http_start(s);
+        }
+        if (!g_cnt->all_up && g_cnt->up + g_cnt->failed >= (uint64_t) count) {
+            g_cnt->all_up = 1;
+        }
+        n = epoll_wait(g_ep, evs, 256, launched < count ? 1 : 5);
+        for (i = 0; i < n; i++) {
+            tag = evs[i].data.ptr;
+            if (tag->type == 0) {
+                if (tag->s->tcp >= 0) {
+                    http_event(tag->s, evs[i].events);
+                }
+            } else {
+                udp_event(tag->s);
+            }
+        }
+        now = now_ns();
+        if (now >= next_tick) {
+            int  st[S_DONE + 1] = { 0 };
+
+            for (i = 0; i < count; i++) {
+                st[g_sess[i].state]++;
+            }
+            for (i = 0; i <= S_DONE; i++) {
+                g_cnt->in_state[i] = st[i];
+            }
+            tick(now);
+            next_tick = now + 10000000ull;
+        }
+    }
+
+    /* final loss: expected - received over every SSRC */
+    for (i = 0; i < count; i++) {
+        session_t *s = &g_sess[i];
+        for (int k = 0; k < s->n_ss; k++) {
+            ssrc_t   *st = &s->ss[k];
+            uint32_t  exp = ext_max(st) - st->base_ext + 1;
+            g_cnt->expected += exp;
+            if (exp > st->received) {
+                g_cnt->lost += exp - st->received;
+            }
+        }
+        if (s->state == S_UP && s->ssl && !g_keep) {
+            SSL_shutdown(s->ssl);
+            dtls_flush(s);
+        }
+    }
+    g_cnt->finished = 1;
+}
+
+
+/* ------------------------------------------------------------ parent */
+
+static int
+cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *) a, y = *(const float *) b;
+    return x < y ? -1 : x > y;
+}
+
+
+static double
+pct(float *v, int n, double p)
+{
+    int  i;
+
+    if (n == 0) {
+        return -1;
+    }
+    i = (int) (p / 100.0 * (n - 1) + 0.5);
+    return v[i];
+}
+
+
+static void
+sum(counters_t *c, int procs, counters_t *t)
+{
+    int  i, k;
+
+    memset(t, 0, sizeof(*t));
+    t->all_up = 1;
+    t->finished = 1;
+    for (i = 0; i < procs; i++) {
+#define S(f) t->f += c[i].f
+        S(launched); S(posted); S(up); S(failed); S(joined); S(packets);
+        S(bytes); S(rtcp); S(gaps); S(dups); S(nacks); S(recovered);
+        S(auth_ok); S(auth_fail); S(drops); S(sr); S(lost); S(expected);
+#undef S
+        for (k = 0; k < 6; k++) {
+            t->http_errors[k] += c[i].http_errors[k];
+        }
+        for (k = 0; k <= S_DONE; k++) {
+            t->in_state[k] += c[i].in_state[k];
+        }
+        if (c[i].first_post_ns && (!t->first_post_ns
+                                   || c[i].first_post_ns < t->first_post_ns))
+        {
+            t->first_post_ns = c[i].first_post_ns;
+        }
+        if (c[i].last_up_ns > t->last_up_ns) {
+            t->last_up_ns = c[i].last_up_ns;
+        }
+        t->all_up &= c[i].all_up;
+        t->finished &= c[i].finished;
+    }
+}
+
+
+static void
+usage(void)
+{
+    fprintf(stderr,
+        "usage: whep-load -u URL [-n sessions] [-r rate] [-d seconds] "
+        "[-p processes]\n"
+        "                 [-s sample] [-w warmup] [-P pid,...] [-j file] "
+        "[-t token] [-B addr] [-k] [-q]\n");
+    exit(64);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int            o, i, per, rem, first, nj;
+    counters_t    *cnt, t, w0;
+    float         *join, *sorted;
+    pid_t         *kids;
+    uint64_t       t0, t_end, now, last_pkts = 0, last_bytes = 0, w0_ns = 0;
+    uint64_t       w1_ns = 0;
+    srv_stat_t     s0, s1, sbase, sup;
+    int            window = 0, sec = 0;
+    struct rlimit  rl;
+    FILE          *jf;
+    char           out[4096];
+    double         setup_s, win_s, us_pkt;
+
+    while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:kqh")) != -1) {
+        switch (o) {
+        case 'u': parse_url(optarg); break;
+        case 'n': g_n = atoi(optarg); break;
+        case 'r': g_rate = atoi(optarg); break;
+        case 'd': g_duration = atof(optarg); break;
+        case 'p': g_procs = atoi(optarg); break;
+        case 's': g_sample = atoi(optarg); break;
+        case 'w': g_warm = atof(optarg); break;
+        case 'P': g_pids = optarg; break;
+        case 'j': g_json = optarg; break;
+        case 't': g_token = optarg; break;
+        case 'B': g_bind = optarg; break;
+        case 'q': g_quiet = 1; break;
+        case 'k': g_keep = 1; break;
+        default: usage();
+        }
+    }
+    if (g_url.port == 0 || g_n < 1 || g_rate < 1 || g_procs < 1
+        || g_duration <= 0)
+    {
+        usage();
+    }
+    if (g_procs > g_n) {
+        g_procs = g_n;
+    }
+
+    rl.rlim_cur = rl.rlim_max = g_n + 4096;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    make_cert();
+
+    cnt = mmap(NULL, sizeof(counters_t) * g_procs, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    join = mmap(NULL, sizeof(float) * g_n, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (cnt == MAP_FAILED || join == MAP_FAILED) {
+        die("mmap");
+    }
+    memset(cnt, 0, sizeof(counters_t) * g_procs);
+    for (i = 0; i < g_n; i++) {
+        join[i] = -1;
+    }
+    g_join = join;
+
+    server_stat(&sbase);
+    t0 = now_ns();
+    t_end = t0 + (uint64_t) (g_duration * 1e9);
+    kids = calloc(g_procs, sizeof(pid_t));
+    per = g_n / g_procs;
+    rem = g_n % g_procs;
+    first = 0;
+    fflush(stdout);
+    for (i = 0; i < g_procs; i++) {
+        int  cnt_i = per + (i < rem);
+
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            g_cnt = &cnt[i];
+            worker(first, cnt_i, (double) g_rate * cnt_i / g_n, t0, t_end);
+            _exit(0);
+        }
+        first += cnt_i;
+    }
+
+    /* the parent: one line per second, window bookkeeping */
+    memset(&w0, 0, sizeof(w0));
+    memset(&s0, 0, sizeof(s0));
+    memset(&s1, 0, sizeof(s1));
+    memset(&sup, 0, sizeof(sup));
+    for ( ;; ) {
+        usleep(20000);
+        now = now_ns();
+        sum(cnt, g_procs, &t);
+        if ((t.finished || g_stop || now >= t_end - 100000000ull)
+            && window == 1)
+        {
+            /* the window closes just before the clients stop */
+            window = 2;
+            w1_ns = now;
+            server_stat(&s1);
+            cnt[0].win_packets = t.packets - w0.packets;
+            cnt[0].win_bytes = t.bytes - w0.bytes;
+            cnt[0].win_gaps = t.gaps - w0.gaps;
+        }
+        if (t.all_up && sup.cpu_s == 0 && g_pids) {
+            /* server CPU spent while the sessions were being set up */
+            server_stat(&sup);
+            if (sup.cpu_s == 0) {
+                sup.cpu_s = 1e-9;
+            }
+        }
+        if (!window && t.all_up && now >= t.last_up_ns + g_warm * 1e9
+            && now + 1500000000ull < t_end)
+        {
+            window = 1;
+            w0 = t;
+            w0_ns = now;
+            server_stat(&s0);
+        }
+        if (t.finished || g_stop) {
+            break;
+        }
+        if (now >= t0 + (uint64_t) (sec + 1) * 1000000000ull) {
+            sec++;
+            if (!g_quiet) {
+                printf("t=%2d up=%llu/%llu failed=%llu joined=%llu pkts/s=%llu "
+                       "Mbit/s=%.1f gaps=%llu recovered=%llu drops=%llu "
+                       "auth_fail=%llu [http %d ice %d dtls %d]\n", sec,
+                       (unsigned long long) t.up, (unsigned long long) g_n,
+                       (unsigned long long) t.failed,
+                       (unsigned long long) t.joined,
+                       (unsigned long long) (t.packets - last_pkts),
+                       (t.bytes - last_bytes) * 8 / 1e6,
+                       (unsigned long long) t.gaps,
+                       (unsigned long long) t.recovered,
+                       (unsigned long long) t.drops,
+                       (unsigned long long) t.auth_fail,
+                       t.in_state[S_HTTP_CONNECT] + t.in_state[S_HTTP_SEND]
+                       + t.in_state[S_HTTP_RECV], t.in_state[S_ICE],
+                       t.in_state[S_DTLS]);
+                fflush(stdout);
+            }
+            last_pkts = t.packets;
+            last_bytes = t.bytes;
+        }
+    }
+    for (i = 0; i < g_procs; i++) {
+        waitpid(kids[i], NULL, 0);
+    }
+    sum(cnt, g_procs, &t);
+
+    sorted = malloc(sizeof(float) * g_n);
+    nj = 0;
+    for (i = 0; i < g_n; i++) {
+        if (join[i] >= 0) {
+            sorted[nj++] = join[i];
+        }
+    }
+    qsort(sorted, nj, sizeof(float), cmp_float);
+
+    setup_s = t.last_up_ns > t.first_post_ns
+              ? (t.last_up_ns - t.first_post_ns) / 1e9 : 0;
+    win_s = window == 2 ? (w1_ns - w0_ns) / 1e9 : 0;
+    us_pkt = window == 2 && cnt[0].win_packets
+             ? (s1.cpu_s - s0.cpu_s) * 1e6 / cnt[0].win_packets : -1;
+
+    snprintf(out, sizeof(out),
+        "{\"sessions\":%d,\"sessions_up\":%llu,\"failed\":%llu,"
+        "\"packets\":%llu,\"bytes\":%llu,\"lost\":%llu,\"expected\":%llu,"
+        "\"gaps\":%llu,\"recovered\":%llu,\"nacks\":%llu,\"dups\":%llu,"
+        "\"drops\":%llu,\"auth_ok\":%llu,\"auth_fail\":%llu,\"rtcp\":%llu,"
+        "\"joined\":%d,"
+        "\"join_ms\":{\"p50\":%.1f,\"p95\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
+        "\"setup_s\":%.3f,\"setup_rate\":%.1f,\"setup_cpu_s\":%.3f,"
+        "\"http\":{\"409\":%d,\"503\":%d,\"other\":%d,\"conn\":%d,"
+        "\"ice_dtls\":%d},"
+        "\"window\":{\"seconds\":%.2f,\"packets\":%llu,\"bytes\":%llu,\"gaps\":%llu,"
+        "\"pkt_rate\":%.0f,\"server_cpu_s\":%.3f,\"server_cpu_pct\":%.1f,"
+        "\"us_per_pkt\":%.3f,\"pss_base_kb\":%llu,\"pss_kb\":%llu,"
+        "\"rss_base_kb\":%llu,\"rss_kb\":%llu,"
+        "\"kb_per_viewer\":%.2f,\"rss_kb_per_viewer\":%.2f}}",
+        g_n, (unsigned long long) t.up, (unsigned long long) t.failed,
+        (unsigned long long) t.packets, (unsigned long long) t.bytes,
+        (unsigned long long) t.lost, (unsigned long long) t.expected,
+        (unsigned long long) t.gaps, (unsigned long long) t.recovered,
+        (unsigned long long) t.nacks, (unsigned long long) t.dups,
+        (unsigned long long) t.drops, (unsigned long long) t.auth_ok,
+        (unsigned long long) t.auth_fail, (unsigned long long) t.rtcp, nj,
+        pct(sorted, nj, 50), pct(sorted, nj, 95), pct(sorted, nj, 99),
+        nj ? sorted[nj - 1] : -1.0,
+        setup_s, setup_s > 0 ? t.up / setup_s : 0,
+        sup.cpu_s > 0 ? sup.cpu_s - sbase.cpu_s : 0,
+        t.http_errors[0], t.http_errors[1], t.http_errors[2],
+        t.http_errors[3], t.http_errors[4],
+        win_s, (unsigned long long) cnt[0].win_packets,
+        (unsigned long long) cnt[0].win_bytes,
+        (unsigned long long) cnt[0].win_gaps,
+        win_s > 0 ? cnt[0].win_packets / win_s : 0,
+        window == 2 ? s1.cpu_s - s0.cpu_s : 0,
+        win_s > 0 ? (s1.cpu_s - s0.cpu_s) * 100 / win_s : 0,
+        us_pkt, (unsigned long long) sbase.pss_kb,
+        (unsigned long long) s1.pss_kb,
+        (unsigned long long) sbase.rss_kb, (unsigned long long) s1.rss_kb,
+        window == 2 && t.up ? ((double) s1.pss_kb - sbase.pss_kb) / t.up : 0,
+        window == 2 && t.up ? ((double) s1.rss_kb - sbase.rss_kb) / t.up : 0);
+
+    printf("%s\n", out);
+    if (g_json) {
+        jf = fopen(g_json, "w");
+        if (jf) {
+            fprintf(jf, "%s\n", out);
+            fclose(jf);
+        }
+    }
+    return t.up == (uint64_t) g_n ? 0 : 1;
+}
