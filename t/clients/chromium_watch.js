@@ -15,14 +15,17 @@
  * Prints JSON lines on stdout:
  *   {"event":"waiting","retries":N,"httpStatus":409,"retryAfter":S}  each 409 retry
  *   {"event":"connected","location":..,"etag":..,"retries":N,"postMs":..,"connectMs":..}
- *   {"event":"first_frame","ttffMs":..,"ttffFromPlayMs":..,"postMs":..,
+ *   {"event":"first_frame","wall":..,"ttffMs":..,"ttffFromPlayMs":..,"postMs":..,
  *    "connectMs":..,"width":..,"height":..}
  *       ttffMs: successful POST start -> first video frame shown;
+ *       wall: Date.now()/1000 when this client saw it (at most ~20 ms late);
  *       answerMs: -> 201 body received; postMs: -> answer applied;
  *       connectMs: -> connectionState connected
  *   {"event":"stats","framesDecoded":..,"width":..,"height":..,
  *    "audioPacketsReceived":..,"packetsLost":..,"rttMs":..,"nackCount":..,
- *    "pliCount":..,...}                                       every second
+ *    "pliCount":..,"dtlsState":..,...}                        every second
+ *       dtlsState: the DTLS transport's state ("closed" once the server
+ *       sent close_notify, while connectionState may still say connected)
  *   {"event":"state","state":..}                              on changes after connected
  *   {"event":"deleted","status":200}                          after #stop
  *   {"event":"vanished","location":..}                        with --no-delete
@@ -307,7 +310,7 @@ async function main() {
         }
         if (s.ttffMs !== null) {
             emit({
-                event: 'first_frame', ttffMs: s.ttffMs, ttffFromPlayMs: s.ttffFromPlayMs,
+                event: 'first_frame', wall: Date.now() / 1000, ttffMs: s.ttffMs, ttffFromPlayMs: s.ttffFromPlayMs,
                 answerMs: s.answerMs, postMs: s.postMs, connectMs: s.connectMs, width: s.width, height: s.height
             });
         } else if (!opt.allowNoFrame && !stopEarly) {
@@ -326,7 +329,7 @@ async function main() {
             if (!frameSeen && s.ttffMs !== null) {
                 frameSeen = true;
                 emit({
-                    event: 'first_frame', ttffMs: s.ttffMs, ttffFromPlayMs: s.ttffFromPlayMs,
+                    event: 'first_frame', wall: Date.now() / 1000, ttffMs: s.ttffMs, ttffFromPlayMs: s.ttffFromPlayMs,
                     answerMs: s.answerMs, postMs: s.postMs, connectMs: s.connectMs, width: s.width, height: s.height
                 });
             }
@@ -334,7 +337,15 @@ async function main() {
                 lastState = s.state;
                 emit({ event: 'state', state: s.state });
             }
-            emit(statsLine(s));
+            const line = statsLine(s);
+            /* the DTLS transport's own state: "closed" after the server's
+             * close_notify (connectionState does not show it) */
+            line.dtlsState = await page.evaluate(() => {
+                const pc = window.whepPlayer && window.whepPlayer.pc();
+                const tr = pc && pc.getTransceivers()[0];
+                return tr && tr.receiver.transport ? tr.receiver.transport.state : null;
+            }).catch(() => null);
+            emit(line);
             if (TERMINAL.includes(s.state)) {
                 fail('connection ' + s.state + ' while watching', { error: s.error });
             }

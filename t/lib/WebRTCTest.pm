@@ -262,6 +262,88 @@ into a list of hashrefs.
 
 =back
 
+=head2 WHEP helpers
+
+=over
+
+=item whep_conf(whep => '', reuseport => 0, whep_location => '/whep/', %default_conf)
+
+C<default_conf> plus a C<location /whep/ { webrtc_whep; ... }> with the
+text of C<whep> in it (in the C<server{}>); C<reuseport =E<gt> 1> adds
+C<reuseport> to the HTTP C<listen>, so that the kernel spreads
+connections over all workers. The other arguments (C<http>, C<whip>,
+C<server>, C<main>) go to C<default_conf>.
+
+=item viewers($stream [, $status])
+
+The viewer sessions of C<$stream> (a list, possibly empty).
+
+=item wait_session($id, timeout => 10, state => 'connected')
+
+Waits (bounded) until the session is listed in that state (any state
+with C<state =E<gt> undef>); returns its record or undef.
+
+=item check_viewer($stream, $id, audio => 'opus', video => 'H264' | qr/.../,
+timeout => 15, interval => 1.2, name => 'label')
+
+A subtest on the viewer C<$id> of C<$stream> in C</webrtc/status>:
+waits until it is listed under the stream, C<connected>, and has sent
+packets of every expected kind; then two samples C<interval> seconds
+apart: same id and stream, state C<connected>, C<packets> and C<bytes>
+of every expected track grow, the codec names. Returns the last record.
+
+=item sdp_fmtp($sdp, $kind, $codec)
+
+The C<a=fmtp> parameters (string) of the first payload type of C<$codec>
+(case-insensitive) in the first C<m=$kind> section, or undef.
+
+=item h264_profile_level_id($annexb_bytes)
+
+The profile-level-id (6 lower-case hex digits: profile_idc, constraint
+flags, level_idc) of the first SPS in an Annex B H.264 stream, or undef.
+
+=item test_h264_profile($profile, %opts)
+
+Like C<test_h264> with another x264 profile (C<baseline>, C<main>,
+C<high>), no B-frames; cached in F<build/media/>.
+
+=item freeze_max(@stats_events)
+
+From C<stats> events of F<chromium_watch.js> (or anything with a
+C<framesDecoded> field, in order), the longest time in seconds during
+which C<framesDecoded> did not grow, measured by the events' arrival
+order (one per second): the number of consecutive samples without
+progress. Returns 0 when every sample progressed.
+
+=back
+
+=head2 Data channel helpers
+
+=over
+
+=item sse_open($path, headers => {...}, timeout => 5)
+
+Opens C<GET $path> (HTTP/1.1, C<Accept: text/event-stream>, plus the
+given headers, e.g. C<'Last-Event-ID' =E<gt> 12>) on a new connection and
+reads the response header (bounded by C<timeout>). Returns a
+L<WebRTCTest::SSE>: C<status>, C<header($name)>, C<head> (raw),
+C<poll($seconds)> (reads what arrives within that time, decodes chunked
+bodies, parses records; returns the number of new events),
+C<events> (all records so far, in order: C<{ id, event, data }>,
+C<event> undef when the record had no C<event:> field, C<data> the
+C<data:> lines joined with "\n"), C<comments>, C<wait_events($n,
+timeout =E<gt> 10)> (until at least C<$n> events; returns them all),
+C<wait_until(sub { ... }, timeout =E<gt> 10)> (the sub gets the events
+list), C<eof>, C<raw> (the decoded body so far) and C<close>. Every read
+is bounded; a connection error gives status 599.
+
+=item dc_message($k)
+
+The C<$k>-th message (1-based) of the numbered sequence that
+F<aiortc_publish.py --dc-messages> sends: C<[$binary, $bytes]>.
+
+=back
+
 =head2 Logs
 
 =over
@@ -1174,6 +1256,177 @@ END {
 }
 
 ###############################################################################
+# WHEP helpers
+
+sub whep_conf {
+    my ($self, %x) = @_;
+    my $whep = delete $x{whep} // '';
+    my $reuseport = delete $x{reuseport};
+    my $loc = delete $x{whep_location} // '/whep/';
+
+    $x{server} = ($x{server} // '') . <<"EOF2";
+
+        location $loc {
+            webrtc_whep;
+            $whep
+        }
+EOF2
+    my $conf = $self->default_conf(%x);
+    if ($reuseport) {
+        $conf =~ s/(listen 127\.0\.0\.1:%%HTTP_PORT%%)/$1 reuseport/
+            or croak 'no listen directive in the default conf';
+    }
+    return $conf;
+}
+
+sub viewers {
+    my ($self, $stream, $st) = @_;
+    $st //= $self->status or return ();
+    for my $s (@{ $st->{streams} || [] }) {
+        return @{ $s->{viewers} || [] }
+            if defined $s->{name} && $s->{name} eq $stream;
+    }
+    return ();
+}
+
+sub wait_session {
+    my ($self, $id, %o) = @_;
+    my $want = exists $o{state} ? $o{state} : 'connected';
+    return $self->wait_for(sub {
+        my $s = $self->session($id) or return;
+        return $s if !defined $want || ($s->{state} // '') eq $want;
+        return;
+    }, timeout => $o{timeout} // 10, interval => $o{interval} // 0.2);
+}
+
+sub check_viewer {
+    my ($self, $stream, $id, %o) = @_;
+    my $label = $o{name} // "viewer of $stream";
+    my $timeout = $o{timeout} // 15;
+    my $gap = $o{interval} // 1.2;
+    my @kinds = grep { $o{$_} } qw(audio video);
+    my $last;
+
+    my $find = sub {
+        for my $v ($self->viewers($stream)) {
+            return $v if defined $v->{id} && defined $id && $v->{id} eq $id;
+        }
+        return undef;
+    };
+
+    Test::More::subtest("$label: listed, connected, sending" => sub {
+        my $v1 = $self->wait_for(sub {
+            my $v = $find->() or return;
+            $last = $v;
+            return unless ($v->{state} // '') eq 'connected';
+            for my $k (@kinds) {
+                my $tr = track($v, $k) or return;
+                return unless ($tr->{packets} // 0) > 0;
+            }
+            return $v;
+        }, timeout => $timeout);
+        unless (Test::More::ok($v1, "viewer " . ($id // 'undef')
+            . " of $stream connected with packets within $timeout s"))
+        {
+            Test::More::diag("$label: last record: " . (defined $last
+                ? JSON::PP->new->canonical->encode($last) : 'none'));
+            return;
+        }
+
+        my $t1 = time;
+        sleep $gap;
+        my $v2 = $find->();
+        my $dt = time - $t1;
+        Test::More::ok($v2, sprintf 'still listed under %s %.1f s later',
+            $stream, $dt) or return;
+        $last = $v2;
+        Test::More::is($v2->{state}, 'connected', 'state connected');
+        for my $k (@kinds) {
+            my ($a, $b) = (track($v1, $k), track($v2, $k));
+            Test::More::ok($b, "$k track") or next;
+            if (ref $o{$k} eq 'Regexp') {
+                Test::More::like($b->{codec}, $o{$k}, "$k codec $b->{codec}");
+            } else {
+                Test::More::is(lc($b->{codec} // ''), lc $o{$k},
+                    "$k codec " . ($b->{codec} // 'undef'));
+            }
+            Test::More::cmp_ok($b->{packets}, '>', $a->{packets},
+                sprintf "$k packets sent grow (%d -> %d in %.1f s)",
+                $a->{packets}, $b->{packets}, $dt);
+            Test::More::cmp_ok($b->{bytes}, '>', $a->{bytes},
+                "$k bytes sent grow ($a->{bytes} -> $b->{bytes})");
+        }
+        Test::More::diag("$label: last record: "
+            . JSON::PP->new->canonical->encode($last))
+            unless Test::More->builder->is_passing;
+    });
+    return $last;
+}
+
+sub sdp_fmtp {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my ($sdp, $kind, $codec) = @_;
+    my @sections = split /\r?\n(?=m=)/, $sdp // '';
+    my ($m) = grep { /^m=\Q$kind\E / } @sections or return undef;
+    my ($pt) = $m =~ m{^a=rtpmap:(\d+) \Q$codec\E/}mi or return undef;
+    my ($fmtp) = $m =~ m{^a=fmtp:$pt ([^\r\n]*)}m;
+    return $fmtp;
+}
+
+sub h264_profile_level_id {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my ($bytes) = @_;
+    return undef unless defined $bytes;
+    while ($bytes =~ /\x00\x00\x01(.)(...)/gs) {
+        next unless (ord($1) & 0x1f) == 7;
+        return unpack 'H6', $2;
+    }
+    return undef;
+}
+
+sub test_h264_profile {
+    my ($self, $profile, %o) = @_;
+    my $size = $o{size} // '640x360';
+    my $rate = $o{rate} // 30;
+    my $secs = $o{seconds} // 4;
+    my $gop = $o{gop} // 30;
+    croak "bad profile $profile" unless $profile =~ /^[a-z0-9]+$/;
+
+    my $dir = "$ROOT/build/media";
+    my $file = "$dir/testsrc-$size-$rate-$secs-g$gop-$profile.h264";
+    return $file if -s $file;
+
+    make_path($dir);
+    my $tmp = "$file.$$.tmp";
+    my ($rc, undef, $err) = $self->run_client({ timeout => 60 },
+        'ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+        '-f', 'lavfi', '-i', "testsrc=size=$size:rate=$rate",
+        '-t', $secs, '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
+        '-profile:v', $profile, '-g', $gop, '-bf', 0, '-f', 'h264', $tmp);
+    if ($rc != 0 || !-s $tmp) {
+        unlink $tmp;
+        croak "ffmpeg failed ($rc): $err";
+    }
+    rename $tmp, $file or croak "rename $tmp: $!";
+    return $file;
+}
+
+sub freeze_max {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my @s = grep { defined $_->{framesDecoded} } @_;
+    my ($max, $run) = (0, 0);
+    for my $i (1 .. $#s) {
+        if ($s[$i]{framesDecoded} > $s[$i - 1]{framesDecoded}) {
+            $run = 0;
+        } else {
+            $run++;
+            $max = $run if $run > $max;
+        }
+    }
+    return $max;
+}
+
+###############################################################################
 # skips
 
 sub _in_private_netns {
@@ -1360,5 +1613,206 @@ sub kill {
     $self->_reap(1) unless defined $self->{rc};
     $self->{rc} //= 137;
 }
+
+###############################################################################
+# data channel helpers
+
+package WebRTCTest;
+
+sub sse_open {
+    my ($self, $path, %o) = @_;
+    return WebRTCTest::SSE->_open(port => $self->{http_port}, path => $path,
+        headers => $o{headers} // {}, timeout => $o{timeout} // 5);
+}
+
+sub dc_message {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my ($k) = @_;
+    return [1, chr($k % 256) x (7 + $k)] if $k % 5 == 0;
+    return [0, "msg $k\nsecond line of $k"] if $k % 5 == 3;
+    return [0, ''] if $k % 7 == 6;
+    return [0, "msg $k \xc3\xa9"];    # UTF-8 bytes of "msg k é"
+}
+
+package WebRTCTest::SSE;
+
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use Time::HiRes qw(sleep time);
+
+sub _open {
+    my ($class, %a) = @_;
+    my $self = bless { status => 599, head => '', body => '', raw => '',
+        events => [], comments => [], eof => 0, chunked => 0,
+        pending => '', cur => undef }, $class;
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+        PeerPort => $a{port}, Proto => 'tcp', Timeout => $a{timeout});
+    unless ($s) {
+        $self->{error} = "connect: $!";
+        $self->{eof} = 1;
+        return $self;
+    }
+    $s->autoflush(1);
+    $self->{sock} = $s;
+
+    my $req = "GET $a{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        . "Accept: text/event-stream\r\n";
+    $req .= "$_: $a{headers}{$_}\r\n" for sort keys %{ $a{headers} };
+    syswrite($s, "$req\r\n");
+
+    my $deadline = time + $a{timeout};
+    while (time < $deadline && $self->{head} eq '') {
+        $self->_read($deadline - time) or last;
+        if ($self->{raw} =~ s/^(.*?\r\n)\r\n//s) {
+            $self->{head} = $1;
+            ($self->{status}) = $self->{head} =~ m{^HTTP/1\.[01] (\d{3})};
+            $self->{status} //= 599;
+            $self->{chunked} = $self->{head}
+                =~ /^Transfer-Encoding:\s*chunked/mi ? 1 : 0;
+            $self->_decode;
+        }
+    }
+    return $self;
+}
+
+sub status { $_[0]{status} }
+sub head   { $_[0]{head} }
+sub events { @{ $_[0]{events} } }
+sub comments { @{ $_[0]{comments} } }
+sub eof    { $_[0]{eof} }
+sub raw    { $_[0]{body} }
+
+sub header {
+    my ($self, $name) = @_;
+    my ($v) = $self->{head} =~ /^\Q$name\E:\s*([^\r\n]*)/mi;
+    return $v;
+}
+
+# one read of at most $wait seconds into {raw}; false on EOF or timeout
+sub _read {
+    my ($self, $wait) = @_;
+    my $s = $self->{sock} or return 0;
+    my $rin = '';
+    vec($rin, fileno($s), 1) = 1;
+    my $n = select($rin, undef, undef, $wait > 0 ? $wait : 0);
+    return 0 unless $n > 0;
+    my $got = sysread($s, my $buf, 65536);
+    unless ($got) {
+        $self->{eof} = 1;
+        return 0;
+    }
+    $self->{raw} .= $buf;
+    return 1;
+}
+
+# raw (after the header) -> body, chunked decoding
+sub _decode {
+    my ($self) = @_;
+    return if $self->{head} eq '';
+    unless ($self->{chunked}) {
+        $self->{body_new} .= $self->{raw};
+        $self->{raw} = '';
+        return;
+    }
+    while ($self->{raw} =~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/) {
+        my $len = hex $1;
+        my $hl = length($&);
+        if ($len == 0) {
+            $self->{eof} = 1;
+            $self->{raw} = '';
+            last;
+        }
+        last if length($self->{raw}) < $hl + $len + 2;
+        $self->{body_new} .= substr($self->{raw}, $hl, $len);
+        substr($self->{raw}, 0, $hl + $len + 2) = '';
+    }
+}
+
+sub _parse {
+    my ($self) = @_;
+    my $new = delete $self->{body_new} // '';
+    return 0 if $new eq '';
+    $self->{body} .= $new;
+    $self->{pending} .= $new;
+    my $count = 0;
+    while ($self->{pending} =~ s/^([^\r\n]*)(?:\r\n|\n|\r(?=.))//s) {
+        my $line = $1;
+        if ($line eq '') {
+            if (my $c = $self->{cur}) {
+                if (defined $c->{data}) {
+                    push @{ $self->{events} }, $c;
+                    $count++;
+                }
+            }
+            $self->{cur} = undef;
+            next;
+        }
+        if ($line =~ /^:(.*)/s) {
+            push @{ $self->{comments} }, $1;
+            next;
+        }
+        my ($f, $v) = $line =~ /^([^:]*)(?::(.*))?$/s;
+        $v //= '';
+        $v =~ s/^ //;
+        my $c = $self->{cur} //= { id => undef, event => undef, data => undef };
+        if ($f eq 'data') {
+            $c->{data} = defined $c->{data} ? "$c->{data}\n$v" : $v;
+        } elsif ($f eq 'event') {
+            $c->{event} = $v;
+        } elsif ($f eq 'id') {
+            $c->{id} = $v;
+        } else {
+            $c->{other}{$f} = $v;
+        }
+    }
+    return $count;
+}
+
+sub poll {
+    my ($self, $seconds) = @_;
+    my $deadline = time + ($seconds // 0);
+    my $count = 0;
+    while (1) {
+        my $left = $deadline - time;
+        my $got = $self->_read($left > 0 ? $left : 0);
+        $self->_decode;
+        $count += $self->_parse;
+        last if !$got || $self->{eof};
+        # drain what is already there, then stop at the deadline
+        last if time >= $deadline;
+    }
+    return $count;
+}
+
+sub wait_until {
+    my ($self, $cb, %o) = @_;
+    my $deadline = time + ($o{timeout} // 10);
+    while (1) {
+        my $r = $cb->($self->events);
+        return $r if $r;
+        last if time >= $deadline || $self->{eof};
+        $self->poll(0.1);
+    }
+    return $cb->($self->events);
+}
+
+sub wait_events {
+    my ($self, $n, %o) = @_;
+    $self->wait_until(sub { @_ >= $n }, %o);
+    return $self->events;
+}
+
+sub close {
+    my ($self) = @_;
+    close $self->{sock} if $self->{sock};
+    delete $self->{sock};
+    $self->{eof} = 1;
+}
+
+sub DESTROY { $_[0]->close }
+
 
 1;

@@ -1,0 +1,228 @@
+#!/usr/bin/perl
+
+# Instant start from the cached group of pictures. The publisher (aiortc)
+# makes a keyframe only every 4 s and ignores PLI, like OBS; it logs the
+# wall time of every keyframe it encodes. Viewers join in the middle of a
+# GOP (1.5-2 s after a keyframe) and must show a picture long before the
+# publisher's NEXT keyframe: the server replays the GOP since the last
+# keyframe, it cannot get a new one. Viewers: aiortc (first decoded frame),
+# Chromium with --warmup (first frame shown), node-datachannel (first
+# keyframe received). All clocks are the same machine's wall clock.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use List::Util qw(first max);
+use Test::More;
+use Time::HiRes qw(time sleep);
+use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+
+skip_unless_netns();
+skip_unless_module();
+skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
+    $ENV{CHROMIUM} // '/usr/bin/chromium',
+    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
+{
+    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
+    plan(skip_all => 'aiortc not importable by ' . $py)
+        if system($py, '-c', 'import aiortc') != 0;
+}
+
+my $GOP = 4;            # publisher keyframe interval, seconds
+my $JOIN = 1.75;        # join this long after a keyframe
+my $T0 = time;
+
+my $t = WebRTCTest->new(name => 'whep-gop', workers => 2);
+$t->write_conf($t->whep_conf(reuseport => 1));
+$t->start;
+
+my $pub = $t->spawn_client({ timeout => 120 },
+    $t->client_command('aiortc_publish.py', '--url', $t->url('/whip/gop'),
+        '--video-codec', 'h264', '--keyframe-interval', $GOP, '--ignore-pli',
+        '--seconds', 100, '--connect-timeout', 15));
+my $pe = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
+    timeout => 30);
+ok($pe && $pe->{event} eq 'connected', 'publisher connected')
+    or diag(explain($pe // 'no event'), $pub->stderr);
+$t->check_media('gop', audio => 'opus', video => 'H264', timeout => 15,
+    name => 'aiortc, keyframe every 4 s, PLI ignored');
+
+sub keyframes {
+    return map { $_->{wall} } grep { $_->{event} eq 'keyframe' } $pub->events;
+}
+
+# the publisher's first keyframe after $wall (waits for it, bounded)
+sub next_keyframe {
+    my ($wall) = @_;
+    return $t->wait_for(sub { first { $_ > $wall } keyframes() },
+        timeout => $GOP + 3, interval => 0.1);
+}
+
+sub prev_keyframe {
+    my ($wall) = @_;
+    my @k = grep { $_ <= $wall } keyframes();
+    return $k[-1];
+}
+
+# one viewer joining mid-GOP.
+#   spawn: sub returning a client;
+#   first: sub($client) returning ($post_wall, $first_wall, $detail) once
+#          the viewer has its first picture, () on failure (bounded).
+# Aims the POST at $JOIN s after a keyframe, from a measured start-up
+# delay, and retries (at most 3 times) when it lands too close to a
+# keyframe.
+my %startup = (aiortc => 1.0, chromium => 3.0, ndc => 0.4);
+
+# a viewer leaves with a DELETE (a killed one would linger until consent
+# expiry)
+sub leave {
+    my ($c) = @_;
+    $c->signal('USR1');
+    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
+        timeout => 15);
+    is($d && $d->{status}, 200, 'viewer left: DELETE 200')
+        or diag(explain($d // 'no event'));
+    $c->finish(timeout => 15);
+}
+
+sub join_mid_gop {
+    my ($kind, $spawn, $firstcb) = @_;
+
+    subtest "$kind viewer joining mid-GOP" => sub {
+        for my $try (1 .. 3) {
+            # a fresh keyframe, then aim at $JOIN s after one
+            my $n = () = keyframes();
+            my $k = $t->wait_for(sub {
+                my @k = keyframes();
+                return @k > $n ? $k[-1] : undef;
+            }, timeout => $GOP + 3, interval => 0.05);
+            ok($k, 'publisher keyframe event') or return;
+            my $at = $k + $JOIN - $startup{$kind};
+            $at += $GOP while $at < time;
+            sleep($at - time) if $at > time;
+
+            my $spawned = time;
+            my $c = $spawn->();
+            my ($post, $shown, $detail) = $firstcb->($c);
+            unless (ok($post, "$kind: a first picture (try $try)")) {
+                diag(explain([$c->events]), $c->stderr);
+                $c->kill;
+                return;
+            }
+            $startup{$kind} = $post - $spawned;
+
+            my $prev = prev_keyframe($post);
+            my $next = next_keyframe($post);
+            unless ($prev && $next) {
+                fail('keyframes around the POST');
+                $c->kill;
+                return;
+            }
+            my ($since, $until) = ($post - $prev, $next - $post);
+            if ($since < 0.5 || $until < 1.2) {
+                note(sprintf '%s: POST %.2f s after a keyframe, %.2f s '
+                    . 'before the next: not mid-GOP, again', $kind, $since,
+                    $until);
+                leave($c);
+                next;
+            }
+
+            note(sprintf '%s: POST %.2f s after a keyframe, first picture '
+                . '%.3f s after the POST, next keyframe %.2f s after the '
+                . 'POST %s', $kind, $since, $shown - $post, $until,
+                $detail // '');
+            cmp_ok($shown, '<', $next - 0.5, sprintf
+                'first picture (%.2f s after POST) well before the '
+                . "publisher's next keyframe (%.2f s after POST)",
+                $shown - $post, $until);
+            my @between = grep { $_ > $post && $_ <= $shown } keyframes();
+            is(scalar @between, 0,
+                'no keyframe encoded between the POST and the picture');
+            leave($c);
+            return;
+        }
+        fail("$kind: no POST landed mid-GOP in 3 tries");
+    };
+}
+
+###############################################################################
+
+join_mid_gop('aiortc', sub {
+    $t->spawn_client({ timeout => 60 },
+        $t->client_command('aiortc_watch.py', '--url', $t->url('/whep/gop'),
+            '--seconds', 30, '--connect-timeout', 10,
+            '--frame-timeout', 10, '--frame-log'));
+}, sub {
+    my ($c) = @_;
+    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
+        timeout => 20);
+    return () unless $e && $e->{event} eq 'first_frame';
+    my @f = grep { $_->{event} eq 'frame' } $c->events;
+    return ($e->{wall} - $e->{t}, $e->{wall},
+        sprintf('(%dx%d, first frame key: %s)', $e->{width}, $e->{height},
+            @f && $f[0]{key} ? 'yes' : 'no'));
+});
+
+join_mid_gop('chromium', sub {
+    $t->spawn_client({ timeout => 90 },
+        $t->client_command('chromium_watch.js', '--base', $t->url('/'),
+            '--stream', 'gop', '--seconds', 30, '--timeout', 15,
+            '--warmup'));
+}, sub {
+    my ($c) = @_;
+    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
+        timeout => 40);
+    return () unless $e && $e->{event} eq 'first_frame' && $e->{wall};
+    my ($w) = grep { $_->{event} eq 'warmup' } $c->events;
+    return ($e->{wall} - $e->{ttffMs} / 1000, $e->{wall},
+        sprintf('(ttff %d ms, connected after %d ms, warm-up %d ms)',
+            $e->{ttffMs}, $e->{connectMs} // -1, $w ? $w->{ms} : -1));
+});
+
+join_mid_gop('ndc', sub {
+    $t->spawn_client({ timeout => 60 },
+        $t->client_command('ndc_watch.js', '--url', $t->url('/whep/gop'),
+            '--seconds', 30, '--connect-timeout', 10,
+            '--frame-timeout', 10));
+}, sub {
+    my ($c) = @_;
+    my $e = $c->wait_event(
+        sub { $_[0]{event} =~ /^(first_keyframe|error)$/ }, timeout => 20);
+    return () unless $e && $e->{event} eq 'first_keyframe';
+    return ($e->{wall} - $e->{t}, $e->{wall},
+        "(first keyframe: $e->{codec}, NAL types @{$e->{nal_types} || []})");
+});
+
+###############################################################################
+# the publisher really ignored PLI: keyframes every 4 s, nothing else
+
+my @k = keyframes();
+my @gaps = map { $k[$_] - $k[$_ - 1] } 1 .. $#k;
+cmp_ok(scalar @k, '>=', 4, scalar(@k) . ' keyframes encoded');
+cmp_ok((sort { $a <=> $b } @gaps)[0] // 0, '>', $GOP - 0.5,
+    'no extra keyframe: gaps ' . join(' ', map { sprintf '%.2f', $_ } @gaps));
+my @pli = grep { $_->{event} eq 'pli' } $pub->events;
+ok(!grep({ !$_->{ignored} } @pli), scalar(@pli)
+    . ' PLI reached the publisher, all ignored');
+note(scalar(@pli) . ' PLI forwarded to the publisher (at most 1/s)');
+{
+    my $p = WebRTCTest::track($t->publisher('gop'), 'video');
+    note('server sent ' . ($p ? $p->{keyframe_requests} : '?')
+        . ' keyframe requests to the publisher');
+}
+
+$pub->signal('USR1');
+my $d = $pub->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
+    timeout => 15);
+is($d && $d->{status}, 200, 'publisher DELETE 200');
+$pub->finish(timeout => 15);
+ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
+    timeout => 10), 'no session left');
+
+$t->done;
+note(sprintf 'total %.1f s', time - $T0);
+
+done_testing;
