@@ -183,6 +183,9 @@ def main():
         dat = os.path.join(out, 'raw', '%s.dat' % srv)
         with open(dat, 'w') as f:
             for r in sorted(rs, key=lambda r: r['viewers']):
+                if r['window']['us_per_pkt'] <= 0:
+                    # not every viewer came up: no steady state to plot
+                    continue
                 exp = max(r['expected'], 1)
                 f.write('%d %.3f %.4f\n' % (r['viewers'],
                                            r['window']['us_per_pkt'],
