@@ -4,11 +4,17 @@
  * URL parameters (all optional):
  *   stream=NAME  token=T  codec=H264|VP8|VP9|AV1  relay=1  autostart=1
  *   audio=0  video=0  source=camera|screen  resolution=WxH  fps=N
- *   maxbitrate=KBPS
+ *   maxbitrate=KBPS  chat=0 (no data channel)
+ *
+ * Chat: a data channel labelled "chat" is opened before the offer (so the
+ * offer has an m=application section); what viewers send comes back on
+ * it or on channels the server opens (see chat.js).
  *
  * Test hooks: window.whipState (see below) and window.whipPublisher
- * ({start, stop, pc(), tracks}); setting window.whipSkipDeleteOnUnload = true
- * makes the page vanish without a DELETE when it is closed.
+ * ({start, stop, pc(), tracks}); window.chatLog (received messages,
+ * [{label, data, binary, size}]), window.chatSent, window.chatSend(text);
+ * setting window.whipSkipDeleteOnUnload = true makes the page vanish
+ * without a DELETE when it is closed.
  */
 (function () {
     'use strict';
@@ -46,6 +52,7 @@
     var statsTimer = null;
     var lastSample = null;
     var captureSeq = { audio: 0, video: 0 };   /* latest capture per kind */
+    var chat = null;          /* WHIPChat.Panel */
 
     /* ---------- UI helpers ---------- */
 
@@ -416,6 +423,10 @@
                     WHIP.preferCodec(tr, 'video', $('codec').value);
                 }
             });
+            /* before the offer: it then has the m=application section */
+            if (chat && query.get('chat') !== '0') {
+                chat.attach(pc);
+            }
             setState(pc.connectionState);
             return c.negotiate().then(function () {
                 if (client !== c) {
@@ -445,6 +456,9 @@
         }
         client = null;
         stopStats();
+        if (chat) {
+            chat.detach();
+        }
         setState('error');
         showError(msg);
         updateControls();
@@ -464,6 +478,9 @@
         }
         client = null;
         stopStats();
+        if (chat) {
+            chat.detach();
+        }
         /* pc.close() fires no connectionstatechange: report it ourselves */
         setState('closed');
         updateControls();
@@ -666,6 +683,16 @@
             pc: function () { return client ? client.pc : null; },
             tracks: tracks
         };
+
+        if (window.WHIPChat) {
+            chat = new WHIPChat.Panel({
+                log: $('chat-log'), input: $('chat-input'), send: $('chat-send'),
+                status: $('chat-state'), label: 'chat'
+            });
+            window.chatLog = chat.log;
+            window.chatSent = chat.sent;
+            window.chatSend = function (text) { return chat.send(String(text)); };
+        }
 
         setState('idle');
         updateControls();

@@ -5,15 +5,24 @@
  *   stream=NAME  token=T  autostart=1
  *   wait=0         do not retry when the stream is not live (409)
  *   maxretries=N   retry a 409 at most N times (default 60)
+ *   whep=PATH      the WHEP endpoint prefix (default /whep/)
+ *   chat=0         no data channel
  *
  * Retries on 409 Conflict ("no publisher yet") with a backoff of 0.5 s,
  * 1 s, 2 s, 4 s, then 5 s, or sooner when the server's Retry-After is
  * smaller; the same offer is POSTed again.
  *
+ * Chat: a data channel labelled "chat" is opened before the offer; the
+ * publisher's messages arrive on it (or on a channel the server opens with
+ * the publisher's label), and what is typed goes to the publisher (and to
+ * the other viewers) when the server's webrtc_data_from_viewers allows it.
+ * The 201's server-sent-events Link (if any) is shown as the events link.
+ *
  * Test hooks: window.whepState (below; statistics refreshed every 500 ms)
- * and window.whepPlayer ({play, stop, pc()}); setting
- * window.whepSkipDeleteOnUnload = true makes the page vanish without a
- * DELETE when it is closed.
+ * and window.whepPlayer ({play, stop, pc()}); window.chatLog (received
+ * messages, [{label, data, binary, size}]), window.chatSent,
+ * window.chatSend(text); setting window.whepSkipDeleteOnUnload = true
+ * makes the page vanish without a DELETE when it is closed.
  */
 (function () {
     'use strict';
@@ -62,6 +71,7 @@
         nackCount: 0,         /* sent by this viewer, video + audio */
         pliCount: 0,          /* sent by this viewer */
         firCount: 0,
+        eventsUrl: null,      /* the 201's server-sent-events Link */
         muted: true
     };
 
@@ -72,6 +82,7 @@
     var lastSample = null;
     var playStart = 0;        /* performance.now() at Play */
     var postStart = 0;        /* performance.now() at the start of the last POST */
+    var chat = null;          /* WHIPChat.Panel */
 
     /* ---------- UI helpers ---------- */
 
@@ -95,8 +106,29 @@
         el.hidden = !msg;
     }
 
+    function whepPrefix() {
+        var p = query.get('whep') || '/whep/';
+        /* a path on this server only */
+        if (!/^\/[A-Za-z0-9._~\/-]*$/.test(p) || p.indexOf('//') >= 0) {
+            p = '/whep/';
+        }
+        return p.replace(/\/?$/, '/');
+    }
+
     function endpoint() {
-        return '/whep/' + encodeURIComponent($('stream').value.trim());
+        return whepPrefix() + encodeURIComponent($('stream').value.trim());
+    }
+
+    function showEventsLink(url) {
+        var a = $('events-link');
+        var name = $('stream').value.trim();
+        whepState.eventsUrl = url || null;
+        if (a) {
+            a.href = 'events.html?stream=' + encodeURIComponent(name) +
+                (url ? '&url=' + encodeURIComponent(new URL(url).pathname) : '');
+            a.title = url ? 'Server-sent events of this stream: ' + url :
+                'Server-sent events of this stream';
+        }
     }
 
     function updateControls() {
@@ -249,6 +281,10 @@
             });
             pc.addTransceiver('audio', { direction: 'recvonly' });
             pc.addTransceiver('video', { direction: 'recvonly' });
+            /* before the offer: it then has the m=application section */
+            if (chat && query.get('chat') !== '0') {
+                chat.attach(pc);
+            }
             return c.prepareOffer();
         }).then(function () {
             attempt(c);
@@ -283,6 +319,7 @@
             whepState.location = c.location;
             whepState.etag = c.etag;
             $('location').textContent = c.location;
+            showEventsLink(c.eventsUrl);
             showWaiting('');
             setState(c.pc.connectionState);
             startStats();
@@ -330,6 +367,9 @@
         cancelRetry();
         client = null;
         stopStats();
+        if (chat) {
+            chat.detach();
+        }
         setState('error');
         showWaiting('');
         showError(msg);
@@ -360,6 +400,9 @@
         cancelRetry();
         client = null;
         stopStats();
+        if (chat) {
+            chat.detach();
+        }
         /* pc.close() fires no connectionstatechange: report it ourselves */
         setState('closed');
         showWaiting('');
@@ -521,6 +564,18 @@
             stop: stop,
             pc: function () { return client ? client.pc : null; }
         };
+
+        if (window.WHIPChat) {
+            chat = new WHIPChat.Panel({
+                log: $('chat-log'), input: $('chat-input'), send: $('chat-send'),
+                status: $('chat-state'), label: 'chat'
+            });
+            window.chatLog = chat.log;
+            window.chatSent = chat.sent;
+            window.chatSend = function (text) { return chat.send(String(text)); };
+        }
+        showEventsLink(null);
+        $('stream').addEventListener('input', function () { showEventsLink(null); });
 
         setState('idle');
         updateControls();

@@ -13,6 +13,10 @@
  *   ...
  *   await c.stop();                             // close + DELETE
  *
+ * After the POST: c.location, c.etag, c.links (every Link of the 201,
+ * parsed), c.eventsUrl (the WHEP server-sent-events extension's URL, or
+ * null).
+ *
  * Non-trickle: the offer is sent once ICE gathering completes (or after a
  * bound, 2 s by default), so no PATCH is needed with an ICE-lite server.
  */
@@ -168,6 +172,27 @@
         return servers;
     }
 
+    /* The WHEP extension that streams the stream's messages as events. */
+    var SSE_REL = 'urn:ietf:params:whep:ext:core:server-sent-events';
+
+    /*
+     * The URL (resolved against base) of the first link whose rel (a
+     * space-separated list) holds relType; null when there is none.
+     */
+    function linkByRel(links, relType, base) {
+        for (var i = 0; i < (links || []).length; i++) {
+            var rel = (links[i].params.rel || '').toLowerCase().split(/\s+/);
+            if (rel.indexOf(relType.toLowerCase()) >= 0) {
+                try {
+                    return new URL(links[i].url, base).href;
+                } catch (e) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
     /* Resolve with true when gathering completes, false on timeout. */
     function waitIceGathering(pc, timeoutMs) {
         if (pc.iceGatheringState === 'complete') {
@@ -255,6 +280,8 @@
         this.etag = null;
         this.iceServers = [];
         this.answerIceServers = [];
+        this.links = [];          /* every Link of the 201, parsed */
+        this.eventsUrl = null;    /* WHEP server-sent events extension */
         this.deleteStatus = null;
         this.skipDeleteOnUnload = false;
     }
@@ -385,7 +412,9 @@
             self.location = loc;
             self.sessionUrl = new URL(loc, resp.url || self.endpoint).href;
             self.etag = resp.headers.get('ETag');
-            self.answerIceServers = iceServersFromLinks(parseLinkHeader(resp.headers.get('Link')));
+            self.links = parseLinkHeader(resp.headers.get('Link'));
+            self.answerIceServers = iceServersFromLinks(self.links);
+            self.eventsUrl = linkByRel(self.links, SSE_REL, self.sessionUrl);
             return resp.text().then(function (answer) {
                 self._emit('answer', { status: resp.status, sdp: answer, location: loc });
                 if (pc.signalingState === 'closed') {
@@ -480,6 +509,8 @@
     var api = {
         parseLinkHeader: parseLinkHeader,
         iceServersFromLinks: iceServersFromLinks,
+        linkByRel: linkByRel,
+        SSE_REL: SSE_REL,
         waitIceGathering: waitIceGathering,
         readError: readError,
         parseRetryAfter: parseRetryAfter,

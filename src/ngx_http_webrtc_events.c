@@ -313,6 +313,31 @@ ngx_http_webrtc_events_send(ngx_http_webrtc_sse_t *sse)
 }
 
 
+/*
+ * The worker is exiting: end every event stream cleanly, so that
+ * EventSource reconnects (to another worker) with its Last-Event-ID.
+ */
+
+void
+ngx_http_webrtc_events_close_all(ngx_webrtc_worker_t *w)
+{
+    ngx_queue_t            *q;
+    ngx_http_request_t     *r;
+    ngx_http_webrtc_sse_t  *sse;
+
+    while (!ngx_queue_empty(&w->sse)) {
+        q = ngx_queue_head(&w->sse);
+        sse = ngx_queue_data(q, ngx_http_webrtc_sse_t, queue);
+
+        ngx_queue_remove(q);
+        ngx_queue_init(q);
+
+        r = sse->request;
+        ngx_http_finalize_request(r, ngx_http_send_special(r, NGX_HTTP_LAST));
+    }
+}
+
+
 static void
 ngx_http_webrtc_events_write_handler(ngx_http_request_t *r)
 {
@@ -348,7 +373,10 @@ ngx_http_webrtc_events_cleanup(void *data)
 {
     ngx_http_webrtc_sse_t  *sse = data;
 
-    if (ngx_queue_prev(&sse->queue) && ngx_queue_next(&sse->queue)) {
+    /* in the worker's list unless never added or already taken out */
+    if (ngx_queue_prev(&sse->queue)
+        && ngx_queue_next(&sse->queue) != &sse->queue)
+    {
         ngx_queue_remove(&sse->queue);
     }
 

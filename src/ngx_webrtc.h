@@ -104,6 +104,7 @@ typedef struct {
 #define NGX_WEBRTC_ORIGIN_PUBLISHER  0
 #define NGX_WEBRTC_ORIGIN_VIEWER     1
 #define NGX_WEBRTC_ORIGIN_HTTP       2
+#define NGX_WEBRTC_ORIGIN_VIEWER_ALL 3    /* a viewer's, for everyone */
 
 
 typedef struct {
@@ -289,7 +290,7 @@ typedef struct {
     uint64_t                    ddropped;
     time_t                      drate_sec;
     ngx_uint_t                  drate_count;
-    unsigned                    drate_logged:1;
+    time_t                      drate_dropped;  /* last second with drops */
 } ngx_webrtc_shm_stream_t;
 
 
@@ -503,6 +504,7 @@ ngx_int_t ngx_http_webrtc_events_get(ngx_http_request_t *r,
 ngx_int_t ngx_http_webrtc_events_post(ngx_http_request_t *r,
     ngx_str_t *stream, u_char *body, size_t len);
 void ngx_http_webrtc_events_pump(ngx_webrtc_worker_t *w);
+void ngx_http_webrtc_events_close_all(ngx_webrtc_worker_t *w);
 
 /* ngx_webrtc_shm.c */
 ngx_int_t ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data);

@@ -507,7 +507,9 @@ ngx_webrtc_sctp_message(ngx_webrtc_session_t *s, uint16_t sid, uint32_t ppid,
             return;
         }
 
-        origin = NGX_WEBRTC_ORIGIN_VIEWER;
+        /* the sender's location decides where its messages go */
+        origin = (s->dc_viewers == NGX_WEBRTC_DC_ALL)
+                 ? NGX_WEBRTC_ORIGIN_VIEWER_ALL : NGX_WEBRTC_ORIGIN_VIEWER;
 
     } else {
         origin = NGX_WEBRTC_ORIGIN_PUBLISHER;
@@ -568,6 +570,15 @@ ngx_webrtc_channel_by_label(ngx_webrtc_session_t *s, u_char *label,
     }
 
     if (i == NGX_WEBRTC_MAX_CHANNELS || s->next_sid > 1023) {
+        return NULL;
+    }
+
+    /* a peer may use odd ids too (aiortc picks them by its ICE role) */
+    while (ngx_webrtc_channel_find(s, s->next_sid) != NULL) {
+        s->next_sid += 2;
+    }
+
+    if (s->next_sid > 1023) {
         return NULL;
     }
 
@@ -670,6 +681,7 @@ ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st, ngx_uint_t origin,
 {
     size_t                        size, room;
     uint64_t                      pos;
+    ngx_uint_t                    log;
     ngx_time_t                   *tp;
     ngx_slab_pool_t              *shpool;
     ngx_webrtc_drec_t            *rec;
@@ -706,17 +718,19 @@ ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st, ngx_uint_t origin,
     if (wmcf->dc_rate && ++st->drate_count > wmcf->dc_rate) {
         st->ddropped++;
 
-        if (!st->drate_logged) {
-            st->drate_logged = 1;
-            ngx_shmtx_unlock(&shpool->mutex);
+        /* logged once a flood: not again while the seconds go on dropping */
+        log = (st->drate_dropped != tp->sec && st->drate_dropped != tp->sec - 1);
+        st->drate_dropped = tp->sec;
+
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        if (log) {
             ngx_log_error(NGX_LOG_INFO, ngx_webrtc_worker->log, 0,
                           "webrtc: stream \"%*s\" sends more than %ui "
                           "messages a second, dropping", st->name_len,
                           st->name, wmcf->dc_rate);
-            return NGX_DECLINED;
         }
 
-        ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
@@ -753,7 +767,6 @@ ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st, ngx_uint_t origin,
 
     st->dids[rec->id % NGX_WEBRTC_DRING_IDS] = pos;
     st->dmsgs++;
-    st->drate_logged = 0;
 
     ngx_memory_barrier();
     st->dwrite = pos + size;
@@ -909,10 +922,7 @@ ngx_webrtc_data_deliver(ngx_webrtc_session_t *s)
                 continue;
             }
 
-        } else if (own
-                   || (rec.origin == NGX_WEBRTC_ORIGIN_VIEWER
-                       && s->dc_viewers != NGX_WEBRTC_DC_ALL))
-        {
+        } else if (own || rec.origin == NGX_WEBRTC_ORIGIN_VIEWER) {
             continue;
         }
 

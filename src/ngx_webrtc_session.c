@@ -224,6 +224,8 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_webrtc_events_close_all(w);
+
     while (!ngx_queue_empty(&w->sessions)) {
         q = ngx_queue_head(&w->sessions);
         s = ngx_queue_data(q, ngx_webrtc_session_t, queue);
@@ -266,6 +268,8 @@ ngx_webrtc_udp_read(ngx_event_t *rev)
     if (c->close) {
         c->close = 0;
         c->idle = 0;
+
+        ngx_http_webrtc_events_close_all(w);
 
         /*
          * The worker is exiting gracefully.  After a reload (the zone's

@@ -10,6 +10,7 @@ Debian's packages.
         [--video-codec any|h264|vp8] [--video-size 640x360] \
         [--close-no-delete] [--connect-timeout 10] [--print-offer] \
         [--keyframe-interval SECONDS] [--ignore-pli]
+        [--dc-label chat] [--dc-messages N] [--dc-control FILE] [--dc-ping]
 
 Prints one JSON object per line on stdout:
 
@@ -18,7 +19,15 @@ Prints one JSON object per line on stdout:
      "content_type":...,"sdp":...}
     {"event":"state","ice":...,"connection":...}   on every change
     {"event":"connected"}                     connectionState "connected"
-    {"event":"datachannel","state":"open"}    with --datachannel
+    {"event":"datachannel","state":"open","label":..}   with --datachannel
+    {"event":"datachannel","state":"remote","label":..}
+                                              a channel the server opened
+    {"event":"datachannel","label":..,"binary":false|true,"size":N,
+     "data":<text, or base64>,"message":<text, or hex>}
+                                              each message received, on
+                                              any channel
+    {"event":"dc_sent","what":..,"count":N,...}  after --dc-messages and
+                                              after each control command
     {"event":"stats","tracks":[{"kind":..,"packets":..,"bytes":..}]}
     {"event":"disconnected","connection":...,"dtls":...}
                                               lost before --seconds ended
@@ -46,10 +55,42 @@ close_notify) without DELETE, then prints {"event":"closed"} and waits
 --linger seconds (default 0) before exiting.
 SIGUSR1 ends the sending phase early (as if --seconds had elapsed): tests
 use a long --seconds and signal the client when they are done.
+
+Data channel (--datachannel): one channel labelled --dc-label (default
+"test") opened before the offer. --dc-messages N sends, once it is open,
+the numbered sequence dc_message(1..N) (see that function: text, text
+with a line break, empty text, binary), --dc-interval seconds apart.
+--dc-control FILE: commands appended to FILE, one JSON object per line,
+run in order while connected:
+    {"send":"text"[,"label":L]}        one text message (on the channel
+                                       labelled L, opened if needed)
+    {"binary_size":N[,"byte":B][,"label":L]}  N bytes of value B (0x42)
+    {"text_size":N[,"label":L]}        N times "x" as text
+    {"messages":N[,"start":K][,"interval":S][,"label":L]}
+                                       dc_message(K .. K+N-1)
+    {"flood":N[,"label":L][,"align":true]}
+                                       N text messages "flood <k>" at once,
+                                       (align: starting 0.1 s after a
+                                       wall-clock second, so that a
+                                       per-second limit sees them in one
+                                       second)
+    {"close_channel":L}                close the channel labelled L
+  and, to feed the server bad input from inside a real association:
+    {"raw":HEX,"ppid":P,"sid":S}       one SCTP message with any PPID on
+                                       any stream id, no DCEP (e.g. an
+                                       invalid DCEP message: ppid 50)
+    {"sctp_packet":HEX[,"vtag":"real"|"wrong"][,"crc":"good"|"bad"]}
+                                       an SCTP packet inside DTLS: the
+                                       common header (ports, verification
+                                       tag, CRC32c) made here, then the
+                                       chunk bytes HEX as given
+    {"garbage":N}                      N random bytes as DTLS application
+                                       data (not SCTP at all)
 """
 
 import argparse
 import asyncio
+import base64
 import fractions
 import json
 import os
@@ -121,6 +162,20 @@ class PatternTrack(VideoStreamTrack):
         frame.pts = pts
         frame.time_base = time_base
         return frame
+
+
+def dc_message(k):
+    """The k-th message (1-based) of the numbered sequence: k % 5 == 0
+    binary (k % 256 repeated 7 + k times), k % 5 == 3 text with a line
+    break, k % 7 == 6 empty text, else the text "msg <k> é"; tests
+    rebuild the same sequence."""
+    if k % 5 == 0:
+        return bytes([k % 256]) * (7 + k)
+    if k % 5 == 3:
+        return f"msg {k}\nsecond line of {k}"
+    if k % 7 == 6:
+        return ""
+    return f"msg {k} \u00e9"
 
 
 def http_request(method, url, body=None, headers=None):
@@ -218,17 +273,37 @@ async def run(args):
                               direction="sendonly")
         prefer_codec(t, "video", args.video_codec)
     dc = None
-    if args.datachannel:
-        dc = pc.createDataChannel("test")
+    channels = {}       # label -> our channel of that label
 
-        @dc.on("open")
-        def on_open():
-            emit("datachannel", state="open", label=dc.label)
-
-        @dc.on("message")
+    def watch_channel(ch):
+        @ch.on("message")
         def on_message(msg):
-            emit("datachannel", message=msg if isinstance(msg, str)
-                 else msg.hex())
+            if isinstance(msg, str):
+                emit("datachannel", label=ch.label, binary=False,
+                     size=len(msg.encode()), data=msg, message=msg)
+            else:
+                emit("datachannel", label=ch.label, binary=True,
+                     size=len(msg), data=base64.b64encode(msg).decode(),
+                     message=msg.hex())
+
+    def open_channel(label):
+        ch = pc.createDataChannel(label)
+        channels[label] = ch
+
+        @ch.on("open")
+        def on_open():
+            emit("datachannel", state="open", label=ch.label)
+
+        watch_channel(ch)
+        return ch
+
+    if args.datachannel:
+        dc = open_channel(args.dc_label)
+
+        @pc.on("datachannel")
+        def on_remote_channel(ch):
+            emit("datachannel", state="remote", label=ch.label)
+            watch_channel(ch)
 
     last = {}
 
@@ -302,6 +377,106 @@ async def run(args):
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1,
                                                   stop_early.set)
 
+    control = {"offset": 0, "rest": ""}
+    next_ping = 0.0
+    messages_sent = False
+
+    async def channel(label):
+        ch = channels.get(label) or open_channel(label)
+        t_end = time.monotonic() + 5
+        while ch.readyState != "open" and time.monotonic() < t_end:
+            await asyncio.sleep(0.02)
+        if ch.readyState != "open":
+            raise RuntimeError(f"channel {label} not open")
+        return ch
+
+    async def send_sequence(ch, start, n, interval):
+        for k in range(start, start + n):
+            ch.send(dc_message(k))
+            if interval > 0:
+                await asyncio.sleep(interval)
+        emit("dc_sent", what="messages", label=ch.label, start=start, count=n)
+
+    async def run_command(cmd):
+        label = cmd.get("label", args.dc_label)
+        sctp = pc.sctp
+        if "raw" in cmd:
+            await sctp._send(int(cmd["sid"]), int(cmd["ppid"]),
+                             bytes.fromhex(cmd["raw"]))
+            emit("dc_sent", what="raw", count=1, sid=int(cmd["sid"]),
+                 ppid=int(cmd["ppid"]))
+            return
+        if "sctp_packet" in cmd:
+            from crc32c import crc32c
+            from struct import pack
+            vtag = sctp._remote_verification_tag
+            if cmd.get("vtag") == "wrong":
+                vtag ^= 0x5A5A5A5A
+            header = pack("!HHL", sctp._local_port, sctp._remote_port, vtag)
+            body = bytes.fromhex(cmd["sctp_packet"])
+            crc = crc32c(header + b"\x00\x00\x00\x00" + body)
+            if cmd.get("crc") == "bad":
+                crc ^= 0xFFFF
+            await sctp.transport._send_data(header + pack("<L", crc) + body)
+            emit("dc_sent", what="sctp_packet", count=1)
+            return
+        if "garbage" in cmd:
+            await sctp.transport._send_data(os.urandom(int(cmd["garbage"])))
+            emit("dc_sent", what="garbage", count=1)
+            return
+        if "close_channel" in cmd:
+            ch = channels.pop(cmd["close_channel"], None)
+            if ch is not None:
+                ch.close()
+            emit("dc_sent", what="close", label=cmd["close_channel"], count=0)
+            return
+        ch = await channel(label)
+        if "send" in cmd:
+            ch.send(str(cmd["send"]))
+            emit("dc_sent", what="text", label=label, count=1)
+        elif "binary_size" in cmd:
+            ch.send(bytes([cmd.get("byte", 0x42)]) * int(cmd["binary_size"]))
+            emit("dc_sent", what="binary", label=label, count=1,
+                 size=int(cmd["binary_size"]))
+        elif "text_size" in cmd:
+            ch.send("x" * int(cmd["text_size"]))
+            emit("dc_sent", what="text", label=label, count=1,
+                 size=int(cmd["text_size"]))
+        elif "messages" in cmd:
+            await send_sequence(ch, int(cmd.get("start", 1)),
+                                int(cmd["messages"]),
+                                float(cmd.get("interval", 0.02)))
+        elif "flood" in cmd:
+            if cmd.get("align"):
+                frac = time.time() % 1
+                await asyncio.sleep((1.1 - frac) % 1)
+            t0 = time.time()
+            for k in range(1, int(cmd["flood"]) + 1):
+                ch.send(f"flood {k}")
+            emit("dc_sent", what="flood", label=label,
+                 count=int(cmd["flood"]), wall=t0)
+        else:
+            emit("error", stage="control", status=0,
+                 body=f"unknown command {cmd}")
+
+    def read_control():
+        if not args.dc_control:
+            return []
+        try:
+            with open(args.dc_control, "rb") as f:
+                f.seek(control["offset"])
+                data = f.read()
+        except OSError:
+            return []
+        control["offset"] += len(data)
+        control["rest"] += data.decode("utf-8", "replace")
+        cmds = []
+        while "\n" in control["rest"]:
+            line, control["rest"] = control["rest"].split("\n", 1)
+            if line.strip():
+                cmds.append(json.loads(line))
+        return cmds
+
     rc = 0
     if await wait_connected(pc, args.connect_timeout):
         emit("connected")
@@ -315,9 +490,24 @@ async def run(args):
                      ice=pc.iceConnectionState, dtls=dtls)
                 rc = 3
                 break
-            if dc is not None and dc.readyState == "open" and args.dc_ping:
-                dc.send(f"ping {time.time():.3f}")
-            await asyncio.sleep(0.2)
+            if dc is not None and dc.readyState == "open":
+                if args.dc_ping and time.monotonic() >= next_ping:
+                    dc.send(f"ping {time.time():.3f}")
+                    next_ping = time.monotonic() + 0.2
+                if args.dc_messages and not messages_sent:
+                    messages_sent = True
+                    await send_sequence(dc, 1, args.dc_messages,
+                                        args.dc_interval)
+            if dc is not None and (messages_sent or not args.dc_messages) \
+                    and dc.readyState != "connecting":
+                # commands once our channel was open (also after it closed)
+                for cmd in read_control():
+                    try:
+                        await run_command(cmd)
+                    except Exception as e:  # noqa: BLE001
+                        emit("error", stage="control", status=0,
+                             body=repr(e))
+            await asyncio.sleep(0.05)
     else:
         emit("error", stage="connect", status=status,
              body=f"not connected after {args.connect_timeout} s "
@@ -529,6 +719,15 @@ def main():
     p.add_argument("--datachannel", action="store_true")
     p.add_argument("--dc-ping", action="store_true",
                    help="send a text message on the data channel every 0.2 s")
+    p.add_argument("--dc-label", default="test",
+                   help="label of the data channel (default test)")
+    p.add_argument("--dc-messages", type=int, default=0, metavar="N",
+                   help="send the numbered sequence of N messages once "
+                        "the channel is open")
+    p.add_argument("--dc-interval", type=float, default=0.02,
+                   help="seconds between --dc-messages messages")
+    p.add_argument("--dc-control", metavar="FILE",
+                   help="run the data channel commands appended to FILE")
     p.add_argument("--connect-timeout", type=float, default=10)
     p.add_argument("--print-offer", action="store_true")
     p.add_argument("--keyframe-interval", type=float, metavar="SECONDS",

@@ -1,0 +1,411 @@
+#!/usr/bin/env node
+/*
+ * Headless Chromium driving the chat panel of html/watch.html (WHEP
+ * viewers), html/publish.html (a WHIP publisher) or html/events.html, in
+ * one browser with one tab per page, steered by a control file.
+ *
+ *   node t/clients/chromium_chat.js --base http://127.0.0.1:8080 \
+ *       [--page watch|publish|events] [--stream cam1] [--pages 1] \
+ *       [--query 'whep=/whep-pub/&...'] [--control FILE] \
+ *       [--timeout 20] [--seconds 60]
+ *
+ * Opens --pages tabs of <page>.html?stream=..&autostart=1 (plus --query)
+ * and waits (bounded by --timeout each) until the page is connected and
+ * its "chat" data channel is open (events: until the event stream is
+ * open). Then, until --seconds have passed, SIGUSR1, or a "quit" command:
+ * prints every message a tab receives (window.chatLog; events page:
+ * window.eventsLog) and runs the commands appended to --control, one JSON
+ * object per line:
+ *   {"cmd":"open"[,"query":"whep=/whep-pub/"]}  one more tab (more params)
+ *   {"cmd":"send","page":i,"text":"..."}        window.chatSend(text)
+ *   {"cmd":"post","page":i,"label":..,"data":..,"type":..}
+ *                                               events page: eventsPost()
+ *   {"cmd":"dom","page":i}                      the chat log as displayed
+ *   {"cmd":"screenshot","page":i,"path":FILE}   full-page screenshot
+ *   {"cmd":"close","page":i}                    #stop (DELETE) in that tab
+ *   {"cmd":"quit"}                              #stop in every tab, exit
+ *
+ * stdout, one JSON object per line:
+ *   {"event":"connected","page":i,"location":..,"eventsUrl":..}
+ *   {"event":"chat_open","page":i}
+ *   {"event":"chat","page":i,"n":k,"label":..,"data":..,"binary":..,"size":..}
+ *       k: 1-based index in that tab's log; data: text, or base64
+ *   {"event":"sse","page":i,"n":k,"id":..,"label":..,"data":..}   events page
+ *   {"event":"sent","page":i,"ok":true|false,"text":..}
+ *   {"event":"posted","page":i,"status":204}
+ *   {"event":"dom","page":i,"lines":["label: text", ...],"state":..}
+ *   {"event":"screenshot","page":i,"path":..}
+ *   {"event":"closed","page":i,"status":200}
+ *   {"event":"state","page":i,"state":..}      connection state changes
+ *   {"event":"error","message":..}              exit status 2
+ *   {"event":"done"}                            before a clean exit
+ * Page console errors go to stderr. Every wait is bounded.
+ */
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+function emit(obj) {
+    process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+function usage(msg) {
+    if (msg) {
+        emit({ event: 'error', message: msg });
+    }
+    process.stderr.write('usage: chromium_chat.js --base URL [--page watch|publish|events] ' +
+        '[--stream NAME] [--pages N] [--query Q] [--control FILE] [--timeout S] ' +
+        '[--seconds S]\n');
+    process.exit(msg ? 2 : 0);
+}
+
+function parseArgs(argv) {
+    const o = {
+        base: null, page: 'watch', stream: 'cam1', pages: 1, query: '',
+        control: null, timeout: 20, seconds: 60,
+        chromium: process.env.CHROMIUM || '/usr/bin/chromium'
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const val = () => {
+            if (i + 1 >= argv.length) {
+                usage('missing value for ' + a);
+            }
+            return argv[++i];
+        };
+        switch (a) {
+        case '--base': o.base = val().replace(/\/+$/, ''); break;
+        case '--page': o.page = val(); break;
+        case '--stream': o.stream = val(); break;
+        case '--pages': o.pages = Number(val()); break;
+        case '--query': o.query = val(); break;
+        case '--control': o.control = val(); break;
+        case '--timeout': o.timeout = Number(val()); break;
+        case '--seconds': o.seconds = Number(val()); break;
+        case '--chromium': o.chromium = val(); break;
+        case '-h': case '--help': usage(); break;
+        default: usage('unknown argument ' + a);
+        }
+    }
+    if (!o.base) {
+        usage('--base is required');
+    }
+    if (!['watch', 'publish', 'events'].includes(o.page)) {
+        usage('bad --page');
+    }
+    if (!(o.pages >= 0 && o.pages <= 8) || !(o.timeout > 0) || !(o.seconds > 0)) {
+        usage('bad --pages, --timeout or --seconds');
+    }
+    return o;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let quit = false;
+process.on('SIGUSR1', () => { quit = true; });
+
+const opt = parseArgs(process.argv.slice(2));
+const tabs = [];     /* {page, seen, state, closed} */
+let context = null;
+
+/* what the page under test exposes */
+function pageState() {
+    const s = window.whepState || window.whipState || window.eventsState || null;
+    const log = window.chatLog || window.eventsLog || [];
+    const chat = document.getElementById('chat-state');
+    return {
+        state: s ? s.state : null,
+        error: s ? s.error : null,
+        location: s ? s.location || null : null,
+        eventsUrl: s ? s.eventsUrl || null : null,
+        chat: chat ? chat.dataset.state : null,
+        n: log.length
+    };
+}
+
+async function openTab(extraQuery) {
+    const i = tabs.length;
+    const page = await context.newPage();
+    const tab = { page, seen: 0, state: null, closed: false, i };
+    tabs.push(tab);
+    page.on('console', (msg) => {
+        if (msg.type() === 'error') {
+            process.stderr.write(`[${i}] console.error: ${msg.text()}\n`);
+        }
+    });
+    page.on('pageerror', (err) => {
+        process.stderr.write(`[${i}] pageerror: ${err.message}\n`);
+    });
+
+    const q = new URLSearchParams(opt.query);
+    for (const [k, v] of new URLSearchParams(extraQuery || '')) {
+        q.set(k, v);
+    }
+    q.set('stream', opt.stream);
+    q.set('autostart', '1');
+    const url = `${opt.base}/${opt.page}.html?${q.toString()}`;
+    const resp = await page.goto(url, { waitUntil: 'load', timeout: 10000 });
+    if (!resp || !resp.ok()) {
+        throw new Error(`cannot load ${url}: HTTP ${resp ? resp.status() : 'no response'}`);
+    }
+
+    const deadline = Date.now() + opt.timeout * 1000;
+    let s = null;
+    for (;;) {
+        s = await page.evaluate(pageState);
+        const up = opt.page === 'events' ? s.state === 'open'
+            : s.state === 'connected' && s.chat === 'open';
+        if (up) {
+            break;
+        }
+        if (['failed', 'closed', 'error'].includes(s.state)) {
+            throw new Error(`tab ${i}: ${s.state}: ${s.error || ''}`);
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`tab ${i}: not connected with an open chat channel after ` +
+                `${opt.timeout} s (state ${s.state}, chat ${s.chat}, error ${s.error})`);
+        }
+        await sleep(50);
+    }
+    tab.state = s.state;
+    emit({ event: 'connected', page: i, location: s.location, eventsUrl: s.eventsUrl });
+    if (opt.page !== 'events') {
+        emit({ event: 'chat_open', page: i });
+    }
+    return tab;
+}
+
+/* new log entries of every tab */
+async function drain() {
+    for (const tab of tabs) {
+        if (tab.closed) {
+            continue;
+        }
+        const r = await tab.page.evaluate((from) => {
+            const log = window.chatLog || window.eventsLog || [];
+            const s = window.whepState || window.whipState || window.eventsState || {};
+            return { items: log.slice(from), state: s.state };
+        }, tab.seen);
+        for (const e of r.items) {
+            tab.seen++;
+            if (opt.page === 'events') {
+                emit({ event: 'sse', page: tab.i, n: tab.seen, id: e.id, label: e.event, data: e.data });
+            } else {
+                emit({
+                    event: 'chat', page: tab.i, n: tab.seen, label: e.label, data: e.data,
+                    binary: e.binary, size: e.size
+                });
+            }
+        }
+        if (r.state !== tab.state) {
+            tab.state = r.state;
+            emit({ event: 'state', page: tab.i, state: r.state });
+        }
+    }
+}
+
+async function stopTab(tab) {
+    if (tab.closed) {
+        return null;
+    }
+    tab.closed = true;
+    if (opt.page === 'events') {
+        await tab.page.evaluate(() => window.eventsPlayer.disconnect());
+        return 0;
+    }
+    await tab.page.click('#stop', { timeout: 5000 });
+    await tab.page.waitForFunction(() => {
+        const w = window.whepState || window.whipState;
+        return w.state === 'closed' && (w.deleteStatus !== null || !w.location);
+    }, null, { timeout: 10000, polling: 100 });
+    return tab.page.evaluate(() => (window.whepState || window.whipState).deleteStatus);
+}
+
+function tabOf(cmd) {
+    const tab = tabs[cmd.page || 0];
+    if (!tab || tab.closed) {
+        throw new Error(`no open tab ${cmd.page}`);
+    }
+    return tab;
+}
+
+async function run(cmd) {
+    switch (cmd.cmd) {
+    case 'open':
+        await openTab(cmd.query);
+        break;
+    case 'send': {
+        const tab = tabOf(cmd);
+        const ok = await tab.page.evaluate((t) => window.chatSend(t), String(cmd.text));
+        emit({ event: 'sent', page: tab.i, ok, text: cmd.text });
+        break;
+    }
+    case 'post': {
+        const tab = tabOf(cmd);
+        const status = await tab.page.evaluate((c) => window.eventsPost(c.label, c.data, c.type), cmd);
+        emit({ event: 'posted', page: tab.i, status });
+        break;
+    }
+    case 'dom': {
+        const tab = tabOf(cmd);
+        const r = await tab.page.evaluate(() => {
+            const ul = document.getElementById('chat-log') || document.getElementById('events-log');
+            const st = document.getElementById('chat-state');
+            return {
+                lines: Array.from(ul.children).map((li) => li.className + ' ' +
+                    Array.from(li.children).map((c) => c.textContent).join(' ')),
+                state: st ? st.dataset.state : null
+            };
+        });
+        emit({ event: 'dom', page: tab.i, lines: r.lines, state: r.state });
+        break;
+    }
+    case 'screenshot': {
+        const tab = tabOf(cmd);
+        await tab.page.screenshot({ path: cmd.path, fullPage: true });
+        emit({ event: 'screenshot', page: tab.i, path: cmd.path });
+        break;
+    }
+    case 'close': {
+        const tab = tabOf(cmd);
+        const status = await stopTab(tab);
+        emit({ event: 'closed', page: tab.i, status });
+        break;
+    }
+    case 'quit':
+        quit = true;
+        break;
+    default:
+        throw new Error('unknown command ' + JSON.stringify(cmd));
+    }
+}
+
+/* complete new lines of the control file */
+let controlOffset = 0;
+let controlRest = '';
+function readControl() {
+    if (!opt.control) {
+        return [];
+    }
+    let fd;
+    try {
+        fd = fs.openSync(opt.control, 'r');
+    } catch (e) {
+        return [];
+    }
+    const cmds = [];
+    try {
+        const buf = Buffer.alloc(65536);
+        for (;;) {
+            const n = fs.readSync(fd, buf, 0, buf.length, controlOffset);
+            if (n <= 0) {
+                break;
+            }
+            controlOffset += n;
+            controlRest += buf.toString('utf8', 0, n);
+        }
+    } finally {
+        fs.closeSync(fd);
+    }
+    let k;
+    while ((k = controlRest.indexOf('\n')) >= 0) {
+        const line = controlRest.substring(0, k).trim();
+        controlRest = controlRest.substring(k + 1);
+        if (line) {
+            cmds.push(JSON.parse(line));
+        }
+    }
+    return cmds;
+}
+
+async function main() {
+    const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-chat-'));
+    let exitCode = 0;
+
+    const hardLimit = (opt.seconds + opt.timeout * (opt.pages + 2) + 60) * 1000;
+    const watchdog = setTimeout(() => {
+        emit({ event: 'error', message: `watchdog: gave up after ${hardLimit / 1000} s` });
+        try {
+            fs.rmSync(userDataDir, { recursive: true, force: true });
+        } catch (e) { /* ignore */ }
+        process.exit(2);
+    }, hardLimit);
+    watchdog.unref();
+
+    try {
+        context = await chromium.launchPersistentContext(userDataDir, {
+            executablePath: opt.chromium,
+            headless: false,   /* --headless=new below */
+            timeout: 30000,
+            viewport: { width: 1280, height: 900 },
+            args: [
+                '--headless=new',
+                '--no-sandbox',
+                '--disable-gpu',
+                '--disable-quic',
+                '--no-first-run',
+                '--disable-background-networking',
+                '--disable-component-update',
+                '--disable-sync',
+                '--use-fake-device-for-media-stream',
+                '--use-fake-ui-for-media-stream',
+                '--allow-loopback-in-peer-connection',
+                '--autoplay-policy=no-user-gesture-required',
+                /* tabs in the background keep their timers running */
+                '--disable-background-timer-throttling',
+                '--disable-renderer-backgrounding',
+                '--disable-backgrounding-occluded-windows',
+                '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
+            ]
+        });
+        context.setDefaultTimeout(10000);
+        const first = context.pages()[0];
+
+        for (let i = 0; i < opt.pages; i++) {
+            await openTab();
+        }
+        if (first) {
+            await first.close().catch(() => {});
+        }
+
+        const t0 = Date.now();
+        while (!quit && Date.now() - t0 < opt.seconds * 1000) {
+            await drain();
+            for (const cmd of readControl()) {
+                await run(cmd);
+                await drain();
+            }
+            for (const tab of tabs) {
+                if (!tab.closed && ['failed', 'closed', 'error'].includes(tab.state)) {
+                    throw new Error(`tab ${tab.i}: connection ${tab.state}`);
+                }
+            }
+            await sleep(100);
+        }
+        await drain();
+        for (const tab of tabs) {
+            if (!tab.closed) {
+                const status = await stopTab(tab);
+                emit({ event: 'closed', page: tab.i, status });
+            }
+        }
+        emit({ event: 'done' });
+    } catch (e) {
+        const message = String(e.message || e).split('\n')[0].replace(/\u001b\[[0-9;]*m/g, '');
+        emit({ event: 'error', message });
+        exitCode = 2;
+    }
+
+    if (context) {
+        await Promise.race([context.close().catch(() => {}), sleep(10000)]);
+    }
+    try {
+        fs.rmSync(userDataDir, { recursive: true, force: true });
+    } catch (e) { /* ignore */ }
+    process.exit(exitCode);
+}
+
+main();
