@@ -25,7 +25,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
     int                          idx[2];
     u_char                      *p;
     ngx_int_t                    rc;
-    ngx_str_t                    ua, value;
+    ngx_str_t                    ua;
     ngx_uint_t                   i, k;
     ngx_webrtc_track_t          *tr;
     ngx_webrtc_session_t        *s;
@@ -48,39 +48,14 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
             ngx_webrtc_stream_release(st);
         }
 
-        value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
-                    - value.data;
-
-        if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webrtc_error(r, NGX_HTTP_CONFLICT,
-                                     "stream has no live publisher");
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_CONFLICT,
+                                           "stream has no live publisher");
     }
 
     if (wlcf->max_viewers && st->viewers >= wlcf->max_viewers) {
         ngx_webrtc_stream_release(st);
-
-        value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
-                    - value.data;
-
-        if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "stream has too many viewers");
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "stream has too many viewers");
     }
 
     sel = ngx_pcalloc(r->pool, sizeof(ngx_webrtc_sdp_selection_t));
@@ -153,18 +128,8 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
     /* the session holds the stream reference from now on */
     s->st = st;
 
-    s->remote_ufrag.data = ngx_pstrdup(s->pool,
-                                       (ngx_str_t *) &sel->transport.ufrag);
-    s->remote_ufrag.len = sel->transport.ufrag.len;
-    s->remote_fp_alg.data = ngx_pstrdup(s->pool,
-                                        (ngx_str_t *) &sel->transport.fp_alg);
-    s->remote_fp_alg.len = sel->transport.fp_alg.len;
-    s->remote_fp.data = ngx_pstrdup(s->pool,
-                                    (ngx_str_t *) &sel->transport.fp);
-    s->remote_fp.len = sel->transport.fp.len;
-
-    if (s->remote_ufrag.data == NULL || s->remote_fp_alg.data == NULL
-        || s->remote_fp.data == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1)
+    if (ngx_http_webrtc_session_remote(s, sel) != NGX_OK
+        || RAND_bytes(rnd, sizeof(rnd)) != 1)
     {
         ngx_webrtc_session_close(s, "no memory");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -220,23 +185,10 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
 
     if (rc != NGX_OK) {
         ngx_webrtc_session_close(s, "no room");
-
-        value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
-                    - value.data;
-
-        if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     (rc == NGX_DECLINED)
-                                     ? "server has too many viewers"
-                                     : "server is full");
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           (rc == NGX_DECLINED)
+                                           ? "server has too many viewers"
+                                           : "server is full");
     }
 
     if (ngx_webrtc_viewer_join(s) != NGX_OK

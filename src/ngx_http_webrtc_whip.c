@@ -585,7 +585,7 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     u_char *body, size_t len)
 {
     ngx_int_t                     rc;
-    ngx_str_t                     ua, value;
+    ngx_str_t                     ua;
     ngx_uint_t                    i, *codecs;
     ngx_webrtc_sdp_t             *sdp;
     ngx_webrtc_track_t           *tr;
@@ -661,19 +661,7 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     /* the offer is freed with the request: keep what the session needs */
 
-    s->remote_ufrag.data = ngx_pstrdup(s->pool,
-                                       (ngx_str_t *) &sel->transport.ufrag);
-    s->remote_ufrag.len = sel->transport.ufrag.len;
-    s->remote_fp_alg.data = ngx_pstrdup(s->pool,
-                                        (ngx_str_t *) &sel->transport.fp_alg);
-    s->remote_fp_alg.len = sel->transport.fp_alg.len;
-    s->remote_fp.data = ngx_pstrdup(s->pool,
-                                    (ngx_str_t *) &sel->transport.fp);
-    s->remote_fp.len = sel->transport.fp.len;
-
-    if (s->remote_ufrag.data == NULL || s->remote_fp_alg.data == NULL
-        || s->remote_fp.data == NULL)
-    {
+    if (ngx_http_webrtc_session_remote(s, sel) != NGX_OK) {
         ngx_webrtc_session_close(s, "no memory");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -736,11 +724,8 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     if (rc != NGX_OK) {
         ngx_webrtc_session_close(s, "no shared memory");
-        value.len = 1;
-        value.data = (u_char *) "5";
-        (void) ngx_http_webrtc_add_header(r, "Retry-After", &value);
-        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "server is full");
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "server is full");
     }
 
     if (replaced.pid) {
@@ -757,11 +742,8 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     if (ngx_webrtc_stream_publish(s) != NGX_OK) {
         ngx_webrtc_session_close(s, "no shared memory");
-        value.len = 1;
-        value.data = (u_char *) "5";
-        (void) ngx_http_webrtc_add_header(r, "Retry-After", &value);
-        return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "server is full");
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "server is full");
     }
 
     if (ngx_webrtc_session_activate(s) != NGX_OK) {
@@ -1148,6 +1130,60 @@ ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body)
 
     *p = '\0';
     body->len = len;
+
+    return NGX_OK;
+}
+
+
+/* 503 or 409 with Retry-After: webrtc_retry_after */
+
+ngx_int_t
+ngx_http_webrtc_retry_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *reason)
+{
+    ngx_str_t                    value;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", wlcf->retry_after)
+                - value.data;
+
+    if (ngx_http_webrtc_add_header(r, "Retry-After", &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webrtc_error(r, status, reason);
+}
+
+
+/* the offer's ICE credentials and fingerprint, kept in the session */
+
+ngx_int_t
+ngx_http_webrtc_session_remote(ngx_webrtc_session_t *s,
+    ngx_webrtc_sdp_selection_t *sel)
+{
+    ngx_webrtc_sdp_transport_t  *t;
+
+    t = &sel->transport;
+
+    s->remote_ufrag.data = ngx_pstrdup(s->pool, (ngx_str_t *) &t->ufrag);
+    s->remote_ufrag.len = t->ufrag.len;
+    s->remote_fp_alg.data = ngx_pstrdup(s->pool, (ngx_str_t *) &t->fp_alg);
+    s->remote_fp_alg.len = t->fp_alg.len;
+    s->remote_fp.data = ngx_pstrdup(s->pool, (ngx_str_t *) &t->fp);
+    s->remote_fp.len = t->fp.len;
+
+    if (s->remote_ufrag.data == NULL || s->remote_fp_alg.data == NULL
+        || s->remote_fp.data == NULL)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -523,6 +523,10 @@ ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason);
 ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value);
+ngx_int_t ngx_http_webrtc_retry_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *reason);
+ngx_int_t ngx_http_webrtc_session_remote(ngx_webrtc_session_t *s,
+    ngx_webrtc_sdp_selection_t *sel);
 void ngx_http_webrtc_data_setup(ngx_http_request_t *r,
     ngx_webrtc_session_t *s, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel);
