@@ -554,7 +554,7 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     case NGX_HTTP_WEBRTC_WHIP:
     case NGX_HTTP_WEBRTC_WHEP:
     case NGX_HTTP_WEBRTC_EVENTS:
-        clcf->handler = ngx_http_webrtc_whip_handler;
+        clcf->handler = ngx_http_webrtc_handler;
         break;
 
     default: /* NGX_HTTP_WEBRTC_STATUS */

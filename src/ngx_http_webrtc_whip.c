@@ -11,8 +11,10 @@
 
 
 /*
- * WHIP (RFC 9725).  The endpoint is <location>/<stream>; a session is the
- * resource <location>/<stream>/<id>, id being 128 random bits in hex.
+ * WHIP (RFC 9725), and what WHEP and the event endpoints share with it:
+ * targets, auth, CORS, Links, errors, DELETE and PATCH of sessions, the
+ * 201 with the answer.  The endpoint is <location>/<stream>; a session is
+ * the resource <location>/<stream>/<id>, id being 128 random bits in hex.
  */
 
 
@@ -59,7 +61,7 @@ static ngx_str_t  ngx_http_webrtc_sdp_type = ngx_string("application/sdp");
 
 
 ngx_int_t
-ngx_http_webrtc_whip_handler(ngx_http_request_t *r)
+ngx_http_webrtc_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_pid_t                    pid;

@@ -149,7 +149,6 @@ typedef struct {
     uint32_t                    out_ssrc;
     uint32_t                    sent_packets;
     uint32_t                    sent_octets;
-    uint32_t                    last_ts;
     unsigned                    started:1;
 } ngx_webrtc_track_t;
 
@@ -286,8 +285,6 @@ typedef struct {
     volatile uint64_t           dwrite;       /* written up to */
     uint64_t                    dnext_id;
     uint64_t                    dids[NGX_WEBRTC_DRING_IDS];  /* id -> pos */
-    uint64_t                    dmsgs;        /* messages, for status */
-    uint64_t                    ddropped;
     time_t                      drate_sec;
     ngx_uint_t                  drate_count;
     time_t                      drate_dropped;  /* last second with drops */
@@ -462,6 +459,7 @@ void ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf,
 void ngx_webrtc_media_start(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
     ngx_webrtc_track_t *t);
+void ngx_webrtc_media_request_keyframes(ngx_webrtc_session_t *s);
 
 /* ngx_webrtc_stream.c */
 ngx_webrtc_shm_stream_t *ngx_webrtc_stream_acquire(ngx_str_t *name,
@@ -518,7 +516,7 @@ ngx_int_t ngx_webrtc_ctl_key_check(u_char *key);
 void ngx_webrtc_shm_set_remote(ngx_webrtc_session_t *s);
 
 /* ngx_http_webrtc_whip.c */
-ngx_int_t ngx_http_webrtc_whip_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_webrtc_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason);
 ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,

@@ -716,7 +716,6 @@ ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st, ngx_uint_t origin,
     }
 
     if (wmcf->dc_rate && ++st->drate_count > wmcf->dc_rate) {
-        st->ddropped++;
 
         /* logged once a flood: not again while the seconds go on dropping */
         log = (st->drate_dropped != tp->sec && st->drate_dropped != tp->sec - 1);
@@ -766,7 +765,6 @@ ngx_webrtc_data_write(ngx_webrtc_shm_stream_t *st, ngx_uint_t origin,
     ngx_memcpy((u_char *) (rec + 1) + label->len, data, len);
 
     st->dids[rec->id % NGX_WEBRTC_DRING_IDS] = pos;
-    st->dmsgs++;
 
     ngx_memory_barrier();
     st->dwrite = pos + size;

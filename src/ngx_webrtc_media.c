@@ -286,6 +286,21 @@ ngx_webrtc_media_bitrate(ngx_webrtc_track_t *t, ngx_webrtc_shm_track_t *st,
 }
 
 
+/* a viewer asked: every video track of the publisher */
+
+void
+ngx_webrtc_media_request_keyframes(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+            (void) ngx_webrtc_media_request_keyframe(s, &s->tracks[i]);
+        }
+    }
+}
+
+
 /* PLI (RFC 4585) if the sender offered it, else FIR (RFC 5104) */
 
 ngx_int_t

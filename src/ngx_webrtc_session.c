@@ -846,7 +846,6 @@ ngx_webrtc_ctl_send(in_port_t port, u_char type, u_char *id)
 static void
 ngx_webrtc_ctl_handle(u_char *buf, size_t len)
 {
-    ngx_uint_t             i;
     ngx_webrtc_session_t  *s;
 
     if (len != NGX_WEBRTC_CTL_LEN || buf[1] != 'N' || buf[2] != 'W'
@@ -872,12 +871,7 @@ ngx_webrtc_ctl_handle(u_char *buf, size_t len)
         break;
 
     case NGX_WEBRTC_CTL_KEYFRAME:
-        for (i = 0; i < s->ntracks; i++) {
-            if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
-                (void) ngx_webrtc_media_request_keyframe(s, &s->tracks[i]);
-            }
-        }
-
+        ngx_webrtc_media_request_keyframes(s);
         break;
     }
 }

@@ -638,7 +638,6 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     if (!resend) {
         t->sent_packets++;
         t->sent_octets += slot->len;
-        t->last_ts = ts;
 
         st->packets++;
         st->bytes += slot->len;
@@ -1013,7 +1012,6 @@ ngx_webrtc_viewer_replay_stop(ngx_webrtc_session_t *s)
 void
 ngx_webrtc_stream_keyframe_request(ngx_webrtc_shm_stream_t *st)
 {
-    ngx_uint_t             i;
     ngx_pid_t              pid;
     in_port_t              port;
     ngx_msec_t             now;
@@ -1039,10 +1037,8 @@ ngx_webrtc_stream_keyframe_request(ngx_webrtc_shm_stream_t *st)
     if (pid == ngx_pid) {
         s = ngx_webrtc_session_find(id);
 
-        for (i = 0; s && i < s->ntracks; i++) {
-            if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
-                (void) ngx_webrtc_media_request_keyframe(s, &s->tracks[i]);
-            }
+        if (s) {
+            ngx_webrtc_media_request_keyframes(s);
         }
 
         return;
