@@ -72,7 +72,7 @@ sub prev_keyframe {
 #   first: sub($client) returning ($post_wall, $first_wall, $detail) once
 #          the viewer has its first picture, () on failure (bounded).
 # Aims the POST at $JOIN s after a keyframe, from a measured start-up
-# delay, and retries (at most 3 times) when it lands too close to a
+# delay, and retries (at most 6 times) when it lands too close to a
 # keyframe.
 my %startup = (aiortc => 1.0, chromium => 3.0, ndc => 0.4);
 
@@ -92,7 +92,7 @@ sub join_mid_gop {
     my ($kind, $spawn, $firstcb) = @_;
 
     subtest "$kind viewer joining mid-GOP" => sub {
-        for my $try (1 .. 3) {
+        for my $try (1 .. 6) {
             # a fresh keyframe, then aim at $JOIN s after one
             my $n = () = keyframes();
             my $k = $t->wait_for(sub {
@@ -144,7 +144,7 @@ sub join_mid_gop {
             leave($c);
             return;
         }
-        fail("$kind: no POST landed mid-GOP in 3 tries");
+        fail("$kind: no POST landed mid-GOP in 6 tries");
     };
 }
 
