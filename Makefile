@@ -17,6 +17,7 @@ MODULE_SO    := $(BUILD)/modules/ngx_http_webrtc_module.so
 
 SRCS         := $(wildcard $(CURDIR)/src/*.c) $(wildcard $(CURDIR)/src/*.h)
 PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_rtp.c src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c
+UNIT_SRCS    := $(PARSER_SRCS) src/ngx_webrtc_gcm.c
 
 CC           ?= cc
 UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
@@ -72,9 +73,9 @@ run: deps
 
 unit: $(UNIT_TESTS)
 
-$(BUILD)/unit/%: t/unit/%.c $(PARSER_SRCS) $(wildcard src/ngx_webrtc_*.h)
+$(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PARSER_SRCS) -lnice
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lsrtp2 -lcrypto
 
 fuzz: test-deps
 	$(MAKE) $(FUZZ_TARGETS)
@@ -121,9 +122,10 @@ $(BUILD)/bench/whep-load: bench/whep-load.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs nice libsrtp2 openssl)
 
-$(BUILD)/bench/floor: bench/floor.c
+$(BUILD)/bench/floor: bench/floor.c src/ngx_webrtc_gcm.c src/ngx_webrtc_gcm.h
 	@mkdir -p $(BUILD)/bench
-	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libsrtp2)
+	$(CC) $(BENCH_CFLAGS) -Isrc -o $@ $< src/ngx_webrtc_gcm.c \
+	    $$(pkg-config --cflags --libs libsrtp2 libcrypto)
 
 bench: module bench-tools
 	bench/run.sh

@@ -21,6 +21,7 @@
 #include "ngx_webrtc_parse.h"
 #include "ngx_webrtc_sdp.h"
 #include "ngx_webrtc_rtp.h"
+#include "ngx_webrtc_gcm.h"
 
 
 #define NGX_WEBRTC_ID_LEN            32     /* hex chars, 128 bits */
@@ -147,6 +148,7 @@ typedef struct {
     uint16_t                    seq_off;
     uint32_t                    ts_off;
     uint32_t                    out_ssrc;
+    uint64_t                    out_index;    /* highest SRTP index sent */
     uint32_t                    sent_packets;
     uint32_t                    sent_octets;
     unsigned                    started:1;
@@ -330,7 +332,8 @@ struct ngx_webrtc_session_s {
 
     SSL                        *ssl;
     srtp_t                      srtp_in;
-    srtp_t                      srtp_out;
+    srtp_t                      srtp_out;     /* SRTCP; SRTP if not GCM */
+    ngx_webrtc_gcm_t            rtp_out;      /* SRTP with AES-GCM */
 
     ngx_event_t                 dtls_timer;
     ngx_event_t                 consent_timer;

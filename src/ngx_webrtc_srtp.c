@@ -10,7 +10,8 @@
 /*
  * libsrtp2 contexts from the DTLS exporter (RFC 5764 4.2): client key,
  * server key, client salt, server salt.  We are the DTLS server, so the
- * client's half protects what we receive.
+ * client's half protects what we receive.  With AES-GCM, outgoing RTP
+ * goes through ngx_webrtc_gcm.c (OpenSSL) instead of libsrtp2.
  */
 
 
@@ -62,15 +63,28 @@ ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
     if (ngx_webrtc_srtp_policy(s, &s->srtp_in, profile, in, 1) != NGX_OK
         || ngx_webrtc_srtp_policy(s, &s->srtp_out, profile, out, 0) != NGX_OK)
     {
-        ngx_explicit_memzero(in, sizeof(in));
-        ngx_explicit_memzero(out, sizeof(out));
-        return NGX_ERROR;
+        goto failed;
+    }
+
+    if (profile == SRTP_AEAD_AES_128_GCM
+        && ngx_webrtc_gcm_init(&s->rtp_out, out, out + klen) != 0)
+    {
+        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0,
+                      "webrtc: AES-GCM context not created");
+        goto failed;
     }
 
     ngx_explicit_memzero(in, sizeof(in));
     ngx_explicit_memzero(out, sizeof(out));
 
     return NGX_OK;
+
+failed:
+
+    ngx_explicit_memzero(in, sizeof(in));
+    ngx_explicit_memzero(out, sizeof(out));
+
+    return NGX_ERROR;
 }
 
 
@@ -122,4 +136,6 @@ ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s)
         srtp_dealloc(s->srtp_out);
         s->srtp_out = NULL;
     }
+
+    ngx_webrtc_gcm_free(&s->rtp_out);
 }

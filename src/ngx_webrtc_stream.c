@@ -6,6 +6,8 @@
 
 #include "ngx_webrtc.h"
 
+#include <netinet/udp.h>
+
 
 /*
  * Fan-out.  The publisher's worker writes each RTP payload once into the
@@ -18,21 +20,51 @@
  * offsets; packets are SRTP-protected per viewer and sent with
  * sendmmsg().  A new viewer starts with the packets since the last
  * keyframe, so that the first picture needs no new keyframe.
+ *
+ * Packets are read from the ring first and then sent viewer by viewer, so
+ * that one viewer's consecutive packets of one size (a video frame's
+ * fragments) leave as one UDP GSO message (UDP_SEGMENT): the kernel walks
+ * its stack once per message instead of once per packet.  Where GSO is
+ * refused (an interface without checksum offload), the worker falls back
+ * to one datagram per message for good.
  */
 
 
-#define NGX_WEBRTC_BATCH         64
+#define NGX_WEBRTC_BATCH         64     /* messages per sendmmsg() */
+#define NGX_WEBRTC_GSO_SEGS      16     /* packets per message */
+#define NGX_WEBRTC_BATCH_DATA    (256 * 1024)
+#define NGX_WEBRTC_PUMP_SLOTS    32     /* ring slots read per round */
 #define NGX_WEBRTC_PKT_MAX       (12 + NGX_WEBRTC_SLOT_DATA + 16 + 16)
 #define NGX_WEBRTC_RING_MASK     (NGX_WEBRTC_RING_SLOTS - 1)
 #define NGX_WEBRTC_NO_KEYFRAME   ((uint64_t) -1)
 #define NGX_WEBRTC_NACK_MAX      64
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT              103
+#endif
+
+
+typedef union {
+    struct cmsghdr              align;
+    u_char                      buf[CMSG_SPACE(sizeof(uint16_t))];
+} ngx_webrtc_gso_cmsg_t;
+
 
 typedef struct {
     struct mmsghdr              msgs[NGX_WEBRTC_BATCH];
     struct iovec                iovs[NGX_WEBRTC_BATCH];
-    u_char                      bufs[NGX_WEBRTC_BATCH][NGX_WEBRTC_PKT_MAX];
+    ngx_webrtc_gso_cmsg_t       cmsgs[NGX_WEBRTC_BATCH];
+    uint16_t                    segs[NGX_WEBRTC_BATCH];
+    uint16_t                    seg_size[NGX_WEBRTC_BATCH];
     ngx_uint_t                  n;
+
+    /* the last message takes more packets of its size from its viewer */
+    ngx_webrtc_session_t       *last;
+    unsigned                    last_open:1;
+    unsigned                    no_gso:1;
+
+    u_char                     *tail;
+    u_char                      data[NGX_WEBRTC_BATCH_DATA];
 } ngx_webrtc_batch_t;
 
 
@@ -47,7 +79,11 @@ static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
     ngx_webrtc_slot_t *slot, ngx_uint_t resend);
 static void ngx_webrtc_group_close(ngx_webrtc_group_t *g);
 static void ngx_webrtc_replay_handler(ngx_event_t *ev);
+static void ngx_webrtc_batch_add(ngx_webrtc_session_t *s, u_char *p,
+    size_t len);
 static void ngx_webrtc_batch_flush(void);
+static ngx_int_t ngx_webrtc_batch_send_split(ngx_webrtc_batch_t *b,
+    ngx_uint_t i);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
     uint16_t pid, uint16_t blp);
 static ngx_int_t ngx_webrtc_h264_profile(u_char *p, size_t len,
@@ -56,6 +92,7 @@ static uint64_t ngx_webrtc_ntp_now(void);
 
 
 static ngx_webrtc_batch_t  ngx_webrtc_batch;
+static ngx_webrtc_slot_t   ngx_webrtc_pump_slots[NGX_WEBRTC_PUMP_SLOTS];
 
 
 ngx_webrtc_shm_stream_t *
@@ -504,10 +541,11 @@ static void
 ngx_webrtc_group_pump(ngx_webrtc_group_t *g, ngx_uint_t may_close)
 {
     uint64_t                  end;
+    ngx_uint_t                i, n;
     ngx_queue_t              *q;
+    ngx_webrtc_slot_t        *slots;
     ngx_webrtc_session_t     *s;
     ngx_webrtc_shm_stream_t  *st;
-    ngx_webrtc_slot_t         slot;
 
     st = g->st;
 
@@ -527,10 +565,17 @@ ngx_webrtc_group_pump(ngx_webrtc_group_t *g, ngx_uint_t may_close)
         g->cursor = end - NGX_WEBRTC_RING_SLOTS / 2;
     }
 
-    for ( /* void */ ; g->cursor < end; g->cursor++) {
+    slots = ngx_webrtc_pump_slots;
 
-        if (ngx_webrtc_slot_read(st, g->cursor, &slot) != NGX_OK) {
-            continue;
+    while (g->cursor < end) {
+
+        for (n = 0;
+             n < NGX_WEBRTC_PUMP_SLOTS && g->cursor < end;
+             g->cursor++)
+        {
+            if (ngx_webrtc_slot_read(st, g->cursor, &slots[n]) == NGX_OK) {
+                n++;
+            }
         }
 
         for (q = ngx_queue_head(&g->viewers);
@@ -539,8 +584,12 @@ ngx_webrtc_group_pump(ngx_webrtc_group_t *g, ngx_uint_t may_close)
         {
             s = ngx_queue_data(q, ngx_webrtc_session_t, group_queue);
 
-            if (s->dtls_done && !s->replaying) {
-                ngx_webrtc_viewer_send(s, &slot, 0);
+            if (!s->dtls_done || s->replaying) {
+                continue;
+            }
+
+            for (i = 0; i < n; i++) {
+                ngx_webrtc_viewer_send(s, &slots[i], 0);
             }
         }
     }
@@ -609,9 +658,10 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
 {
     int                      n;
     u_char                  *p;
+    ssize_t                  len;
     uint16_t                 seq;
     uint32_t                 ts;
-    srtp_err_status_t        rc;
+    uint64_t                 index;
     ngx_webrtc_track_t      *t;
     ngx_webrtc_batch_t      *b;
     ngx_webrtc_shm_track_t  *st;
@@ -653,11 +703,17 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
 
     b = &ngx_webrtc_batch;
 
-    if (b->n == NGX_WEBRTC_BATCH) {
+    if (b->tail == NULL) {
+        b->tail = b->data;
+    }
+
+    if (b->n == NGX_WEBRTC_BATCH
+        || b->tail + NGX_WEBRTC_PKT_MAX > b->data + NGX_WEBRTC_BATCH_DATA)
+    {
         ngx_webrtc_batch_flush();
     }
 
-    p = b->bufs[b->n];
+    p = b->tail;
 
     p[0] = 0x80;
     p[1] = (u_char) ((slot->marker ? 0x80 : 0) | (t->pt & 0x7f));
@@ -672,25 +728,81 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     p[10] = (u_char) (t->out_ssrc >> 8);
     p[11] = (u_char) t->out_ssrc;
 
-    ngx_memcpy(p + 12, slot->data, slot->len);
+    if (s->rtp_out.ctx) {
+        index = ngx_webrtc_srtp_out_index(&t->out_index, seq);
 
-    n = 12 + slot->len;
+        len = ngx_webrtc_gcm_protect(&s->rtp_out, p, 12, slot->data,
+                                     slot->len, (uint32_t) (index >> 16));
+        if (len < 0) {
+            return;
+        }
 
-    rc = srtp_protect(s->srtp_out, p, &n);
-    if (rc != srtp_err_status_ok) {
-        return;
+    } else {
+        ngx_memcpy(p + 12, slot->data, slot->len);
+
+        n = 12 + slot->len;
+
+        if (srtp_protect(s->srtp_out, p, &n) != srtp_err_status_ok) {
+            return;
+        }
+
+        len = n;
     }
 
-    b->iovs[b->n].iov_base = p;
-    b->iovs[b->n].iov_len = n;
-    b->msgs[b->n].msg_hdr.msg_name = &s->peer;
-    b->msgs[b->n].msg_hdr.msg_namelen = s->peer_len;
-    b->msgs[b->n].msg_hdr.msg_iov = &b->iovs[b->n];
-    b->msgs[b->n].msg_hdr.msg_iovlen = 1;
-    b->msgs[b->n].msg_hdr.msg_control = NULL;
-    b->msgs[b->n].msg_hdr.msg_controllen = 0;
-    b->msgs[b->n].msg_hdr.msg_flags = 0;
-    b->n++;
+    ngx_webrtc_batch_add(s, p, len);
+}
+
+
+/*
+ * The packet at the batch's tail joins the last message if that is the
+ * same viewer's and the packet is of the message's segment size, or
+ * smaller (then it ends the message, as GSO allows for the last segment).
+ */
+
+static void
+ngx_webrtc_batch_add(ngx_webrtc_session_t *s, u_char *p, size_t len)
+{
+    ngx_uint_t           i;
+    struct msghdr       *mh;
+    ngx_webrtc_batch_t  *b;
+
+    b = &ngx_webrtc_batch;
+
+    b->tail = p + len;
+
+    if (b->n && b->last == s && b->last_open) {
+        i = b->n - 1;
+
+        if (len <= b->seg_size[i]) {
+            b->iovs[i].iov_len += len;
+            b->segs[i]++;
+
+            if (len < b->seg_size[i] || b->segs[i] == NGX_WEBRTC_GSO_SEGS) {
+                b->last_open = 0;
+            }
+
+            return;
+        }
+    }
+
+    i = b->n++;
+
+    b->iovs[i].iov_base = p;
+    b->iovs[i].iov_len = len;
+    b->segs[i] = 1;
+    b->seg_size[i] = (uint16_t) len;
+
+    mh = &b->msgs[i].msg_hdr;
+    mh->msg_name = &s->peer;
+    mh->msg_namelen = s->peer_len;
+    mh->msg_iov = &b->iovs[i];
+    mh->msg_iovlen = 1;
+    mh->msg_control = NULL;
+    mh->msg_controllen = 0;
+    mh->msg_flags = 0;
+
+    b->last = s;
+    b->last_open = !b->no_gso;
 }
 
 
@@ -698,28 +810,95 @@ static void
 ngx_webrtc_batch_flush(void)
 {
     int                   n;
-    ngx_uint_t            sent;
+    ngx_err_t             err;
+    ngx_uint_t            i, sent;
+    struct cmsghdr       *cm;
     ngx_webrtc_batch_t   *b;
     ngx_webrtc_worker_t  *w;
 
     b = &ngx_webrtc_batch;
     w = ngx_webrtc_worker;
 
+    for (i = 0; i < b->n; i++) {
+        if (b->segs[i] > 1) {
+            b->msgs[i].msg_hdr.msg_control = b->cmsgs[i].buf;
+            b->msgs[i].msg_hdr.msg_controllen = sizeof(b->cmsgs[i].buf);
+
+            cm = CMSG_FIRSTHDR(&b->msgs[i].msg_hdr);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            ngx_memcpy(CMSG_DATA(cm), &b->seg_size[i], sizeof(uint16_t));
+        }
+    }
+
     for (sent = 0; sent < b->n; /* void */) {
         n = sendmmsg(w->udp->fd, &b->msgs[sent], b->n - sent, 0);
 
-        if (n <= 0) {
-            /* a full socket buffer: the rest is lost, NACKs recover it */
-            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, w->log, ngx_socket_errno,
-                           "webrtc: sendmmsg() dropped %ui packets",
-                           b->n - sent);
-            break;
+        if (n > 0) {
+            sent += n;
+            continue;
         }
 
-        sent += n;
+        err = ngx_socket_errno;
+
+        if (b->segs[sent] > 1 && (err == EIO || err == NGX_EINVAL)) {
+            /* the kernel or the route's interface refuses GSO */
+
+            if (!b->no_gso) {
+                ngx_log_error(NGX_LOG_NOTICE, w->log, err,
+                              "webrtc: UDP GSO refused, sending packets "
+                              "one by one from now on");
+                b->no_gso = 1;
+            }
+
+            if (ngx_webrtc_batch_send_split(b, sent) == NGX_OK) {
+                sent++;
+                continue;
+            }
+        }
+
+        /* a full socket buffer: the rest is lost, NACKs recover it */
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, w->log, err,
+                       "webrtc: sendmmsg() dropped %ui messages",
+                       b->n - sent);
+        break;
     }
 
     b->n = 0;
+    b->last = NULL;
+    b->tail = b->data;
+}
+
+
+/* one message's packets as datagrams of their own */
+
+static ngx_int_t
+ngx_webrtc_batch_send_split(ngx_webrtc_batch_t *b, ngx_uint_t i)
+{
+    int             n;
+    u_char         *p, *end;
+    ngx_uint_t      k;
+    struct iovec    iovs[NGX_WEBRTC_GSO_SEGS];
+    struct mmsghdr  msgs[NGX_WEBRTC_GSO_SEGS];
+
+    p = b->iovs[i].iov_base;
+    end = p + b->iovs[i].iov_len;
+
+    for (k = 0; p < end && k < NGX_WEBRTC_GSO_SEGS; k++) {
+        iovs[k].iov_base = p;
+        iovs[k].iov_len = ngx_min((size_t) (end - p), b->seg_size[i]);
+        p += iovs[k].iov_len;
+
+        msgs[k].msg_hdr = b->msgs[i].msg_hdr;
+        msgs[k].msg_hdr.msg_iov = &iovs[k];
+        msgs[k].msg_hdr.msg_control = NULL;
+        msgs[k].msg_hdr.msg_controllen = 0;
+    }
+
+    n = sendmmsg(ngx_webrtc_worker->udp->fd, msgs, k, 0);
+
+    return (n > 0) ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -1,0 +1,92 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_GCM_H_INCLUDED_
+#define _NGX_WEBRTC_GCM_H_INCLUDED_
+
+
+/*
+ * Outbound SRTP with AEAD_AES_128_GCM (RFC 7714) through OpenSSL's EVP
+ * interface: the per-packet path of fan-out.  libsrtp2 as Debian builds it
+ * does AES-GCM through NSS, at several times the cost of OpenSSL's
+ * AES-NI/PCLMUL code; inbound SRTP and all SRTCP stay with libsrtp2.
+ *
+ * Pure C on OpenSSL: no nginx runtime, so that the unit test links it
+ * alone and checks it against RFC 7714's vectors and against libsrtp2.
+ */
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+
+
+#define NGX_WEBRTC_GCM_KEY_LEN   16
+#define NGX_WEBRTC_GCM_SALT_LEN  12
+#define NGX_WEBRTC_GCM_TAG_LEN   16
+
+
+typedef struct {
+    EVP_CIPHER_CTX   *ctx;          /* keyed with the session key */
+    u_char            salt[NGX_WEBRTC_GCM_SALT_LEN];
+} ngx_webrtc_gcm_t;
+
+
+/*
+ * Session key and salt from the DTLS-SRTP master key and 96-bit master
+ * salt (RFC 3711 4.3 AES-CM PRF; RFC 7714 11 with erratum 4938).
+ * Returns 0 or -1.
+ */
+int ngx_webrtc_gcm_init(ngx_webrtc_gcm_t *g, const u_char *master_key,
+    const u_char *master_salt);
+
+/* with the session key and salt as they are (test vectors) */
+int ngx_webrtc_gcm_init_session(ngx_webrtc_gcm_t *g, const u_char *key,
+    const u_char *salt);
+
+void ngx_webrtc_gcm_free(ngx_webrtc_gcm_t *g);
+
+/*
+ * pkt holds the RTP header (hlen bytes, SSRC and sequence number in place);
+ * the payload is encrypted from "payload" to pkt + hlen and the tag
+ * appended.  Returns the packet's length, or -1.
+ */
+ssize_t ngx_webrtc_gcm_protect(ngx_webrtc_gcm_t *g, u_char *pkt, size_t hlen,
+    const u_char *payload, size_t plen, uint32_t roc);
+
+
+/*
+ * The SRTP index (ROC << 16 | SEQ, RFC 3711 3.3.1) of an outgoing packet
+ * from the highest index sent so far (*hi, 0 before the first packet:
+ * index 0 cannot be told from "none", which costs nothing as the ROC is 0
+ * either way).  Retransmissions of older packets get their own ROC back.
+ */
+
+static inline uint64_t
+ngx_webrtc_srtp_out_index(uint64_t *hi, uint16_t seq)
+{
+    int64_t  index;
+
+    if (*hi == 0) {
+        *hi = seq;
+        return seq;
+    }
+
+    index = (int64_t) *hi + (int16_t) (uint16_t) (seq - (uint16_t) *hi);
+
+    if (index < 0) {
+        return seq;
+    }
+
+    if ((uint64_t) index > *hi) {
+        *hi = (uint64_t) index;
+    }
+
+    return (uint64_t) index;
+}
+
+
+#endif /* _NGX_WEBRTC_GCM_H_INCLUDED_ */
