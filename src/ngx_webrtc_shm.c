@@ -342,11 +342,19 @@ ngx_webrtc_shm_set_remote(ngx_webrtc_session_t *s)
 }
 
 
-/* a record whose worker died without cleaning up (a crash) is stale */
+/*
+ * A record whose worker died without cleaning up (a crash) is stale; a
+ * tombstone lives its NGX_WEBRTC_TOMBSTONE whatever became of its worker.
+ */
 
 static ngx_uint_t
 ngx_webrtc_shm_alive(ngx_webrtc_shm_session_t *ss)
 {
+    if (ss->tombstone) {
+        /* its worker may be gone already: an old one after a reload */
+        return ngx_current_msec - ss->ended <= NGX_WEBRTC_TOMBSTONE;
+    }
+
     if (ss->pid == ngx_pid) {
         return 1;
     }
