@@ -842,8 +842,13 @@ ngx_webrtc_batch_flush(void)
 
         err = ngx_socket_errno;
 
-        if (b->segs[sent] > 1 && (err == EIO || err == NGX_EINVAL)) {
-            /* the kernel or the route's interface refuses GSO */
+        if (b->segs[sent] > 1
+            && (err == EIO || err == NGX_EINVAL || err == EMSGSIZE))
+        {
+            /*
+             * the kernel or the route's interface refuses GSO (no checksum
+             * offload, or segments larger than the interface's MTU)
+             */
 
             if (!b->no_gso) {
                 ngx_log_error(NGX_LOG_NOTICE, w->log, err,
