@@ -52,7 +52,9 @@ def load(out):
         for line in open(fp):
             if line.strip().startswith('{'):
                 d = json.loads(line)
-                floor[d['profile']] = d
+                key = '%s/%s/%d' % (d['profile'], d.get('impl', 'libsrtp2'),
+                                    d.get('gso', 1))
+                floor[key] = d
     return runs, floor
 
 
@@ -72,13 +74,19 @@ def main():
             p = prev.get(r['server'], 0)
             prev[r['server']] = r['ingest_lost']
             r['ingest_lost'] -= p
-    gcm = floor.get('SRTP_AEAD_AES_128_GCM', {}).get('us_per_pkt')
-    cm = floor.get('SRTP_AES128_CM_SHA1_80', {}).get('us_per_pkt')
+    # the floor is what the server does for GCM viewers: OpenSSL + GSO
+    gso = [d for k, d in floor.items()
+           if k.startswith('SRTP_AEAD_AES_128_GCM/openssl/')
+           and d.get('gso', 1) > 1]
+    fl = gso[0] if gso else None
+    gcm = fl['us_per_pkt'] if fl else None
+    nogso = floor.get('SRTP_AEAD_AES_128_GCM/openssl/1', {}).get('us_per_pkt')
+    lsg = floor.get('SRTP_AEAD_AES_128_GCM/libsrtp2/1', {}).get('us_per_pkt')
+    cm = floor.get('SRTP_AES128_CM_SHA1_80/libsrtp2/1', {}).get('us_per_pkt')
 
-    ours = {}
-    for r in runs:
-        if r['server'] != 'janus':
-            ours.setdefault(r['viewers'], r)
+    # Janus runs on one core: it is compared with nginx's 1-worker run
+    ours = {r['viewers']: r for r in runs if r['server'] == 'w1'}
+    janus = {r['viewers']: r for r in runs if r['server'] == 'janus'}
 
     lines = ['# WebRTC fan-out benchmark', '']
     lines.append('2.5 Mbit/s H.264 (1280x720, 30 fps, 4 s GOP, PLI ignored) '
@@ -88,13 +96,32 @@ def main():
                  'CPU = server user+sys over the measurement window, per '
                  'packet delivered to (and counted by) the viewers.')
     lines.append('')
+    if janus:
+        lines.append('Janus: Debian\'s `janus` (streaming plugin, one RTP '
+                     'mountpoint fed the publisher\'s stream as nginx relays '
+                     'it, plain RTP), viewers through its HTTP API by the '
+                     'same load client (`whep-load -J`); Janus ÷ ours = its '
+                     'µs/pkt ÷ nginx\'s with 1 worker at the same viewer '
+                     'count. Janus sends a new viewer no cached keyframe: '
+                     'its join time waits for the next IDR.')
+        lines.append('')
+    cm_runs = ['%s/%d' % (label(r['server']), r['viewers']) for r in runs
+               if r.get('srtp_gcm', r['sessions_up']) < r['sessions_up']]
+    if runs:
+        lines.append('SRTP: AES-128-GCM in every session.' if not cm_runs
+                     else 'SRTP: some sessions negotiated AES-CM-SHA1-80 '
+                     '(%s).' % ', '.join(cm_runs))
+        lines.append('')
     if gcm:
-        lines.append('Floor (`bench/floor`: copy + srtp_protect + sendmmsg '
-                     'to 100 loopback sinks, 1200-byte packets): '
-                     '**%.2f µs/packet with AES-128-GCM** (protect alone %.2f), '
-                     '%.2f µs/packet with AES-CM-SHA1-80.'
-                     % (gcm, floor['SRTP_AEAD_AES_128_GCM']['protect_us'],
-                        cm or 0))
+        lines.append('Floor (`bench/floor`: header rewrite + SRTP protect + '
+                     '`sendmmsg` to 100 loopback sinks, 1200-byte packets, '
+                     'per-viewer contexts): **%.2f µs/packet with AES-128-GCM '
+                     'through OpenSSL and %d packets per UDP GSO message** '
+                     '(protect alone %.2f), as the server sends; without GSO '
+                     '%.2f; libsrtp2 (Debian: NSS) AES-128-GCM %.2f, '
+                     'AES-CM-SHA1-80 %.2f. ÷ floor uses the first.'
+                     % (gcm, fl['gso'], fl['protect_us'], nogso or 0,
+                        lsg or 0, cm or 0))
         lines.append('')
     lines.append('| server | viewers | up | delivered pkt/s | server CPU % '
                  '| µs/pkt | ÷ floor | Janus ÷ ours | lost | gaps (NACKed) | gaps in window '
@@ -163,6 +190,13 @@ def main():
                      % (w['kb_per_viewer'], ok(w['kb_per_viewer'] <= 32)))
         lines.append('- sessions set up per server CPU-second: %.0f (goal ≥ '
                      '1,000): %s' % (spc, ok(spc >= 1000)))
+        jr = janus.get(big['viewers'])
+        if srv == 'w1' and jr and jr['window']['us_per_pkt'] > 0 \
+                and w['us_per_pkt'] > 0:
+            rt = jr['window']['us_per_pkt'] / w['us_per_pkt']
+            lines.append('- Janus ÷ ours at %d viewers: %.2f (goal ≥ %.0f): %s'
+                         % (big['viewers'], rt, GOALS['janus_ratio'],
+                            ok(rt >= GOALS['janus_ratio'])))
         lines.append('')
     if not any(r['server'] == 'janus' for r in runs):
         lines.append('Janus: not measured in this run (see bench/README.md).')
@@ -196,7 +230,8 @@ def main():
         plots_loss.append('"%s" using 1:3 with linespoints title "%s"'
                           % (dat, label(srv)))
     if gcm:
-        plots_cpu.append('%f with lines dashtype 2 title "floor (GCM)"' % gcm)
+        plots_cpu.append('%f with lines dashtype 2 title "floor (GCM, GSO)"'
+                         % gcm)
     plots_cpu.append('2.7 with lines dashtype 3 title "goal 2.7 µs"')
     gp = '''set terminal pngcairo size 1100,450 font ",10"
 set output "%s"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The benchmark behind `make bench`: viewers per core, join time and memory
-# of the nginx WebRTC module, next to the physical floor (bench/floor.c).
+# of the nginx WebRTC module, next to the physical floor (bench/floor.c)
+# and to Janus (Debian's janus, streaming plugin) fed the same stream.
 #
 #   bench/run.sh [viewer counts...]          default: 50 100 200 500 1000
 #
@@ -12,6 +13,9 @@
 #   BENCH_CLIENT_CPU=1    core of the load client and the publisher
 #   BENCH_MODULE=path     module to load (default build/modules/...)
 #   BENCH_BITRATE=2500k   publisher video bitrate; BENCH_GOP=4 (seconds)
+#   BENCH_JANUS=1         0: no Janus run
+#   BENCH_JANUS_LOOPS=1   Janus's event_loops (0: a thread per handle)
+#   BENCH_OUT=dir         results there instead of bench/results
 #
 # The publisher is t/clients/ndc_publish.js (libdatachannel, OBS's WHIP
 # library) sending a test pattern encoded once with ffmpeg/x264 (1280x720,
@@ -21,12 +25,21 @@
 # (utime+stime) over a window that starts 2 s after the last viewer is up;
 # memory is the workers' PSS growth from before the first viewer.
 #
-# Results: bench/results/results.md, results.png, raw/*.json.
+# Janus: after the nginx runs, janus (bench/janus/*.jcfg) pinned to the
+# server core, on 198.18.0.1/15 (Janus gathers no candidate on loopback):
+# a dummy interface in this namespace, or a veth pair where the kernel has
+# no dummy driver. Its RTP mountpoint is fed the publisher's stream as
+# nginx delivers it to a viewer: nginx (now on the client core) and one
+# `whep-load -F` that decrypts every packet and sends it on as plain RTP. The viewers are whep-load -J (the Janus API over
+# HTTP instead of WHEP); the CPU and PSS are janus's (one process).
+#
+# Results: bench/results/results.md, results.png, raw/*.json; logs of
+# each run in build/bench/run-*/ and build/bench/janus/.
 
 set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$top/bench/results
+out=${BENCH_OUT:-$top/bench/results}
 work=$top/build/bench
 load=$work/whep-load
 floor=$work/floor
@@ -44,6 +57,12 @@ if [ -z "$BENCH_IN_NETNS" ]; then
             apt-get install -y -q gnuplot-nox >/dev/null 2>&1 \
                 || echo "bench: gnuplot-nox not installed: no PNG"
         fi
+    fi
+    if [ "${BENCH_JANUS:-1}" != 0 ] && ! command -v janus >/dev/null 2>&1
+    then
+        echo "bench: installing janus"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q janus \
+            >/dev/null 2>&1 || echo "bench: janus not installed: no Janus run"
     fi
     if [ ! -s "$media" ]; then
         echo "bench: encoding the test pattern ($bitrate, GOP ${gop}s)"
@@ -69,12 +88,18 @@ ccpu=${BENCH_CLIENT_CPU:-1}
 module=${BENCH_MODULE:-$top/build/modules/ngx_http_webrtc_module.so}
 http_port=18080
 udp_port=18189
+janus_addr=198.18.0.1
+janus_http=18088
+janus_audio=15002
+janus_video=15004
 
 mkdir -p "$out/raw"
 rm -f "$out"/raw/*.json
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 cleanup() {
+    [ -n "$fwd" ] && kill "$fwd" 2>/dev/null || true
+    [ -n "$janus" ] && kill "$janus" 2>/dev/null || true
     [ -n "$pub" ] && kill "$pub" 2>/dev/null || true
     if [ -n "$prefix" ] && [ -f "$prefix/logs/nginx.pid" ]; then
         /usr/sbin/nginx -p "$prefix/" -c "$prefix/nginx.conf" -s stop \
@@ -83,7 +108,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== floor: srtp_protect + sendmmsg, sender on core $scpu, sink on core $ccpu"
+echo "== floor: SRTP protect + sendmmsg (GSO), sender on core $scpu, sink on core $ccpu"
 "$floor" -n 1000000 -v 100 -C "$scpu" -c "$ccpu" | tee "$out/raw/floor.json"
 
 mask() {   # worker_cpu_affinity: every worker on core $1
@@ -92,12 +117,13 @@ mask() {   # worker_cpu_affinity: every worker on core $1
     for i in $(seq "$2"); do printf '%s ' "$m"; done
 }
 
-for w in $workers_list; do
-    prefix=$work/run-$w
+# nginx ($1 workers, all on core $2) in $prefix and the publisher on the
+# client core; $pids: the workers. Fails if the publisher cannot connect.
+start_nginx() {
     rm -rf "$prefix"
     mkdir -p "$prefix/logs" "$prefix/tmp"
-    sed -e "s#@MODULE@#$module#" -e "s/@WORKERS@/$w/" \
-        -e "s/@AFFINITY@/$(mask "$scpu" "$w")/" \
+    sed -e "s#@MODULE@#$module#" -e "s/@WORKERS@/$1/" \
+        -e "s/@AFFINITY@/$(mask "$2" "$1")/" \
         -e "s/@UDP_PORT@/$udp_port/" -e "s/@HTTP_PORT@/$http_port/" \
         "$top/bench/nginx.conf.in" > "$prefix/nginx.conf"
     /usr/sbin/nginx -p "$prefix/" -c "$prefix/nginx.conf" \
@@ -113,9 +139,35 @@ for w in $workers_list; do
         grep -q '"connected"' "$prefix/pub.log" && break
         sleep 0.2
     done
-    grep -q '"connected"' "$prefix/pub.log" \
-        || { echo "bench: publisher did not connect"; cat "$prefix/pub.log"; exit 1; }
+    if ! grep -q '"connected"' "$prefix/pub.log"; then
+        echo "bench: publisher did not connect"
+        cat "$prefix/pub.log"
+        return 1
+    fi
     sleep $((gop + 1))      # a whole GOP in the ring, as for a late joiner
+}
+
+# and wait until the master is gone, so that the next one can listen
+stop_nginx() {
+    local master i
+
+    kill -USR1 "$pub" 2>/dev/null || true
+    wait "$pub" 2>/dev/null || true
+    pub=
+    master=$(cat "$prefix/logs/nginx.pid" 2>/dev/null || true)
+    /usr/sbin/nginx -p "$prefix/" -c "$prefix/nginx.conf" -s quit \
+        2>/dev/null || true
+    for i in $(seq 100); do
+        [ -n "$master" ] && kill -0 "$master" 2>/dev/null || break
+        [ "$i" = 50 ] && kill -TERM "$master" 2>/dev/null
+        sleep 0.1
+    done
+    grep -E '\[(alert|crit|emerg)\]' "$prefix/logs/error.log" | head -5 || true
+}
+
+for w in $workers_list; do
+    prefix=$work/run-$w
+    start_nginx "$w" "$scpu" || exit 1
 
     for n in $counts; do
         ramp=$(( (n + rate - 1) / rate ))
@@ -131,13 +183,85 @@ for w in $workers_list; do
         sleep 3             # sessions closed with close_notify
     done
 
-    kill -USR1 "$pub" 2>/dev/null || true
-    wait "$pub" 2>/dev/null || true
-    pub=
-    /usr/sbin/nginx -p "$prefix/" -c "$prefix/nginx.conf" -s quit
-    sleep 1
-    grep -E '\[(alert|crit|emerg)\]' "$prefix/logs/error.log" | head -5 || true
+    stop_nginx
 done
+
+janus_run() {
+    local jdir=$work/janus f n ramp dur
+
+    # a dummy interface if the kernel has the driver, else a veth pair:
+    # either way an address that is not loopback
+    if ! ip link add bench0 type dummy 2>/dev/null; then
+        ip link add bench0 type veth peer name bench1
+        ip link set bench1 up
+    fi
+    ip addr add "$janus_addr/15" dev bench0
+    ip link set bench0 up
+
+    rm -rf "$jdir"
+    mkdir -p "$jdir/cfg"
+    for f in "$top"/bench/janus/*.jcfg; do
+        sed -e "s/@ADDR@/$janus_addr/g" -e "s/@HTTP_PORT@/$janus_http/" \
+            -e "s/@AUDIO_PORT@/$janus_audio/" \
+            -e "s/@VIDEO_PORT@/$janus_video/" \
+            -e "s/@EVENT_LOOPS@/${BENCH_JANUS_LOOPS:-1}/" \
+            "$f" > "$jdir/cfg/$(basename "$f")"
+    done
+    taskset -c "$scpu" janus -F "$jdir/cfg" -o > "$jdir/janus.log" 2>&1 &
+    janus=$!
+    for i in $(seq 50); do
+        curl -s -o /dev/null "http://$janus_addr:$janus_http/janus/info" \
+            && break
+        sleep 0.2
+    done
+    if ! curl -s -o /dev/null "http://$janus_addr:$janus_http/janus/info"
+    then
+        echo "bench: janus did not start"
+        cat "$jdir/janus.log"
+        return 1
+    fi
+
+    # the feed: the publisher through nginx (client core) to one relaying
+    # viewer, plain RTP to the mountpoint
+    prefix=$work/run-janus-feed
+    start_nginx 1 "$ccpu" || return 1
+    taskset -c "$ccpu" "$load" -u "http://127.0.0.1:$http_port/whep/bench" \
+        -n 1 -d 100000 -q -F "$janus_addr:$janus_audio:$janus_video" \
+        -j "$jdir/feed.json" > /dev/null &
+    fwd=$!
+    sleep 2
+
+    for n in $counts; do
+        ramp=$(( (n + rate - 1) / rate ))
+        dur=$((ramp + 2 + measure + 1))
+        echo "== Janus, $n viewers (ramp ${ramp}s, window ${measure}s)"
+        taskset -c "$ccpu" "$load" -u "http://$janus_addr:$janus_http/janus" \
+            -J 1 -n "$n" -r "$rate" -d "$dur" -w 2 -P "$janus" -q \
+            -j "$out/raw/janus-n$n.json" > /dev/null || true
+        cat "$out/raw/janus-n$n.json"
+        sleep 3             # sessions closed with close_notify
+    done
+
+    kill "$fwd"
+    wait "$fwd" 2>/dev/null || true
+    fwd=
+    echo "feed (nginx -> relay -> Janus):"
+    cat "$jdir/feed.json"
+    stop_nginx
+    kill "$janus"
+    wait "$janus" 2>/dev/null || true
+    janus=
+    grep -E '^\[(ERR|FATAL)\]' "$jdir/janus.log" | head -5 || true
+}
+
+if [ "${BENCH_JANUS:-1}" != 0 ]; then
+    if command -v janus >/dev/null 2>&1; then
+        janus_run || echo "bench: the Janus run failed (see above)"
+        cleanup
+    else
+        echo "bench: no janus: no Janus run"
+    fi
+fi
 
 prefix=
 python3 "$top/bench/report.py" "$out"

@@ -9,8 +9,23 @@
  * inbound/outbound contexts. Then every RTP packet is counted and
  * sequence-checked per SSRC; a sample (and everything until the first
  * keyframe) is authenticated and decrypted; the first complete H264 IDR
- * NAL unit gives the join time (POST sent -> IDR complete); RTCP receiver
- * reports every second, NACKs for gaps, consent STUN checks every 5 s.
+ * NAL unit gives the join time (first request sent -> IDR complete); RTCP
+ * receiver reports every second, NACKs for gaps, consent STUN checks
+ * every 5 s.
+ *
+ * -J speaks the Janus API (HTTP transport, streaming plugin) instead of
+ * WHEP, for the comparison run: create a session, attach the plugin, ask
+ * to watch a mountpoint, long-poll for the event that carries Janus's
+ * offer, POST the answer with "start". Janus is then the full ICE agent
+ * in control: the viewer answers its checks, sends its own with
+ * ICE-CONTROLLED, and starts DTLS (as the client, a=setup:active) once
+ * Janus has nominated the pair. A keepalive every 25 s keeps the Janus
+ * session alive; media handling and measurements are the same.
+ *
+ * -F makes one viewer a relay for that run: every packet it receives is
+ * decrypted and sent on as plain RTP (audio and video to their own ports),
+ * so that Janus's RTP mountpoint gets the publisher's stream as nginx
+ * delivers it.
  *
  * One process: epoll + recvmmsg over one connected UDP socket per session.
  * -p P forks P processes sharing the sessions and the rate; the parent
@@ -19,9 +34,12 @@
  *
  *   whep-load -u http://127.0.0.1:8080/whep/cam1 -n 100 -r 200 -d 10
  *             [-p 1] [-s 16] [-w 2] [-P pid,pid] [-j out.json] [-q]
+ *   whep-load -u http://198.18.0.1:8088/janus -J 1 -n 100 ...
+ *   whep-load -u http://127.0.0.1:8080/whep/cam1 -F 198.18.0.1:5002:5004
  *
- *   -u URL   WHEP endpoint          -n N      sessions (default 1)
- *   -r R     new sessions / second  -d S      run time in seconds (10)
+ *   -u URL   WHEP endpoint, or with -J the Janus API base path
+ *   -n N     sessions (default 1)   -r R      new sessions / second
+ *   -d S     run time in seconds (10)
  *   -p P     processes              -s K      authenticate 1 in K packets
  *                                             after the join (default 16;
  *                                             1 = every packet)
@@ -33,6 +51,9 @@
  *   -B addr  local address to bind (default: any)
  *   -k       keep the sessions: no DTLS close_notify at the end (the
  *            server's counters can then be read before consent expires)
+ *   -J ID    Janus streaming plugin, mountpoint ID
+ *   -F addr:audio_port:video_port
+ *            relay the one session's media there as plain RTP (-n 1)
  *
  * Exit status: 0 if every session came up, 1 otherwise, 64 on bad usage.
  */
@@ -77,12 +98,23 @@
 #define PKT_SIZE        2048
 #define HTTP_BUF        16384
 #define NACK_MAX        64
+#define SDP_BUF         4096
+#define JANUS_POLLS     10
+#define JANUS_KEEPALIVE 25000000000ull      /* Janus's timeout is 60 s */
 
 enum { K_AUDIO = 0, K_VIDEO = 1 };
 
+/* a session's phase; S_SIGNAL covers every HTTP exchange before ICE */
 enum {
-    S_IDLE = 0, S_HTTP_CONNECT, S_HTTP_SEND, S_HTTP_RECV, S_ICE, S_DTLS,
-    S_UP, S_FAILED, S_DONE
+    S_IDLE = 0, S_SIGNAL, S_ICE, S_DTLS, S_UP, S_FAILED, S_DONE
+};
+
+/* the HTTP exchange in progress, if any */
+enum { H_NONE = 0, H_CONNECT, H_SEND, H_RECV };
+
+/* Janus API requests, in the order a viewer makes them */
+enum {
+    J_CREATE = 0, J_ATTACH, J_WATCH, J_POLL, J_START, J_KEEPALIVE
 };
 
 typedef struct {
@@ -115,6 +147,7 @@ struct session_s {
     int          udp;
     ev_tag_t     tcp_tag;
     ev_tag_t     udp_tag;
+    int          http;
     int          http_tries;
 
     char         ufrag[9];
@@ -128,6 +161,9 @@ struct session_s {
     char         r_ufrag[64];
     char         r_pwd[128];
     char         r_fp[160];
+    int          n_m;             /* m-lines: kinds and mids, in order */
+    int          m_kind[2];
+    char         m_mid[2][32];
     struct sockaddr_in  peer;
     int          video_pt;
     int          audio_pt;
@@ -139,6 +175,13 @@ struct session_s {
     uint64_t     tie;
     uint64_t     next_stun_ns;
     int          stun_tries;
+    int          nominated;       /* Janus sent USE-CANDIDATE */
+
+    int          jstep;           /* Janus request in flight */
+    int          jpolls;
+    uint64_t     jsession;
+    uint64_t     jhandle;
+    uint64_t     next_keepalive_ns;
 
     SSL         *ssl;
     BIO         *rbio;
@@ -170,7 +213,7 @@ struct session_s {
 typedef struct {
     volatile uint64_t  launched, posted, up, failed, joined;
     volatile uint64_t  packets, bytes, rtcp, gaps, dups, nacks, recovered;
-    volatile uint64_t  auth_ok, auth_fail, drops, sr;
+    volatile uint64_t  auth_ok, auth_fail, drops, sr, gcm;
     volatile uint64_t  lost, expected;            /* final */
     volatile uint64_t  first_post_ns, last_up_ns;
     volatile uint64_t  win_packets, win_bytes, win_gaps;  /* in the window */
@@ -191,7 +234,9 @@ static url_t          g_url;
 static int            g_n = 1, g_rate = 100, g_procs = 1, g_sample = 16;
 static double         g_duration = 10, g_warm = 2;
 static const char    *g_json, *g_token, *g_pids, *g_bind;
-static int            g_quiet, g_keep;
+static int            g_quiet, g_keep, g_janus;
+static int            g_fwd = -1;     /* -F: the relay's socket */
+static struct sockaddr_in  g_fwd_to[2];   /* by kind */
 static SSL_CTX       *g_ctx;
 static char           g_fp[128];
 static int            g_ep;
@@ -343,157 +388,74 @@ make_cert(void)
 }
 
 
-/* ------------------------------------------------------------ HTTP */
+/* ------------------------------------------------------------ SDP */
 
-static void
-build_request(session_t *s)
+/* our SDP: the WHEP offer, or the answer to Janus's offer (its m-lines
+ * and mids, a=setup:active and our host candidate) */
+static int
+sdp_build(session_t *s, char *buf, size_t size, struct sockaddr_in *cand)
 {
-    char    sdp[4096], auth[512];
-    int     n;
+    char       *p = buf, *e = buf + size, ip[INET_ADDRSTRLEN];
+    const char *setup;
+    int         i;
 
-    rand_str(s->ufrag, 8);
-    rand_str(s->pwd, 24);
-
-    n = snprintf(sdp, sizeof(sdp),
+    setup = cand ? "active" : "actpass";
+    p += snprintf(p, e - p,
         "v=0\r\n"
         "o=- %u 2 IN IP4 127.0.0.1\r\n"
         "s=-\r\n"
         "t=0 0\r\n"
-        "a=group:BUNDLE 0 1\r\n"
-        "a=msid-semantic: WMS\r\n"
-        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
-        "c=IN IP4 0.0.0.0\r\n"
-        "a=rtcp:9 IN IP4 0.0.0.0\r\n"
-        "a=ice-ufrag:%s\r\n"
-        "a=ice-pwd:%s\r\n"
-        "a=ice-options:trickle\r\n"
-        "a=fingerprint:sha-256 %s\r\n"
-        "a=setup:actpass\r\n"
-        "a=mid:0\r\n"
-        "a=recvonly\r\n"
-        "a=rtcp-mux\r\n"
-        "a=rtpmap:111 opus/48000/2\r\n"
-        "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
-        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
-        "c=IN IP4 0.0.0.0\r\n"
-        "a=rtcp:9 IN IP4 0.0.0.0\r\n"
-        "a=ice-ufrag:%s\r\n"
-        "a=ice-pwd:%s\r\n"
-        "a=ice-options:trickle\r\n"
-        "a=fingerprint:sha-256 %s\r\n"
-        "a=setup:actpass\r\n"
-        "a=mid:1\r\n"
-        "a=recvonly\r\n"
-        "a=rtcp-mux\r\n"
-        "a=rtcp-rsize\r\n"
-        "a=rtpmap:96 H264/90000\r\n"
-        "a=rtcp-fb:96 nack\r\n"
-        "a=rtcp-fb:96 nack pli\r\n"
-        "a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;"
-        "profile-level-id=42e01f\r\n",
-        (unsigned) s->idx + 1000, s->ufrag, s->pwd, g_fp,
-        s->ufrag, s->pwd, g_fp);
+        "a=group:BUNDLE %s %s\r\n"
+        "a=msid-semantic: WMS\r\n",
+        (unsigned) s->idx + 1000, s->m_mid[0], s->m_mid[1]);
 
-    auth[0] = '\0';
-    if (g_token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", g_token);
-    }
-
-    free(s->req);
-    s->req = malloc(n + 1024 + strlen(auth));
-    s->req_len = sprintf(s->req,
-        "POST %s HTTP/1.1\r\n"
-        "Host: %s:%d\r\n"
-        "User-Agent: whep-load/1\r\n"
-        "Content-Type: application/sdp\r\n"
-        "%s"
-        "Content-Length: %d\r\n"
-        "Connection: close\r\n\r\n%s",
-        g_url.path, g_url.host, g_url.port, auth, n, sdp);
-    s->req_sent = 0;
-}
-
-
-static void
-ep_ctl(int op, int fd, uint32_t events, ev_tag_t *tag)
-{
-    struct epoll_event  ev;
-
-    ev.events = events;
-    ev.data.ptr = tag;
-    if (epoll_ctl(g_ep, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL) {
-        die("epoll_ctl: %s", strerror(errno));
-    }
-}
-
-
-static void
-session_fail(session_t *s, int what)
-{
-    if (s->tcp >= 0) {
-        close(s->tcp);
-        s->tcp = -1;
-    }
-    s->state = S_FAILED;
-    g_cnt->failed++;
-    if (what >= 0 && what < 6) {
-        g_cnt->http_errors[what]++;
-    }
-}
-
-
-static void
-http_start(session_t *s)
-{
-    int  fd, one = 1;
-
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        session_fail(s, 3);
-        return;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr *) &g_url.addr, sizeof(g_url.addr)) < 0
-        && errno != EINPROGRESS)
-    {
-        close(fd);
-        session_fail(s, 3);
-        return;
-    }
-    s->tcp = fd;
-    s->tcp_tag.type = 0;
-    s->tcp_tag.s = s;
-    s->state = S_HTTP_CONNECT;
-    s->resp_len = 0;
-    if (s->resp == NULL) {
-        s->resp = malloc(HTTP_BUF);
-    }
-    if (s->t_post_ns == 0) {
-        s->t_post_ns = now_ns();
-        if (g_cnt->first_post_ns == 0) {
-            g_cnt->first_post_ns = s->t_post_ns;
+    for (i = 0; i < s->n_m && p < e; i++) {
+        if (s->m_kind[i] == K_AUDIO) {
+            p += snprintf(p, e - p,
+                "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", s->audio_pt);
+        } else {
+            p += snprintf(p, e - p,
+                "m=video 9 UDP/TLS/RTP/SAVPF %d\r\n", s->video_pt);
+        }
+        p += snprintf(p, e - p,
+            "c=IN IP4 0.0.0.0\r\n"
+            "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+            "a=ice-ufrag:%s\r\n"
+            "a=ice-pwd:%s\r\n"
+            "a=ice-options:trickle\r\n"
+            "a=fingerprint:sha-256 %s\r\n"
+            "a=setup:%s\r\n"
+            "a=mid:%s\r\n"
+            "a=recvonly\r\n"
+            "a=rtcp-mux\r\n",
+            s->ufrag, s->pwd, g_fp, setup, s->m_mid[i]);
+        if (p >= e) {
+            break;
+        }
+        if (s->m_kind[i] == K_AUDIO) {
+            p += snprintf(p, e - p,
+                "a=rtpmap:%d opus/48000/2\r\n"
+                "a=fmtp:%d minptime=10;useinbandfec=1\r\n",
+                s->audio_pt, s->audio_pt);
+        } else {
+            p += snprintf(p, e - p,
+                "a=rtcp-rsize\r\n"
+                "a=rtpmap:%d H264/90000\r\n"
+                "a=rtcp-fb:%d nack\r\n"
+                "a=rtcp-fb:%d nack pli\r\n"
+                "a=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;"
+                "profile-level-id=42e01f\r\n",
+                s->video_pt, s->video_pt, s->video_pt, s->video_pt);
+        }
+        if (cand && i == 0 && p < e) {
+            /* bundled: the first m-line's transport is the one */
+            inet_ntop(AF_INET, &cand->sin_addr, ip, sizeof(ip));
+            p += snprintf(p, e - p,
+                "a=candidate:1 1 udp 2130706431 %s %d typ host\r\n"
+                "a=end-of-candidates\r\n", ip, ntohs(cand->sin_port));
         }
     }
-    ep_ctl(EPOLL_CTL_ADD, fd, EPOLLOUT | EPOLLIN, &s->tcp_tag);
-}
-
-
-static char *
-find_line(char *text, const char *prefix, char *end)
-{
-    size_t  pl = strlen(prefix);
-    char   *p = text;
-
-    while (p && p < end) {
-        if ((size_t) (end - p) >= pl && strncasecmp(p, prefix, pl) == 0) {
-            return p + pl;
-        }
-        p = memchr(p, '\n', end - p);
-        if (p) {
-            p++;
-        }
-    }
-    return NULL;
+    return p < e ? (int) (p - buf) : -1;
 }
 
 
@@ -512,61 +474,41 @@ copy_token(char *dst, size_t n, const char *src)
 }
 
 
-static void udp_start(session_t *s);
-
-
-static void
-http_answer(session_t *s)
+/* the peer's SDP (WHEP answer or Janus offer): credentials, fingerprint,
+ * m-lines with their payload types and mids, SSRCs, the first UDP IPv4
+ * candidate */
+static int
+sdp_parse(session_t *s, char *body, char *end)
 {
-    char   *body, *end, *p, *line, *nl;
-    int     status, kind = -1, found_cand = 0;
-
-    s->resp[s->resp_len] = '\0';
-    if (sscanf(s->resp, "HTTP/1.%*d %d", &status) != 1) {
-        session_fail(s, 2);
-        return;
-    }
-    close(s->tcp);
-    s->tcp = -1;
-
-    if (status == 409 && s->http_tries++ < 20) {
-        /* no live publisher yet: retry in a second */
-        g_cnt->http_errors[0]++;
-        s->state = S_IDLE;
-        s->next_stun_ns = now_ns() + 1000000000ull;
-        return;
-    }
-    if (status != 201) {
-        if (getenv("WHEP_LOAD_DEBUG")) {
-            fprintf(stderr, "session %d: HTTP %d: %.200s\n", s->idx, status,
-                    s->resp);
-        }
-        session_fail(s, status == 409 ? 0 : status == 503 ? 1 : 2);
-        return;
-    }
-    g_cnt->posted++;
-
-    body = strstr(s->resp, "\r\n\r\n");
-    if (body == NULL) {
-        session_fail(s, 2);
-        return;
-    }
-    body += 4;
-    end = s->resp + s->resp_len;
+    char  *line, *nl;
+    int    kind = -1, found_cand = 0;
 
     s->video_pt = 96;
     s->audio_pt = 111;
+    s->n_m = 0;
     for (line = body; line < end; line = nl + 1) {
         nl = memchr(line, '\n', end - line);
         if (nl == NULL) {
             nl = end;
         }
-        if (strncmp(line, "m=audio", 7) == 0) {
-            kind = K_AUDIO;
-            sscanf(line, "m=audio %*d %*s %d", &s->audio_pt);
-        } else if (strncmp(line, "m=video", 7) == 0) {
-            kind = K_VIDEO;
-            sscanf(line, "m=video %*d %*s %d", &s->video_pt);
+        if (strncmp(line, "m=", 2) == 0) {
+            if (strncmp(line, "m=audio", 7) == 0) {
+                kind = K_AUDIO;
+                sscanf(line, "m=audio %*d %*s %d", &s->audio_pt);
+            } else if (strncmp(line, "m=video", 7) == 0) {
+                kind = K_VIDEO;
+                sscanf(line, "m=video %*d %*s %d", &s->video_pt);
+            } else {
+                return -1;
+            }
+            if (s->n_m == 2) {
+                return -1;
+            }
+            s->m_kind[s->n_m] = kind;
+            snprintf(s->m_mid[s->n_m], sizeof(s->m_mid[0]), "%d", s->n_m);
+            s->n_m++;
+        } else if (strncmp(line, "a=mid:", 6) == 0 && s->n_m > 0) {
+            copy_token(s->m_mid[s->n_m - 1], sizeof(s->m_mid[0]), line + 6);
         } else if (strncmp(line, "a=ice-ufrag:", 12) == 0 && !s->r_ufrag[0]) {
             copy_token(s->r_ufrag, sizeof(s->r_ufrag), line + 12);
         } else if (strncmp(line, "a=ice-pwd:", 10) == 0 && !s->r_pwd[0]) {
@@ -604,37 +546,263 @@ http_answer(session_t *s)
             }
         }
     }
-    (void) p;
 
-    if (!found_cand || !s->r_ufrag[0] || !s->r_pwd[0]) {
+    if (!found_cand || !s->r_ufrag[0] || !s->r_pwd[0] || s->n_m == 0) {
+        return -1;
+    }
+    return 0;
+}
+
+
+/* ------------------------------------------------------------ HTTP */
+
+static void
+ep_ctl(int op, int fd, uint32_t events, ev_tag_t *tag)
+{
+    struct epoll_event  ev;
+
+    ev.events = events;
+    ev.data.ptr = tag;
+    if (epoll_ctl(g_ep, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL) {
+        die("epoll_ctl: %s", strerror(errno));
+    }
+}
+
+
+static void
+http_close(session_t *s)
+{
+    if (s->tcp >= 0) {
+        close(s->tcp);
+        s->tcp = -1;
+    }
+    s->http = H_NONE;
+}
+
+
+static void
+session_fail(session_t *s, int what)
+{
+    http_close(s);
+    s->state = S_FAILED;
+    g_cnt->failed++;
+    if (what >= 0 && what < 6) {
+        g_cnt->http_errors[what]++;
+    }
+}
+
+
+/* a broken connection fails the session while it is being set up; a
+ * lost keepalive later is only counted */
+static void
+http_error(session_t *s)
+{
+    if (s->state == S_SIGNAL) {
+        session_fail(s, 3);
+    } else {
+        http_close(s);
+        g_cnt->http_errors[3]++;
+    }
+}
+
+
+/* one request on a new connection (Connection: close); the session's
+ * first request starts its join time */
+static void
+http_request(session_t *s, const char *method, const char *path,
+    const char *type, const char *body, size_t len)
+{
+    int   fd, one = 1;
+    char  auth[512];
+
+    auth[0] = '\0';
+    if (g_token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", g_token);
+    }
+    free(s->req);
+    s->req = malloc(len + strlen(path) + strlen(auth) + 1024);
+    if (s->req == NULL) {
+        die("out of memory");
+    }
+    s->req_len = sprintf(s->req,
+        "%s %s HTTP/1.1\r\n"
+        "Host: %s:%d\r\n"
+        "User-Agent: whep-load/1\r\n"
+        "%s",
+        method, path, g_url.host, g_url.port, auth);
+    if (body) {
+        s->req_len += sprintf(s->req + s->req_len,
+            "Content-Type: %s\r\n"
+            "Content-Length: %zu\r\n", type, len);
+    }
+    s->req_len += sprintf(s->req + s->req_len, "Connection: close\r\n\r\n");
+    if (body) {
+        memcpy(s->req + s->req_len, body, len);
+        s->req_len += len;
+    }
+    s->req_sent = 0;
+    if (s->state == S_IDLE) {
+        s->state = S_SIGNAL;
+    }
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        http_error(s);
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (struct sockaddr *) &g_url.addr, sizeof(g_url.addr)) < 0
+        && errno != EINPROGRESS)
+    {
+        close(fd);
+        http_error(s);
+        return;
+    }
+    s->tcp = fd;
+    s->tcp_tag.type = 0;
+    s->tcp_tag.s = s;
+    s->http = H_CONNECT;
+    s->resp_len = 0;
+    if (s->resp == NULL) {
+        s->resp = malloc(HTTP_BUF);
+        if (s->resp == NULL) {
+            die("out of memory");
+        }
+    }
+    if (s->t_post_ns == 0) {
+        s->t_post_ns = now_ns();
+        if (g_cnt->first_post_ns == 0) {
+            g_cnt->first_post_ns = s->t_post_ns;
+        }
+    }
+    ep_ctl(EPOLL_CTL_ADD, fd, EPOLLOUT | EPOLLIN, &s->tcp_tag);
+}
+
+
+static void
+whep_request(session_t *s)
+{
+    char  sdp[SDP_BUF];
+    int   n;
+
+    rand_str(s->ufrag, 8);
+    rand_str(s->pwd, 24);
+    s->n_m = 2;
+    s->m_kind[0] = K_AUDIO;
+    s->m_kind[1] = K_VIDEO;
+    strcpy(s->m_mid[0], "0");
+    strcpy(s->m_mid[1], "1");
+    s->audio_pt = 111;
+    s->video_pt = 96;
+    n = sdp_build(s, sdp, sizeof(sdp), NULL);
+    if (n < 0) {
+        die("offer too long");
+    }
+    http_request(s, "POST", g_url.path, "application/sdp", sdp, n);
+}
+
+
+static char *
+find_line(char *text, const char *prefix, char *end)
+{
+    size_t  pl = strlen(prefix);
+    char   *p = text;
+
+    while (p && p < end) {
+        if ((size_t) (end - p) >= pl && strncasecmp(p, prefix, pl) == 0) {
+            return p + pl;
+        }
+        p = memchr(p, '\n', end - p);
+        if (p) {
+            p++;
+        }
+    }
+    return NULL;
+}
+
+
+static void udp_open(session_t *s);
+static void ice_start(session_t *s);
+static void janus_response(session_t *s, int status, char *body, char *end);
+
+
+static void
+whep_response(session_t *s, int status, char *body, char *end)
+{
+    if (status == 409 && s->http_tries++ < 20) {
+        /* no live publisher yet: retry in a second */
+        g_cnt->http_errors[0]++;
+        s->state = S_IDLE;
+        s->next_stun_ns = now_ns() + 1000000000ull;
+        return;
+    }
+    if (status != 201) {
+        if (getenv("WHEP_LOAD_DEBUG")) {
+            fprintf(stderr, "session %d: HTTP %d: %.200s\n", s->idx, status,
+                    s->resp);
+        }
+        session_fail(s, status == 409 ? 0 : status == 503 ? 1 : 2);
+        return;
+    }
+    g_cnt->posted++;
+
+    if (sdp_parse(s, body, end) != 0) {
         session_fail(s, 2);
         return;
     }
-    udp_start(s);
+    udp_open(s);
+    if (s->state != S_FAILED) {
+        ice_start(s);
+    }
+}
+
+
+/* a complete response: status and body to the WHEP or Janus handler */
+static void
+http_done(session_t *s)
+{
+    char  *body;
+    int    status;
+
+    s->resp[s->resp_len] = '\0';
+    http_close(s);
+    body = strstr(s->resp, "\r\n\r\n");
+    if (sscanf(s->resp, "HTTP/1.%*d %d", &status) != 1 || body == NULL) {
+        if (s->state == S_SIGNAL) {
+            session_fail(s, 2);
+        }
+        return;
+    }
+    body += 4;
+    if (g_janus) {
+        janus_response(s, status, body, s->resp + s->resp_len);
+    } else {
+        whep_response(s, status, body, s->resp + s->resp_len);
+    }
 }
 
 
 static void
 http_event(session_t *s, uint32_t events)
 {
-    ssize_t  n;
-    int      err = 0;
-    char    *h, *cl;
+    ssize_t    n;
+    int        err = 0;
+    char      *h, *cl;
     socklen_t  len = sizeof(err);
 
-    if (s->state == S_HTTP_CONNECT) {
+    if (s->http == H_CONNECT) {
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
             return;
         }
         getsockopt(s->tcp, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
-            session_fail(s, 3);
+            http_error(s);
             return;
         }
-        s->state = S_HTTP_SEND;
+        s->http = H_SEND;
     }
 
-    if (s->state == S_HTTP_SEND) {
+    if (s->http == H_SEND) {
         while (s->req_sent < s->req_len) {
             n = send(s->tcp, s->req + s->req_sent, s->req_len - s->req_sent,
                      MSG_NOSIGNAL);
@@ -642,16 +810,16 @@ http_event(session_t *s, uint32_t events)
                 if (errno == EAGAIN) {
                     return;
                 }
-                session_fail(s, 3);
+                http_error(s);
                 return;
             }
             s->req_sent += n;
         }
-        s->state = S_HTTP_RECV;
+        s->http = H_RECV;
         ep_ctl(EPOLL_CTL_MOD, s->tcp, EPOLLIN, &s->tcp_tag);
     }
 
-    if (s->state == S_HTTP_RECV) {
+    if (s->http == H_RECV) {
         for ( ;; ) {
             n = recv(s->tcp, s->resp + s->resp_len,
                      HTTP_BUF - 1 - s->resp_len, 0);
@@ -659,18 +827,15 @@ http_event(session_t *s, uint32_t events)
                 if (errno == EAGAIN) {
                     break;
                 }
-                session_fail(s, 3);
+                http_error(s);
                 return;
             }
-            if (n == 0) {
-                http_answer(s);
+            if (n == 0 || s->resp_len + n >= HTTP_BUF - 1) {
+                s->resp_len += n;
+                http_done(s);
                 return;
             }
             s->resp_len += n;
-            if (s->resp_len >= HTTP_BUF - 1) {
-                http_answer(s);
-                return;
-            }
         }
         /* complete by Content-Length? */
         s->resp[s->resp_len] = '\0';
@@ -678,10 +843,275 @@ http_event(session_t *s, uint32_t events)
         if (h) {
             cl = find_line(s->resp, "Content-Length:", h);
             if (cl && (size_t) (h + 4 - s->resp) + atoi(cl) <= s->resp_len) {
-                http_answer(s);
+                http_done(s);
             }
         }
     }
+}
+
+
+/* ------------------------------------------------------------ Janus API */
+
+/* the value of "key" in a JSON text, from p on: a pointer to its first
+ * character, or NULL */
+static char *
+json_find(char *p, char *end, const char *key)
+{
+    char    pat[64];
+    size_t  n;
+
+    if (p == NULL) {
+        return NULL;
+    }
+    n = snprintf(pat, sizeof(pat), "\"%s\"", key);
+    while (p < end && (p = memmem(p, end - p, pat, n)) != NULL) {
+        p += n;
+        while (p < end && isspace((unsigned char) *p)) {
+            p++;
+        }
+        if (p < end && *p == ':') {
+            p++;
+            while (p < end && isspace((unsigned char) *p)) {
+                p++;
+            }
+            return p;
+        }
+    }
+    return NULL;
+}
+
+
+static int
+json_is(char *v, const char *str)
+{
+    size_t  n = strlen(str);
+
+    return v && v[0] == '"' && strncmp(v + 1, str, n) == 0 && v[n + 1] == '"';
+}
+
+
+/* decodes the JSON string that starts at p (its quote) in place and
+ * returns its end, or NULL; only ASCII \u escapes are kept */
+static char *
+json_string(char *p, char *end)
+{
+    char          *o;
+    unsigned int   u;
+
+    if (p == NULL || p >= end || *p != '"') {
+        return NULL;
+    }
+    o = p;
+    for (p++; p < end && *p != '"'; p++) {
+        if (*p != '\\') {
+            *o++ = *p;
+            continue;
+        }
+        if (++p == end) {
+            return NULL;
+        }
+        switch (*p) {
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'u':
+            if (end - p < 5 || sscanf(p + 1, "%4x", &u) != 1) {
+                return NULL;
+            }
+            *o++ = u < 0x80 ? (char) u : '?';
+            p += 4;
+            break;
+        default:                      /* \" \\ \/ */
+            *o++ = *p;
+        }
+    }
+    return p < end ? o : NULL;
+}
+
+
+static void
+janus_request(session_t *s, int step)
+{
+    char         path[1400], body[256];
+    const char  *method = "POST";
+    int          n = 0;
+
+    switch (step) {
+
+    case J_CREATE:
+        snprintf(path, sizeof(path), "%s", g_url.path);
+        n = snprintf(body, sizeof(body),
+                     "{\"janus\":\"create\",\"transaction\":\"c\"}");
+        break;
+
+    case J_ATTACH:
+        snprintf(path, sizeof(path), "%s/%llu", g_url.path,
+                 (unsigned long long) s->jsession);
+        n = snprintf(body, sizeof(body),
+                     "{\"janus\":\"attach\",\"plugin\":\"janus.plugin."
+                     "streaming\",\"transaction\":\"a\"}");
+        break;
+
+    case J_WATCH:
+        snprintf(path, sizeof(path), "%s/%llu/%llu", g_url.path,
+                 (unsigned long long) s->jsession,
+                 (unsigned long long) s->jhandle);
+        n = snprintf(body, sizeof(body),
+                     "{\"janus\":\"message\",\"body\":{\"request\":\"watch\","
+                     "\"id\":%d},\"transaction\":\"w\"}", g_janus);
+        break;
+
+    case J_POLL:
+        method = "GET";
+        snprintf(path, sizeof(path), "%s/%llu?maxev=1", g_url.path,
+                 (unsigned long long) s->jsession);
+        break;
+
+    default:                          /* J_KEEPALIVE */
+        snprintf(path, sizeof(path), "%s/%llu", g_url.path,
+                 (unsigned long long) s->jsession);
+        n = snprintf(body, sizeof(body),
+                     "{\"janus\":\"keepalive\",\"transaction\":\"k\"}");
+    }
+
+    s->jstep = step;
+    http_request(s, method, path, "application/json", n ? body : NULL, n);
+}
+
+
+/* the answer, with our host candidate (the socket is open by now) and
+ * "start" */
+static void
+janus_answer(session_t *s)
+{
+    char                sdp[SDP_BUF], body[2 * SDP_BUF + 256], path[1400];
+    char               *p, *e;
+    int                 n, i;
+    struct sockaddr_in  local;
+    socklen_t           len = sizeof(local);
+
+    if (getsockname(s->udp, (struct sockaddr *) &local, &len) < 0) {
+        session_fail(s, 3);
+        return;
+    }
+    n = sdp_build(s, sdp, sizeof(sdp), &local);
+    if (n < 0) {
+        session_fail(s, 2);
+        return;
+    }
+
+    p = body;
+    e = body + sizeof(body) - 64;
+    p += sprintf(p, "{\"janus\":\"message\",\"body\":{\"request\":\"start\"},"
+                    "\"jsep\":{\"type\":\"answer\",\"sdp\":\"");
+    for (i = 0; i < n && p < e; i++) {
+        switch (sdp[i]) {
+        case '\r': *p++ = '\\'; *p++ = 'r'; break;
+        case '\n': *p++ = '\\'; *p++ = 'n'; break;
+        case '"':  *p++ = '\\'; *p++ = '"'; break;
+        case '\\': *p++ = '\\'; *p++ = '\\'; break;
+        default:   *p++ = sdp[i];
+        }
+    }
+    p += sprintf(p, "\"},\"transaction\":\"s\"}");
+
+    snprintf(path, sizeof(path), "%s/%llu/%llu", g_url.path,
+             (unsigned long long) s->jsession,
+             (unsigned long long) s->jhandle);
+    s->jstep = J_START;
+    http_request(s, "POST", path, "application/json", body, p - body);
+}
+
+
+static void
+janus_response(session_t *s, int status, char *body, char *end)
+{
+    char  *v, *sdp, *sdp_end;
+
+    if (s->jstep == J_KEEPALIVE) {
+        if (status != 200 || !json_is(json_find(body, end, "janus"), "ack")) {
+            g_cnt->http_errors[2]++;
+        }
+        return;
+    }
+    v = json_find(body, end, "janus");
+    if (status != 200 || v == NULL || json_is(v, "error")) {
+        goto failed;
+    }
+
+    switch (s->jstep) {
+
+    case J_CREATE:
+    case J_ATTACH:
+        if (!json_is(v, "success")) {
+            goto failed;
+        }
+        v = json_find(json_find(body, end, "data"), end, "id");
+        if (v == NULL || !isdigit((unsigned char) *v)) {
+            goto failed;
+        }
+        if (s->jstep == J_CREATE) {
+            s->jsession = strtoull(v, NULL, 10);
+            janus_request(s, J_ATTACH);
+        } else {
+            s->jhandle = strtoull(v, NULL, 10);
+            janus_request(s, J_WATCH);
+        }
+        return;
+
+    case J_WATCH:
+        if (!json_is(v, "ack")) {
+            goto failed;
+        }
+        s->jpolls = 0;
+        janus_request(s, J_POLL);
+        return;
+
+    case J_POLL:
+        /* a plugin error (no such mountpoint...) comes as an event too */
+        if (json_find(body, end, "error_code")) {
+            goto failed;
+        }
+        sdp = json_find(json_find(body, end, "jsep"), end, "sdp");
+        if (sdp == NULL) {
+            /* a keepalive after 30 s, or another event: poll again */
+            if (++s->jpolls >= JANUS_POLLS) {
+                goto failed;
+            }
+            janus_request(s, J_POLL);
+            return;
+        }
+        sdp_end = json_string(sdp, end);
+        if (sdp_end == NULL || sdp_parse(s, sdp, sdp_end) != 0) {
+            goto failed;
+        }
+        g_cnt->posted++;
+        rand_str(s->ufrag, 8);
+        rand_str(s->pwd, 24);
+        udp_open(s);
+        if (s->state != S_FAILED) {
+            janus_answer(s);
+        }
+        return;
+
+    default:                          /* J_START */
+        if (!json_is(v, "ack")) {
+            goto failed;
+        }
+        s->next_keepalive_ns = now_ns() + JANUS_KEEPALIVE;
+        ice_start(s);
+        return;
+    }
+
+failed:
+
+    if (getenv("WHEP_LOAD_DEBUG")) {
+        fprintf(stderr, "session %d: Janus request %d: HTTP %d: %.300s\n",
+                s->idx, s->jstep, status, body);
+    }
+    session_fail(s, 2);
 }
 
 
@@ -698,6 +1128,8 @@ udp_send(session_t *s, const void *buf, size_t len)
 }
 
 
+/* a check: towards nginx (ICE lite) the viewer is controlling and
+ * nominates; towards Janus it is controlled */
 static void
 stun_send(session_t *s, int use_candidate)
 {
@@ -709,7 +1141,7 @@ stun_send(session_t *s, int use_candidate)
     snprintf(user, sizeof(user), "%s:%s", s->r_ufrag, s->ufrag);
     len = stun_usage_ice_conncheck_create(&s->agent, &msg, buf, sizeof(buf),
               (uint8_t *) user, strlen(user), (uint8_t *) s->r_pwd,
-              strlen(s->r_pwd), use_candidate, true, 0x6e0001ff, s->tie,
+              strlen(s->r_pwd), use_candidate, !g_janus, 0x6e0001ff, s->tie,
               NULL, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
     if (len > 0) {
         udp_send(s, buf, len);
@@ -718,7 +1150,7 @@ stun_send(session_t *s, int use_candidate)
 
 
 static void
-udp_start(session_t *s)
+udp_open(session_t *s)
 {
     int                 fd, one = 1, sz = 4 << 20;
     struct sockaddr_in  a;
@@ -756,10 +1188,23 @@ udp_start(session_t *s)
                     | STUN_AGENT_USAGE_USE_FINGERPRINT);
     RAND_bytes((uint8_t *) &s->tie, sizeof(s->tie));
     RAND_bytes((uint8_t *) &s->my_ssrc, sizeof(s->my_ssrc));
+}
+
+
+static void dtls_start(session_t *s);
+
+
+static void
+ice_start(session_t *s)
+{
     s->state = S_ICE;
     s->stun_tries = 0;
-    stun_send(s, 1);
+    stun_send(s, !g_janus);
     s->next_stun_ns = now_ns() + 50000000ull;
+    if (s->nominated) {
+        /* Janus's nominating check came before the ack of our answer */
+        dtls_start(s);
+    }
 }
 
 
@@ -775,6 +1220,20 @@ dtls_flush(session_t *s)
 }
 
 
+/* Janus drops a ClientHello that arrives before it has handled libnice's
+ * selected-pair event, as the first flight often does on loopback: resend
+ * after 50 ms, doubling up to OpenSSL's usual 1 s, as a browser would
+ * rather than after OpenSSL's fixed 1 s */
+static unsigned int
+dtls_janus_timer(SSL *ssl, unsigned int timer_us)
+{
+    if (timer_us == 0) {
+        return 50000;
+    }
+    return timer_us >= 500000 ? 1000000 : timer_us * 2;
+}
+
+
 static void
 dtls_start(session_t *s)
 {
@@ -785,6 +1244,9 @@ dtls_start(session_t *s)
     SSL_set_bio(s->ssl, s->rbio, s->wbio);
     SSL_set_mtu(s->ssl, 1200);
     DTLS_set_link_mtu(s->ssl, 1200);
+    if (g_janus) {
+        DTLS_set_timer_cb(s->ssl, dtls_janus_timer);
+    }
     SSL_set_connect_state(s->ssl);
     s->state = S_DTLS;
     SSL_do_handshake(s->ssl);
@@ -890,10 +1352,45 @@ dtls_input(session_t *s, uint8_t *buf, int len)
         s->next_rr_ns = s->t_up_ns + 1000000000ull;
         s->next_consent_ns = s->t_up_ns + 5000000000ull;
         g_cnt->up++;
+        if (s->srtp_profile == SRTP_AEAD_AES_128_GCM) {
+            g_cnt->gcm++;
+        }
         g_cnt->last_up_ns = s->t_up_ns;
     } else if (SSL_get_error(s->ssl, rc) != SSL_ERROR_WANT_READ) {
         ERR_clear_error();
         session_fail(s, 4);
+    }
+}
+
+
+/* a check from the server (Janus's, as the controlling agent): the reply
+ * is signed with our password and carries XOR-MAPPED-ADDRESS; its
+ * USE-CANDIDATE nominates the pair, and the DTLS client may start */
+static void
+stun_reply(session_t *s, StunMessage *req)
+{
+    uint8_t                  buf[512];
+    size_t                   len = sizeof(buf);
+    bool                     control = !g_janus;
+    StunMessage              msg;
+    struct sockaddr_storage  peer;
+
+    memset(&peer, 0, sizeof(peer));
+    memcpy(&peer, &s->peer, sizeof(s->peer));
+    if (stun_usage_ice_conncheck_create_reply(&s->agent, req, &msg, buf, &len,
+            &peer, sizeof(s->peer), &control, s->tie,
+            STUN_USAGE_ICE_COMPATIBILITY_RFC5245)
+        != STUN_USAGE_ICE_RETURN_SUCCESS)
+    {
+        return;
+    }
+    udp_send(s, buf, len);
+
+    if (g_janus && stun_usage_ice_conncheck_use_candidate(req)) {
+        s->nominated = 1;
+        if (s->state == S_ICE) {
+            dtls_start(s);
+        }
     }
 }
 
@@ -903,24 +1400,31 @@ stun_input(session_t *s, uint8_t *buf, int len)
 {
     StunMessage                msg;
     StunValidationStatus       v;
-    StunDefaultValidaterData   vd[1];
+    StunDefaultValidaterData   vd[2];
     char                       user[256];
 
-    snprintf(user, sizeof(user), "%s:%s", s->r_ufrag, s->ufrag);
+    /* requests to us are signed with our password; responses are checked
+     * with the key of the request they answer */
+    snprintf(user, sizeof(user), "%s:%s", s->ufrag, s->r_ufrag);
+    memset(vd, 0, sizeof(vd));
     vd[0].username = (uint8_t *) user;
     vd[0].username_len = strlen(user);
-    vd[0].password = (uint8_t *) s->r_pwd;
-    vd[0].password_len = strlen(s->r_pwd);
+    vd[0].password = (uint8_t *) s->pwd;
+    vd[0].password_len = strlen(s->pwd);
 
     v = stun_agent_validate(&s->agent, &msg, buf, len,
                             stun_agent_default_validater, vd);
     if (v != STUN_VALIDATION_SUCCESS) {
         return;
     }
+    if (stun_message_get_class(&msg) == STUN_REQUEST) {
+        stun_reply(s, &msg);
+        return;
+    }
     if (stun_message_get_class(&msg) != STUN_RESPONSE) {
         return;
     }
-    if (s->state == S_ICE) {
+    if (s->state == S_ICE && !g_janus) {
         dtls_start(s);
     }
 }
@@ -1201,6 +1705,12 @@ rtp_input(session_t *s, uint8_t *buf, int len)
     }
     g_cnt->auth_ok++;
 
+    if (g_fwd >= 0) {
+        /* -F: the clear packet, as received, to the mountpoint's port */
+        sendto(g_fwd, buf, n, 0, (struct sockaddr *) &g_fwd_to[st->kind],
+               sizeof(g_fwd_to[0]));
+    }
+
     if (s->joined || st->kind != K_VIDEO) {
         return;
     }
@@ -1283,8 +1793,7 @@ tick(uint64_t now)
 
         case S_IDLE:
             if (s->http_tries && now >= s->next_stun_ns) {
-                build_request(s);
-                http_start(s);
+                whep_request(s);
             }
             break;
 
@@ -1294,7 +1803,7 @@ tick(uint64_t now)
                     session_fail(s, 4);
                     break;
                 }
-                stun_send(s, 1);
+                stun_send(s, !g_janus);
                 s->next_stun_ns = now + 100000000ull;
             }
             break;
@@ -1319,6 +1828,12 @@ tick(uint64_t now)
             if (now >= s->next_consent_ns) {
                 stun_send(s, 0);
                 s->next_consent_ns += 5000000000ull;
+            }
+            if (g_janus && now >= s->next_keepalive_ns
+                && s->http == H_NONE)
+            {
+                janus_request(s, J_KEEPALIVE);
+                s->next_keepalive_ns = now + JANUS_KEEPALIVE;
             }
             break;
         }
@@ -1427,8 +1942,11 @@ worker(int first, int count, double rate, uint64_t t0, uint64_t t_end)
         {
             session_t *s = &g_sess[launched++];
             g_cnt->launched++;
-            build_request(s);
-            http_start(s);
+            if (g_janus) {
+                janus_request(s, J_CREATE);
+            } else {
+                whep_request(s);
+            }
         }
         if (!g_cnt->all_up && g_cnt->up + g_cnt->failed >= (uint64_t) count) {
             g_cnt->all_up = 1;
@@ -1514,7 +2032,8 @@ sum(counters_t *c, int procs, counters_t *t)
 #define S(f) t->f += c[i].f
         S(launched); S(posted); S(up); S(failed); S(joined); S(packets);
         S(bytes); S(rtcp); S(gaps); S(dups); S(nacks); S(recovered);
-        S(auth_ok); S(auth_fail); S(drops); S(sr); S(lost); S(expected);
+        S(auth_ok); S(auth_fail); S(drops); S(sr); S(gcm); S(lost);
+        S(expected);
 #undef S
         for (k = 0; k < 6; k++) {
             t->http_errors[k] += c[i].http_errors[k];
@@ -1543,8 +2062,39 @@ usage(void)
         "usage: whep-load -u URL [-n sessions] [-r rate] [-d seconds] "
         "[-p processes]\n"
         "                 [-s sample] [-w warmup] [-P pid,...] [-j file] "
-        "[-t token] [-B addr] [-k] [-q]\n");
+        "[-t token] [-B addr] [-k] [-q]\n"
+        "                 [-J mountpoint] [-F addr:audio_port:video_port]\n");
     exit(64);
+}
+
+
+/* -F addr:audio_port:video_port */
+static void
+forward_to(const char *arg)
+{
+    char  addr[64];
+    int   ap, vp, k;
+
+    if (sscanf(arg, "%63[^:]:%d:%d", addr, &ap, &vp) != 3
+        || ap <= 0 || ap > 65535 || vp <= 0 || vp > 65535)
+    {
+        fprintf(stderr, "whep-load: -F wants addr:audio_port:video_port, "
+                "not \"%s\"\n", arg);
+        usage();
+    }
+    for (k = 0; k < 2; k++) {
+        memset(&g_fwd_to[k], 0, sizeof(g_fwd_to[k]));
+        g_fwd_to[k].sin_family = AF_INET;
+        g_fwd_to[k].sin_port = htons(k == K_AUDIO ? ap : vp);
+        if (inet_pton(AF_INET, addr, &g_fwd_to[k].sin_addr) != 1) {
+            fprintf(stderr, "whep-load: -F: bad IPv4 address \"%s\"\n", addr);
+            usage();
+        }
+    }
+    g_fwd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (g_fwd < 0) {
+        die("socket: %s", strerror(errno));
+    }
 }
 
 
@@ -1564,7 +2114,7 @@ main(int argc, char **argv)
     char           out[4096];
     double         setup_s, win_s, us_pkt;
 
-    while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:kqh")) != -1) {
+    while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:J:F:kqh")) != -1) {
         switch (o) {
         case 'u': parse_url(optarg); break;
         case 'n': g_n = atoi(optarg); break;
@@ -1579,6 +2129,13 @@ main(int argc, char **argv)
         case 'B': g_bind = optarg; break;
         case 'q': g_quiet = 1; break;
         case 'k': g_keep = 1; break;
+        case 'J':
+            g_janus = atoi(optarg);
+            if (g_janus <= 0) {
+                usage();
+            }
+            break;
+        case 'F': forward_to(optarg); break;
         default: usage();
         }
     }
@@ -1586,6 +2143,14 @@ main(int argc, char **argv)
         || g_duration <= 0)
     {
         usage();
+    }
+    if (g_fwd >= 0) {
+        if (g_n != 1 || g_janus) {
+            fprintf(stderr, "whep-load: -F relays one WHEP session: "
+                    "use -n 1, without -J\n");
+            usage();
+        }
+        g_sample = 1;
     }
     if (g_procs > g_n) {
         g_procs = g_n;
@@ -1689,8 +2254,7 @@ main(int argc, char **argv)
                        (unsigned long long) t.recovered,
                        (unsigned long long) t.drops,
                        (unsigned long long) t.auth_fail,
-                       t.in_state[S_HTTP_CONNECT] + t.in_state[S_HTTP_SEND]
-                       + t.in_state[S_HTTP_RECV], t.in_state[S_ICE],
+                       t.in_state[S_SIGNAL], t.in_state[S_ICE],
                        t.in_state[S_DTLS]);
                 fflush(stdout);
             }
@@ -1699,6 +2263,10 @@ main(int argc, char **argv)
         }
     }
     for (i = 0; i < g_procs; i++) {
+        if (g_stop) {
+            /* a signal to the parent alone (kill PID) stops the run too */
+            kill(kids[i], SIGTERM);
+        }
         waitpid(kids[i], NULL, 0);
     }
     sum(cnt, g_procs, &t);
@@ -1723,7 +2291,7 @@ main(int argc, char **argv)
         "\"packets\":%llu,\"bytes\":%llu,\"lost\":%llu,\"expected\":%llu,"
         "\"gaps\":%llu,\"recovered\":%llu,\"nacks\":%llu,\"dups\":%llu,"
         "\"drops\":%llu,\"auth_ok\":%llu,\"auth_fail\":%llu,\"rtcp\":%llu,"
-        "\"joined\":%d,"
+        "\"srtp_gcm\":%llu,\"joined\":%d,"
         "\"join_ms\":{\"p50\":%.1f,\"p95\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
         "\"setup_s\":%.3f,\"setup_rate\":%.1f,\"setup_cpu_s\":%.3f,"
         "\"http\":{\"409\":%d,\"503\":%d,\"other\":%d,\"conn\":%d,"
@@ -1739,7 +2307,8 @@ main(int argc, char **argv)
         (unsigned long long) t.gaps, (unsigned long long) t.recovered,
         (unsigned long long) t.nacks, (unsigned long long) t.dups,
         (unsigned long long) t.drops, (unsigned long long) t.auth_ok,
-        (unsigned long long) t.auth_fail, (unsigned long long) t.rtcp, nj,
+        (unsigned long long) t.auth_fail, (unsigned long long) t.rtcp,
+        (unsigned long long) t.gcm, nj,
         pct(sorted, nj, 50), pct(sorted, nj, 95), pct(sorted, nj, 99),
         nj ? sorted[nj - 1] : -1.0,
         setup_s, setup_s > 0 ? t.up / setup_s : 0,
