@@ -58,6 +58,17 @@ def load(out):
     return runs, floor
 
 
+def setup_bare(r):
+    """Server CPU-s of the setups alone: the setup phase's CPU minus the
+    packets delivered meanwhile (each new viewer's cached GOP, and the live
+    stream to those already up) at the steady-state window's cost."""
+    sc = r.get('setup_cpu_s', 0)
+    us = r['window']['us_per_pkt']
+    if sc <= 0 or us <= 0 or 'setup_packets' not in r:
+        return 0
+    return max(sc - r['setup_packets'] * us / 1e6, 0)
+
+
 def label(server):
     return 'Janus' if server == 'janus' else \
         'nginx, %s worker%s' % (server[1:], '' if server == 'w1' else 's')
@@ -127,8 +138,8 @@ def main():
                  '| µs/pkt | ÷ floor | Janus ÷ ours | lost | gaps (NACKed) | gaps in window '
                  '| publisher pkts lost by server '
                  '| client drops | join p50/p95/p99 ms | KiB/viewer (PSS) '
-                 '| setup/s | setups per server CPU-s |')
-    lines.append('|' + '---|' * 17)
+                 '| setup/s | setups per server CPU-s | same, media excluded |')
+    lines.append('|' + '---|' * 18)
     for r in runs:
         w = r['window']
         us = w['us_per_pkt']
@@ -140,16 +151,20 @@ def main():
                 jr = '%.2f' % (us / o)
         sc = r.get('setup_cpu_s', 0)
         spc = ('%.0f' % (r['sessions_up'] / sc)) if sc > 0 else '-'
+        bare = setup_bare(r)
+        spb = ('%.0f' % (r['sessions_up'] / bare)) if bare > 0 else '-'
         j = r['join_ms']
         lines.append('| %s | %d | %d | %.0f | %.1f | %.2f | %s | %s | %d | %d '
-                     '| %s | %s | %d | %.0f / %.0f / %.0f | %.1f | %.0f | %s |' % (
+                     '| %s | %s | %d | %.0f / %.0f / %.0f | %.1f | %.0f | %s '
+                     '| %s |' % (
                          label(r['server']), r['viewers'], r['sessions_up'],
                          w['pkt_rate'], w['server_cpu_pct'], us, ratio, jr,
                          r['lost'], r['gaps'],
                          w.get('gaps', '-') if w['seconds'] > 0 else '-',
                          '-' if r['ingest_lost'] is None else r['ingest_lost'],
                          r['drops'], j['p50'], j['p95'],
-                         j['p99'], w['kb_per_viewer'], r['setup_rate'], spc))
+                         j['p99'], w['kb_per_viewer'], r['setup_rate'], spc,
+                         spb))
     lines.append('')
 
     # goals, from the largest run of each server
@@ -166,6 +181,8 @@ def main():
         j = big['join_ms']
         sc = big.get('setup_cpu_s', 0)
         spc = big['sessions_up'] / sc if sc > 0 else 0
+        bare = setup_bare(big)
+        spb = big['sessions_up'] / bare if bare > 0 else 0
         ok = lambda c: 'met' if c else '**not met**'
         lines.append('%s, %d viewers:' % (label(srv), big['viewers']))
         lines.append('')
@@ -188,8 +205,10 @@ def main():
                                       and 0 <= j['p95'] <= 300)))
         lines.append('- memory per viewer: %.1f KiB PSS (goal ≤ 32): %s'
                      % (w['kb_per_viewer'], ok(w['kb_per_viewer'] <= 32)))
-        lines.append('- sessions set up per server CPU-second: %.0f (goal ≥ '
-                     '1,000): %s' % (spc, ok(spc >= 1000)))
+        lines.append('- sessions set up per server CPU-second: %.0f with the '
+                     'media sent meanwhile (GOP bursts included), about %.0f '
+                     'without it (goal ≥ 1,000): %s'
+                     % (spc, spb, ok(spb >= 1000)))
         jr = janus.get(big['viewers'])
         if srv == 'w1' and jr and jr['window']['us_per_pkt'] > 0 \
                 and w['us_per_pkt'] > 0:

@@ -2113,6 +2113,7 @@ main(int argc, char **argv)
     FILE          *jf;
     char           out[4096];
     double         setup_s, win_s, us_pkt;
+    uint64_t       setup_pkts = 0;
 
     while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:J:F:kqh")) != -1) {
         switch (o) {
@@ -2224,6 +2225,7 @@ main(int argc, char **argv)
         if (t.all_up && sup.cpu_s == 0 && g_pids) {
             /* server CPU spent while the sessions were being set up */
             server_stat(&sup);
+            setup_pkts = t.packets;
             if (sup.cpu_s == 0) {
                 sup.cpu_s = 1e-9;
             }
@@ -2294,6 +2296,7 @@ main(int argc, char **argv)
         "\"srtp_gcm\":%llu,\"joined\":%d,"
         "\"join_ms\":{\"p50\":%.1f,\"p95\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
         "\"setup_s\":%.3f,\"setup_rate\":%.1f,\"setup_cpu_s\":%.3f,"
+        "\"setup_packets\":%llu,"
         "\"http\":{\"409\":%d,\"503\":%d,\"other\":%d,\"conn\":%d,"
         "\"ice_dtls\":%d},"
         "\"window\":{\"seconds\":%.2f,\"packets\":%llu,\"bytes\":%llu,\"gaps\":%llu,"
@@ -2313,6 +2316,7 @@ main(int argc, char **argv)
         nj ? sorted[nj - 1] : -1.0,
         setup_s, setup_s > 0 ? t.up / setup_s : 0,
         sup.cpu_s > 0 ? sup.cpu_s - sbase.cpu_s : 0,
+        (unsigned long long) setup_pkts,
         t.http_errors[0], t.http_errors[1], t.http_errors[2],
         t.http_errors[3], t.http_errors[4],
         win_s, (unsigned long long) cnt[0].win_packets,
