@@ -63,6 +63,9 @@ ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log)
 
     SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
     SSL_CTX_set_read_ahead(ctx, 1);
+
+    /* record buffers only while a record is in flight: memory per viewer */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER|SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                        ngx_webrtc_dtls_verify);
 
