@@ -80,9 +80,9 @@ $(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
 fuzz: test-deps
 	$(MAKE) $(FUZZ_TARGETS)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(PARSER_SRCS) $(wildcard src/ngx_webrtc_*.h)
+$(BUILD)/fuzz/%: fuzz/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PARSER_SRCS) -lnice
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lcrypto
 
 # a short run of every target from the seeds in fuzz/corpus/<target>/
 fuzz-smoke: fuzz

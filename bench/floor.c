@@ -179,7 +179,7 @@ run(int profile, int gso, int viewers, long total, int size,
             key[i] = rand();
         }
         if (profile == FLOOR_OPENSSL_GCM) {
-            if (ngx_webrtc_gcm_init(&ctx[v].gcm, key, key + 16) != 0) {
+            if (ngx_webrtc_gcm_init(&ctx[v].gcm, key, key + 16, 0, 0) != 0) {
                 fprintf(stderr, "ngx_webrtc_gcm_init failed\n");
                 exit(1);
             }

@@ -34,6 +34,7 @@
 #define NGX_WEBRTC_CTL_KEY_LEN       16
 #define NGX_WEBRTC_RING_SLOTS        2048   /* a power of 2 */
 #define NGX_WEBRTC_SLOT_DATA         1400
+#define NGX_WEBRTC_SRTCP_ROOM        (16 + 4)  /* tag, E and index */
 #define NGX_WEBRTC_STREAM_WORKERS    16
 #define NGX_WEBRTC_FMTP_MAX          256
 
@@ -332,8 +333,15 @@ struct ngx_webrtc_session_s {
 
     SSL                        *ssl;
     srtp_t                      srtp_in;
-    srtp_t                      srtp_out;     /* SRTCP; SRTP if not GCM */
-    ngx_webrtc_gcm_t            rtp_out;      /* SRTP with AES-GCM */
+    srtp_t                      srtp_out;
+
+    /* a viewer with AES-GCM: OpenSSL instead of libsrtp2 */
+    ngx_webrtc_gcm_t            rtp_out;
+    ngx_webrtc_gcm_t            rtcp_out;
+    ngx_webrtc_gcm_t            rtcp_in;
+    ngx_webrtc_replay_t         rtcp_replay[NGX_WEBRTC_SRTCP_REPLAY];
+    uint32_t                    rtcp_index;
+    unsigned                    srtp_ready:1;
 
     ngx_event_t                 dtls_timer;
     ngx_event_t                 consent_timer;
@@ -454,6 +462,12 @@ void ngx_webrtc_dtls_shutdown(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_srtp_init(ngx_log_t *log);
 ngx_int_t ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
     u_char *material);
+ngx_int_t ngx_webrtc_srtp_unprotect(ngx_webrtc_session_t *s, u_char *buf,
+    size_t *len);
+ngx_int_t ngx_webrtc_srtcp_unprotect(ngx_webrtc_session_t *s, u_char *buf,
+    size_t *len);
+ngx_int_t ngx_webrtc_srtcp_protect(ngx_webrtc_session_t *s, u_char *buf,
+    size_t *len);
 void ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s);
 
 /* ngx_webrtc_media.c */

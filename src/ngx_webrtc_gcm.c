@@ -10,17 +10,24 @@
 #include "ngx_webrtc_gcm.h"
 
 
-#define NGX_WEBRTC_SRTP_LABEL_KEY   0x00
-#define NGX_WEBRTC_SRTP_LABEL_SALT  0x02
+/* RFC 3711 4.3.2: SRTP and SRTCP encryption keys and salts */
+#define NGX_WEBRTC_SRTP_LABEL_KEY    0x00
+#define NGX_WEBRTC_SRTP_LABEL_SALT   0x02
+#define NGX_WEBRTC_SRTCP_LABEL_KEY   0x03
+#define NGX_WEBRTC_SRTCP_LABEL_SALT  0x05
 
 
 static int ngx_webrtc_gcm_prf(EVP_CIPHER_CTX *ecb, const u_char *salt14,
     u_char label, u_char *out);
+static void ngx_webrtc_gcm_rtcp_iv(ngx_webrtc_gcm_t *g, const u_char *pkt,
+    uint32_t index, u_char *iv);
+static ngx_webrtc_replay_t *ngx_webrtc_replay_find(
+    ngx_webrtc_replay_t *replay, uint32_t ssrc);
 
 
 int
 ngx_webrtc_gcm_init(ngx_webrtc_gcm_t *g, const u_char *master_key,
-    const u_char *master_salt)
+    const u_char *master_salt, int rtcp, int decrypt)
 {
     int              rc;
     u_char           salt14[14], key[16], salt[16];
@@ -40,12 +47,16 @@ ngx_webrtc_gcm_init(ngx_webrtc_gcm_t *g, const u_char *master_key,
 
     if (EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), NULL, master_key, NULL)
         == 1
-        && ngx_webrtc_gcm_prf(ecb, salt14, NGX_WEBRTC_SRTP_LABEL_KEY, key)
+        && ngx_webrtc_gcm_prf(ecb, salt14,
+                              rtcp ? NGX_WEBRTC_SRTCP_LABEL_KEY
+                                   : NGX_WEBRTC_SRTP_LABEL_KEY, key)
            == 0
-        && ngx_webrtc_gcm_prf(ecb, salt14, NGX_WEBRTC_SRTP_LABEL_SALT, salt)
+        && ngx_webrtc_gcm_prf(ecb, salt14,
+                              rtcp ? NGX_WEBRTC_SRTCP_LABEL_SALT
+                                   : NGX_WEBRTC_SRTP_LABEL_SALT, salt)
            == 0)
     {
-        rc = ngx_webrtc_gcm_init_session(g, key, salt);
+        rc = ngx_webrtc_gcm_init_session(g, key, salt, decrypt);
     }
 
     EVP_CIPHER_CTX_free(ecb);
@@ -84,16 +95,17 @@ ngx_webrtc_gcm_prf(EVP_CIPHER_CTX *ecb, const u_char *salt14, u_char label,
 
 int
 ngx_webrtc_gcm_init_session(ngx_webrtc_gcm_t *g, const u_char *key,
-    const u_char *salt)
+    const u_char *salt, int decrypt)
 {
     g->ctx = EVP_CIPHER_CTX_new();
     if (g->ctx == NULL) {
         return -1;
     }
 
-    if (EVP_EncryptInit_ex(g->ctx, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1
+    if (EVP_CipherInit_ex(g->ctx, EVP_aes_128_gcm(), NULL, NULL, NULL,
+                          !decrypt) != 1
         || EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1
-        || EVP_EncryptInit_ex(g->ctx, NULL, NULL, key, NULL) != 1)
+        || EVP_CipherInit_ex(g->ctx, NULL, NULL, key, NULL, -1) != 1)
     {
         EVP_CIPHER_CTX_free(g->ctx);
         g->ctx = NULL;
@@ -154,4 +166,166 @@ ngx_webrtc_gcm_protect(ngx_webrtc_gcm_t *g, u_char *pkt, size_t hlen,
     }
 
     return (ssize_t) (hlen + plen + NGX_WEBRTC_GCM_TAG_LEN);
+}
+
+
+ssize_t
+ngx_webrtc_gcm_protect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt, size_t len,
+    uint32_t index)
+{
+    int      n, m;
+    u_char   iv[12], *trailer;
+    size_t   plen;
+
+    if (len < 8) {
+        return -1;
+    }
+
+    index &= 0x7fffffff;
+    plen = len - 8;
+
+    trailer = pkt + len + NGX_WEBRTC_GCM_TAG_LEN;
+    trailer[0] = (u_char) (0x80 | (index >> 24));
+    trailer[1] = (u_char) (index >> 16);
+    trailer[2] = (u_char) (index >> 8);
+    trailer[3] = (u_char) index;
+
+    ngx_webrtc_gcm_rtcp_iv(g, pkt, index, iv);
+
+    /* RFC 7714 9.1: the header, sender SSRC and E || index are the AAD */
+    if (EVP_EncryptInit_ex(g->ctx, NULL, NULL, NULL, iv) != 1
+        || EVP_EncryptUpdate(g->ctx, NULL, &n, pkt, 8) != 1
+        || EVP_EncryptUpdate(g->ctx, NULL, &n, trailer, 4) != 1
+        || EVP_EncryptUpdate(g->ctx, pkt + 8, &n, pkt + 8, (int) plen) != 1
+        || EVP_EncryptFinal_ex(g->ctx, pkt + 8 + n, &m) != 1
+        || EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_GET_TAG,
+                               NGX_WEBRTC_GCM_TAG_LEN, pkt + len) != 1)
+    {
+        return -1;
+    }
+
+    return (ssize_t) (len + NGX_WEBRTC_GCM_TAG_LEN + NGX_WEBRTC_SRTCP_TRAILER);
+}
+
+
+ssize_t
+ngx_webrtc_gcm_unprotect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt, size_t len,
+    ngx_webrtc_replay_t *replay)
+{
+    int                   n, m;
+    u_char                iv[12], *trailer;
+    size_t                clen;
+    uint32_t              index, ssrc, d;
+    ngx_webrtc_replay_t  *r;
+
+    if (len < 8 + NGX_WEBRTC_GCM_TAG_LEN + NGX_WEBRTC_SRTCP_TRAILER) {
+        return -1;
+    }
+
+    clen = len - 8 - NGX_WEBRTC_GCM_TAG_LEN - NGX_WEBRTC_SRTCP_TRAILER;
+    trailer = pkt + len - NGX_WEBRTC_SRTCP_TRAILER;
+
+    if (!(trailer[0] & 0x80)) {
+        /* E = 0, authentication only: not what WebRTC peers send */
+        return -1;
+    }
+
+    index = ((uint32_t) (trailer[0] & 0x7f) << 24)
+            | ((uint32_t) trailer[1] << 16)
+            | ((uint32_t) trailer[2] << 8)
+            | trailer[3];
+
+    ssrc = ((uint32_t) pkt[4] << 24) | ((uint32_t) pkt[5] << 16)
+           | ((uint32_t) pkt[6] << 8) | pkt[7];
+
+    r = ngx_webrtc_replay_find(replay, ssrc);
+
+    if (r->used && r->ssrc == ssrc && index <= r->top) {
+        d = r->top - index;
+
+        if (d >= 64 || (r->window & ((uint64_t) 1 << d))) {
+            return -1;
+        }
+    }
+
+    ngx_webrtc_gcm_rtcp_iv(g, pkt, index, iv);
+
+    if (EVP_DecryptInit_ex(g->ctx, NULL, NULL, NULL, iv) != 1
+        || EVP_DecryptUpdate(g->ctx, NULL, &n, pkt, 8) != 1
+        || EVP_DecryptUpdate(g->ctx, NULL, &n, trailer, 4) != 1
+        || EVP_DecryptUpdate(g->ctx, pkt + 8, &n, pkt + 8, (int) clen) != 1
+        || EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_SET_TAG,
+                               NGX_WEBRTC_GCM_TAG_LEN, pkt + 8 + clen) != 1
+        || EVP_DecryptFinal_ex(g->ctx, pkt + 8 + n, &m) != 1)
+    {
+        return -1;
+    }
+
+    if (!r->used || r->ssrc != ssrc) {
+        r->used = 1;
+        r->ssrc = ssrc;
+        r->top = index;
+        r->window = 1;
+
+    } else if (index > r->top) {
+        d = index - r->top;
+        r->window = (d >= 64) ? 1 : (r->window << d) | 1;
+        r->top = index;
+
+    } else {
+        r->window |= (uint64_t) 1 << (r->top - index);
+    }
+
+    return (ssize_t) (8 + clen);
+}
+
+
+/* RFC 7714 9.1: 00 00 || SSRC || 00 00 || SRTCP index, XOR the salt */
+
+static void
+ngx_webrtc_gcm_rtcp_iv(ngx_webrtc_gcm_t *g, const u_char *pkt,
+    uint32_t index, u_char *iv)
+{
+    size_t  i;
+
+    iv[0] = 0;
+    iv[1] = 0;
+    memcpy(iv + 2, pkt + 4, 4);
+    iv[6] = 0;
+    iv[7] = 0;
+    iv[8] = (u_char) (index >> 24);
+    iv[9] = (u_char) (index >> 16);
+    iv[10] = (u_char) (index >> 8);
+    iv[11] = (u_char) index;
+
+    for (i = 0; i < 12; i++) {
+        iv[i] ^= g->salt[i];
+    }
+}
+
+
+/*
+ * The sender's window, or the slot a new sender takes: a free one, else
+ * the one its SSRC hashes to (more senders than slots share, and a
+ * displaced sender starts a new window).
+ */
+
+static ngx_webrtc_replay_t *
+ngx_webrtc_replay_find(ngx_webrtc_replay_t *replay, uint32_t ssrc)
+{
+    size_t  i;
+
+    for (i = 0; i < NGX_WEBRTC_SRTCP_REPLAY; i++) {
+        if (replay[i].used && replay[i].ssrc == ssrc) {
+            return &replay[i];
+        }
+    }
+
+    for (i = 0; i < NGX_WEBRTC_SRTCP_REPLAY; i++) {
+        if (!replay[i].used) {
+            return &replay[i];
+        }
+    }
+
+    return &replay[ssrc % NGX_WEBRTC_SRTCP_REPLAY];
 }

@@ -31,27 +31,22 @@ static ngx_int_t ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s,
 void
 ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 {
-    int                       n;
+    size_t                    n;
     uint32_t                  arrival;
     ngx_uint_t                rtx, keyframe;
-    srtp_err_status_t         rc;
     ngx_webrtc_rtp_t          rtp;
     ngx_webrtc_track_t       *t;
     ngx_webrtc_frame_info_t   info;
     ngx_webrtc_shm_track_t   *st;
 
-    if (!s->dtls_done || s->srtp_in == NULL || len < 12) {
+    if (!s->dtls_done || !s->srtp_ready || len < 12) {
         return;
     }
 
-    n = (int) len;
+    n = len;
 
     if (buf[1] >= 192 && buf[1] <= 223) {
-        rc = srtp_unprotect_rtcp(s->srtp_in, buf, &n);
-
-        if (rc != srtp_err_status_ok) {
-            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
-                           "webrtc: SRTCP unprotect failed: %d", (int) rc);
+        if (ngx_webrtc_srtcp_unprotect(s, buf, &n) != NGX_OK) {
             return;
         }
 
@@ -70,11 +65,7 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         return;
     }
 
-    rc = srtp_unprotect(s->srtp_in, buf, &n);
-
-    if (rc != srtp_err_status_ok) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
-                       "webrtc: SRTP unprotect failed: %d", (int) rc);
+    if (ngx_webrtc_srtp_unprotect(s, buf, &n) != NGX_OK) {
         return;
     }
 
@@ -333,26 +324,18 @@ ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
 }
 
 
-/* buf must have room for the SRTCP trailer after len bytes */
+/* buf must have NGX_WEBRTC_SRTCP_ROOM bytes of room after len bytes */
 
 static ngx_int_t
 ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 {
-    int                n;
-    srtp_err_status_t  rc;
-
-    if (s->srtp_out == NULL) {
+    if (!s->srtp_ready) {
         return NGX_DECLINED;
     }
 
-    n = (int) len;
-
-    rc = srtp_protect_rtcp(s->srtp_out, buf, &n);
-    if (rc != srtp_err_status_ok) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
-                       "webrtc: SRTCP protect failed: %d", (int) rc);
+    if (ngx_webrtc_srtcp_protect(s, buf, &len) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_webrtc_send(s, buf, n);
+    return ngx_webrtc_send(s, buf, len);
 }

@@ -8,10 +8,14 @@
 
 
 /*
- * libsrtp2 contexts from the DTLS exporter (RFC 5764 4.2): client key,
- * server key, client salt, server salt.  We are the DTLS server, so the
- * client's half protects what we receive.  With AES-GCM, outgoing RTP
- * goes through ngx_webrtc_gcm.c (OpenSSL) instead of libsrtp2.
+ * SRTP contexts from the DTLS exporter (RFC 5764 4.2): client key, server
+ * key, client salt, server salt.  We are the DTLS server, so the client's
+ * half protects what we receive.
+ *
+ * A viewer that negotiated AES-GCM (browsers do) gets OpenSSL contexts
+ * (ngx_webrtc_gcm.c) for everything it needs: outgoing SRTP and SRTCP,
+ * incoming SRTCP.  Publishers, and viewers with AES-CM-HMAC-SHA1-80, get
+ * libsrtp2 contexts.
  */
 
 
@@ -60,19 +64,27 @@ ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
     ngx_memcpy(out, material + klen, klen);
     ngx_memcpy(out + klen, material + 2 * klen + slen, slen);
 
-    if (ngx_webrtc_srtp_policy(s, &s->srtp_in, profile, in, 1) != NGX_OK
-        || ngx_webrtc_srtp_policy(s, &s->srtp_out, profile, out, 0) != NGX_OK)
+    if (profile == SRTP_AEAD_AES_128_GCM
+        && s->role == NGX_WEBRTC_ROLE_VIEWER)
+    {
+        if (ngx_webrtc_gcm_init(&s->rtp_out, out, out + klen, 0, 0) != 0
+            || ngx_webrtc_gcm_init(&s->rtcp_out, out, out + klen, 1, 0) != 0
+            || ngx_webrtc_gcm_init(&s->rtcp_in, in, in + klen, 1, 1) != 0)
+        {
+            ngx_ssl_error(NGX_LOG_ERR, &s->log, 0,
+                          "webrtc: AES-GCM contexts not created");
+            goto failed;
+        }
+
+    } else if (ngx_webrtc_srtp_policy(s, &s->srtp_in, profile, in, 1)
+               != NGX_OK
+               || ngx_webrtc_srtp_policy(s, &s->srtp_out, profile, out, 0)
+                  != NGX_OK)
     {
         goto failed;
     }
 
-    if (profile == SRTP_AEAD_AES_128_GCM
-        && ngx_webrtc_gcm_init(&s->rtp_out, out, out + klen) != 0)
-    {
-        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0,
-                      "webrtc: AES-GCM context not created");
-        goto failed;
-    }
+    s->srtp_ready = 1;
 
     ngx_explicit_memzero(in, sizeof(in));
     ngx_explicit_memzero(out, sizeof(out));
@@ -124,9 +136,113 @@ ngx_webrtc_srtp_policy(ngx_webrtc_session_t *s, srtp_t *srtp,
 }
 
 
+/* incoming SRTP in place: publishers only (a viewer sends no media) */
+
+ngx_int_t
+ngx_webrtc_srtp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
+{
+    int                n;
+    srtp_err_status_t  rc;
+
+    if (s->srtp_in == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = (int) *len;
+
+    rc = srtp_unprotect(s->srtp_in, buf, &n);
+    if (rc != srtp_err_status_ok) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                       "webrtc: SRTP unprotect failed: %d", (int) rc);
+        return NGX_ERROR;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
+/* incoming SRTCP in place */
+
+ngx_int_t
+ngx_webrtc_srtcp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
+{
+    int                n;
+    ssize_t            rc;
+    srtp_err_status_t  err;
+
+    if (s->rtcp_in.ctx) {
+        rc = ngx_webrtc_gcm_unprotect_rtcp(&s->rtcp_in, buf, *len,
+                                           s->rtcp_replay);
+        if (rc < 0) {
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                           "webrtc: SRTCP unprotect failed");
+            return NGX_ERROR;
+        }
+
+        *len = rc;
+        return NGX_OK;
+    }
+
+    n = (int) *len;
+
+    err = srtp_unprotect_rtcp(s->srtp_in, buf, &n);
+    if (err != srtp_err_status_ok) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                       "webrtc: SRTCP unprotect failed: %d", (int) err);
+        return NGX_ERROR;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * outgoing SRTCP in place; buf must have NGX_WEBRTC_SRTCP_ROOM bytes of
+ * room after *len
+ */
+
+ngx_int_t
+ngx_webrtc_srtcp_protect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
+{
+    int                n;
+    ssize_t            rc;
+    srtp_err_status_t  err;
+
+    if (s->rtcp_out.ctx) {
+        rc = ngx_webrtc_gcm_protect_rtcp(&s->rtcp_out, buf, *len,
+                                         s->rtcp_index++);
+        if (rc < 0) {
+            return NGX_ERROR;
+        }
+
+        *len = rc;
+        return NGX_OK;
+    }
+
+    n = (int) *len;
+
+    err = srtp_protect_rtcp(s->srtp_out, buf, &n);
+    if (err != srtp_err_status_ok) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                       "webrtc: SRTCP protect failed: %d", (int) err);
+        return NGX_ERROR;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
 void
 ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s)
 {
+    s->srtp_ready = 0;
+
     if (s->srtp_in) {
         srtp_dealloc(s->srtp_in);
         s->srtp_in = NULL;
@@ -138,4 +254,6 @@ ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s)
     }
 
     ngx_webrtc_gcm_free(&s->rtp_out);
+    ngx_webrtc_gcm_free(&s->rtcp_out);
+    ngx_webrtc_gcm_free(&s->rtcp_in);
 }

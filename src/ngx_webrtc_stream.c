@@ -1369,7 +1369,6 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
 void
 ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
 {
-    int                       n;
     size_t                    len;
     uint32_t                  ts;
     uint64_t                  ntp;
@@ -1382,7 +1381,7 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
 
     st = s->st;
 
-    if (st == NULL || s->srtp_out == NULL) {
+    if (st == NULL || !s->srtp_ready) {
         return;
     }
 
@@ -1418,13 +1417,11 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
             continue;
         }
 
-        n = (int) len;
-
-        if (srtp_protect_rtcp(s->srtp_out, buf, &n) != srtp_err_status_ok) {
+        if (ngx_webrtc_srtcp_protect(s, buf, &len) != NGX_OK) {
             continue;
         }
 
-        (void) ngx_webrtc_send(s, buf, n);
+        (void) ngx_webrtc_send(s, buf, len);
     }
 }
 

@@ -10,6 +10,9 @@
  * the RFC's bytes; from a DTLS-style master key and salt, every packet of
  * a run across a sequence number wrap (and a late retransmission) must
  * equal libsrtp2's srtp_protect() output and pass a libsrtp2 receiver.
+ * SRTCP: ours equals srtp_protect_rtcp() at the same index and passes a
+ * libsrtp2 receiver; libsrtp2's SRTCP passes ours; forged, replayed, too
+ * old, unencrypted and truncated packets do not.
  */
 
 
@@ -123,13 +126,35 @@ rtp_packet(u_char *p, uint16_t seq, uint32_t ts, uint32_t ssrc,
 }
 
 
+static void
+rtcp_packet(u_char *p, size_t len, uint32_t ssrc)
+{
+    size_t  i;
+
+    p[0] = 0x80;
+    p[1] = 200;
+    p[2] = (u_char) ((len / 4 - 1) >> 8);
+    p[3] = (u_char) (len / 4 - 1);
+    p[4] = (u_char) (ssrc >> 24);
+    p[5] = (u_char) (ssrc >> 16);
+    p[6] = (u_char) (ssrc >> 8);
+    p[7] = (u_char) ssrc;
+
+    for (i = 8; i < len; i++) {
+        p[i] = (u_char) (i * 13);
+    }
+}
+
+
 int
 main(void)
 {
-    int               i, n, equal, received, sizes;
+    int               i, n, m, equal, received, sizes;
     size_t            plen;
     ssize_t           len;
     u_char            master[28], pkt[1600], ref[1600], payload[1400];
+    u_char            copy[1600], copy2[5][128];
+    ngx_webrtc_replay_t  replay[NGX_WEBRTC_SRTCP_REPLAY];
     uint16_t          seq;
     uint64_t          hi, index;
     srtp_t            tx, rx;
@@ -137,7 +162,7 @@ main(void)
 
     /* the RFC's vector, session key and salt as given */
 
-    ok(ngx_webrtc_gcm_init_session(&g, rfc_key, rfc_salt) == 0,
+    ok(ngx_webrtc_gcm_init_session(&g, rfc_key, rfc_salt, 0) == 0,
        "context from RFC 7714 session key and salt");
 
     memcpy(pkt, rfc_plain, 12);
@@ -186,7 +211,7 @@ main(void)
     rx = libsrtp_session(master, 1);
 
     ok(tx != NULL && rx != NULL, "libsrtp2 AES-GCM sessions");
-    ok(ngx_webrtc_gcm_init(&g, master, master + 16) == 0,
+    ok(ngx_webrtc_gcm_init(&g, master, master + 16, 0, 0) == 0,
        "context from master key and salt");
 
     equal = 0;
@@ -240,6 +265,124 @@ main(void)
     ok(received == 108, "a libsrtp2 receiver takes the 108 new ones"
        " (%d; the 12 retransmissions are replays to it)", received);
     ok(sizes > 0, "empty payloads included");
+
+    ngx_webrtc_gcm_free(&g);
+
+    /* SRTCP, both ways */
+
+    ok(ngx_webrtc_gcm_init(&g, master, master + 16, 1, 0) == 0,
+       "SRTCP encryption context");
+
+    equal = 0;
+    received = 0;
+
+    for (i = 0; i < 20; i++) {
+        plen = 8 + 20 + (i % 3) * 24;       /* SR, with report blocks */
+        rtcp_packet(ref, plen, 0x55667788);
+
+        n = (int) plen;
+        if (srtp_protect_rtcp(tx, ref, &n) != srtp_err_status_ok) {
+            continue;
+        }
+
+        /* the index libsrtp2 used, from its trailer */
+        index = ((uint32_t) (ref[n - 4] & 0x7f) << 24)
+                | ((uint32_t) ref[n - 3] << 16)
+                | ((uint32_t) ref[n - 2] << 8) | ref[n - 1];
+
+        rtcp_packet(pkt, plen, 0x55667788);
+        len = ngx_webrtc_gcm_protect_rtcp(&g, pkt, plen, (uint32_t) index);
+
+        if (len == n && memcmp(pkt, ref, n) == 0) {
+            equal++;
+        }
+
+        rtcp_packet(ref, plen, 0x55667788);
+        rtcp_packet(pkt, plen, 0x55667799);
+        len = ngx_webrtc_gcm_protect_rtcp(&g, pkt, plen, 1000 + i);
+        n = (int) len;
+
+        if (srtp_unprotect_rtcp(rx, pkt, &n) == srtp_err_status_ok
+            && n == (int) plen && memcmp(pkt + 8, ref + 8, plen - 8) == 0)
+        {
+            received++;
+        }
+    }
+
+    ok(equal == 20, "20 SRTCP packets equal srtp_protect_rtcp()'s at its"
+       " index (%d equal)", equal);
+    ok(received == 20, "a libsrtp2 receiver takes our SRTCP (%d)", received);
+
+    ngx_webrtc_gcm_free(&g);
+
+    ok(ngx_webrtc_gcm_init(&g, master, master + 16, 1, 1) == 0,
+       "SRTCP decryption context");
+
+    memset(replay, 0, sizeof(replay));
+
+    rtcp_packet(ref, 60, 0x0badcafe);
+    memcpy(pkt, ref, 60);
+    n = 60;
+    ok(srtp_protect_rtcp(tx, pkt, &n) == srtp_err_status_ok,
+       "libsrtp2 protects an RTCP packet");
+    memcpy(copy, pkt, n);
+
+    len = ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, n, replay);
+    ok(len == 60 && memcmp(pkt, ref, 60) == 0,
+       "ours decrypts libsrtp2's SRTCP to the original");
+
+    memcpy(pkt, copy, n);
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, n, replay) == -1,
+       "the same packet again is a replay");
+
+    for (i = 0; i < 5; i++) {
+        rtcp_packet(pkt, 40, 0x0badcafe);
+        m = 40;
+        srtp_protect_rtcp(tx, pkt, &m);
+        memcpy(copy2[i], pkt, m);
+    }
+
+    memcpy(pkt, copy2[3], m);
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == 40,
+       "a later packet passes");
+    memcpy(pkt, copy2[1], m);
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == 40,
+       "an earlier one not yet seen passes (reordering)");
+    memcpy(pkt, copy2[1], m);
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == -1,
+       "and not twice");
+
+    memcpy(pkt, copy2[4], m);
+    pkt[20] ^= 1;
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == -1,
+       "a flipped ciphertext bit fails the tag");
+    memcpy(pkt, copy2[4], m);
+    pkt[m - 1] ^= 1;
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == -1,
+       "a changed index fails the tag");
+    memcpy(pkt, copy2[4], m);
+    pkt[m - 4] &= 0x7f;
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == -1,
+       "E = 0 (unencrypted) is refused");
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, 27, replay) == -1,
+       "27 bytes are too short");
+    memcpy(pkt, copy2[4], m);
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == 40,
+       "the untouched packet still passes");
+
+    for (i = 0; i < 70; i++) {
+        rtcp_packet(pkt, 40, 0x0badcafe);
+        m = 40;
+        srtp_protect_rtcp(tx, pkt, &m);
+        if (i == 0) {
+            memcpy(copy, pkt, m);
+        }
+        (void) ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay);
+    }
+
+    memcpy(pkt, copy, m);
+    ok(ngx_webrtc_gcm_unprotect_rtcp(&g, pkt, m, replay) == -1,
+       "a packet 70 indexes behind is outside the window");
 
     ngx_webrtc_gcm_free(&g);
     srtp_dealloc(tx);
