@@ -31,6 +31,8 @@
 #define NGX_WEBRTC_UA_MAX            160
 #define NGX_WEBRTC_MAX_TRACKS        2
 #define NGX_WEBRTC_MTU               1200
+#define NGX_WEBRTC_DTLS_ALERT        21     /* record content type */
+#define NGX_WEBRTC_ALERT_GRACE       4000   /* ms, see session_alert() */
 #define NGX_WEBRTC_CTL_KEY_LEN       16
 #define NGX_WEBRTC_RING_SLOTS        2048   /* a power of 2 */
 #define NGX_WEBRTC_SLOT_DATA         1400
@@ -374,11 +376,21 @@ struct ngx_webrtc_session_s {
     size_t                      reasm_len;
     size_t                      max_message;  /* the peer's, and ours */
 
+    /*
+     * a viewer without data channels frees its SSL once its keys proved to
+     * work; the close_notify for the end is made then
+     */
+    u_char                     *close_notify;
+    size_t                      close_notify_len;
+    ngx_msec_t                  alert_time;   /* unauthenticated alert */
+
     unsigned                    has_peer:1;
     unsigned                    replaying:1;
     unsigned                    close_viewers:1;  /* publisher: on leave */
     unsigned                    in_addr_tree:1;
     unsigned                    dtls_done:1;
+    unsigned                    dtls_capture:1;
+    unsigned                    alert:1;
     unsigned                    closing:1;
 };
 
@@ -441,6 +453,7 @@ ngx_webrtc_session_t *ngx_webrtc_session_by_ufrag(ngx_webrtc_worker_t *w,
 void ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
     socklen_t socklen);
 void ngx_webrtc_session_consent(ngx_webrtc_session_t *s);
+void ngx_webrtc_session_alert(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_session_activate(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_send(ngx_webrtc_session_t *s, u_char *buf, size_t len);
 ngx_int_t ngx_webrtc_ctl_send(in_port_t port, u_char type, u_char *id);
@@ -457,6 +470,7 @@ ngx_int_t ngx_webrtc_dtls_create(ngx_webrtc_session_t *s);
 void ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
 void ngx_webrtc_dtls_shutdown(ngx_webrtc_session_t *s);
+void ngx_webrtc_dtls_release(ngx_webrtc_session_t *s);
 
 /* ngx_webrtc_srtp.c */
 ngx_int_t ngx_webrtc_srtp_init(ngx_log_t *log);

@@ -63,9 +63,6 @@ ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log)
 
     SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
     SSL_CTX_set_read_ahead(ctx, 1);
-
-    /* record buffers only while a record is in flight: memory per viewer */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER|SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                        ngx_webrtc_dtls_verify);
 
@@ -259,7 +256,16 @@ ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
     int     n, err;
     u_char  data[2048];
 
-    if (s->ssl == NULL || s->closing) {
+    if (s->closing) {
+        return;
+    }
+
+    if (s->ssl == NULL) {
+        if (s->dtls_done && buf[0] == NGX_WEBRTC_DTLS_ALERT) {
+            /* perhaps the peer's close_notify: nothing left to check it */
+            ngx_webrtc_session_alert(s);
+        }
+
         return;
     }
 
@@ -334,10 +340,57 @@ ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 void
 ngx_webrtc_dtls_shutdown(ngx_webrtc_session_t *s)
 {
+    if (s->ssl == NULL) {
+        /* released: the close_notify made then */
+        if (s->close_notify_len) {
+            (void) ngx_webrtc_send(s, s->close_notify, s->close_notify_len);
+        }
+
+        return;
+    }
+
     if (s->dtls_done) {
         ERR_clear_error();
         (void) SSL_shutdown(s->ssl);
     }
+}
+
+
+/*
+ * A viewer without data channels needs nothing more from DTLS once the
+ * client has its keys (the caller saw its first SRTCP packet pass): the
+ * SSL object goes, with its record and handshake buffers and the peer's
+ * certificate, about 70 KiB, as OpenSSL keeps them for DTLS whatever
+ * SSL_MODE_RELEASE_BUFFERS says.  The close_notify that ends the session
+ * is made now and kept (a record of 30-odd bytes).  What is lost: the
+ * peer's own close_notify can no longer be authenticated, see
+ * ngx_webrtc_session_alert().
+ */
+
+void
+ngx_webrtc_dtls_release(ngx_webrtc_session_t *s)
+{
+    if (s->ssl == NULL || !s->dtls_done || s->sctp_port || s->closing) {
+        return;
+    }
+
+    s->dtls_capture = 1;
+
+    ERR_clear_error();
+    (void) SSL_shutdown(s->ssl);
+
+    s->dtls_capture = 0;
+
+    if (s->dtls_timer.timer_set) {
+        ngx_del_timer(&s->dtls_timer);
+    }
+
+    SSL_free(s->ssl);
+    s->ssl = NULL;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: DTLS state released, close_notify of %uz bytes",
+                   s->close_notify_len);
 }
 
 
@@ -555,6 +608,21 @@ ngx_webrtc_bio_write(BIO *b, const char *buf, int len)
     s = BIO_get_data(b);
 
     if (s == NULL || len <= 0) {
+        return len;
+    }
+
+    if (s->dtls_capture) {
+        /* the close_notify of a session about to release its SSL */
+        if (s->close_notify == NULL) {
+            s->close_notify = ngx_pnalloc(s->pool, len);
+            if (s->close_notify == NULL) {
+                return -1;
+            }
+
+            ngx_memcpy(s->close_notify, buf, len);
+            s->close_notify_len = len;
+        }
+
         return len;
     }
 

@@ -52,6 +52,12 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 
         if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
             s->shm->last_rx = ngx_current_msec;
+
+            if (s->ssl && !s->sctp_port) {
+                /* the client has its keys: DTLS has done its part */
+                ngx_webrtc_dtls_release(s);
+            }
+
             ngx_webrtc_viewer_rtcp(s, buf, n);
             return;
         }

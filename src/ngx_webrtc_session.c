@@ -502,7 +502,7 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
 
     ngx_webrtc_sctp_close(s);
 
-    if (s->ssl && s->has_peer) {
+    if (s->has_peer && (s->ssl || s->close_notify_len)) {
         ngx_webrtc_dtls_shutdown(s);
     }
 
@@ -733,6 +733,35 @@ ngx_webrtc_session_consent(ngx_webrtc_session_t *s)
 }
 
 
+/*
+ * An alert record to a session that released its SSL cannot be checked:
+ * the peer's close_notify, or a forgery.  The session then ends unless
+ * the peer shows it is alive (an ICE consent check or an SRTCP packet,
+ * both authenticated; browsers send them every second or two) within
+ * NGX_WEBRTC_ALERT_GRACE: a forged alert cannot end a live session.
+ */
+
+void
+ngx_webrtc_session_alert(ngx_webrtc_session_t *s)
+{
+    if (s->alert) {
+        return;
+    }
+
+    s->alert = 1;
+    s->alert_time = ngx_current_msec;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: DTLS alert after release");
+
+    if (s->consent_timer.timer_set) {
+        ngx_del_timer(&s->consent_timer);
+    }
+
+    ngx_add_timer(&s->consent_timer, NGX_WEBRTC_ALERT_GRACE);
+}
+
+
 static void
 ngx_webrtc_consent_handler(ngx_event_t *ev)
 {
@@ -740,6 +769,19 @@ ngx_webrtc_consent_handler(ngx_event_t *ev)
     ngx_webrtc_session_t  *s;
 
     s = ev->data;
+
+    if (s->alert) {
+        s->alert = 0;
+
+        if ((ngx_msec_int_t) (s->last_consent - s->alert_time) <= 0
+            && (s->shm == NULL
+                || (ngx_msec_int_t) (s->shm->last_rx - s->alert_time) <= 0))
+        {
+            ngx_webrtc_session_close(s, "DTLS closed by peer");
+            return;
+        }
+    }
+
     timeout = ngx_webrtc_worker->wmcf->consent_timeout;
     idle = ngx_current_msec - s->last_consent;
 

@@ -6,7 +6,8 @@ Debian's packages.
 
     /usr/bin/python3 t/clients/aiortc_watch.py \
         --url http://127.0.0.1:8080/whep/cam1 [--token T] [--seconds 5] \
-        [--no-delete] [--no-audio] [--no-video] [--max-retries 60] \
+        [--no-delete | --close-no-delete] [--no-audio] [--no-video] \
+        [--max-retries 60] \
         [--connect-timeout 10] [--frame-timeout 10] [--frame-log] \
         [--print-offer]
 
@@ -39,6 +40,8 @@ Prints one JSON object per line on stdout:
                                                  every --stats-interval s
     {"event":"disconnected","connection":..,"ice":..,"dtls":..}
     {"event":"deleted","status":200}             after DELETE
+    {"event":"closed"}                           --close-no-delete: after
+                                                 pc.close(), instead of DELETE
     {"event":"error","stage":..,"status":..,"body":..}
 
 Exit status: 0 success, 2 HTTP error (POST not 201 after the retries,
@@ -393,19 +396,32 @@ async def run(args):
         sys.stdout.flush()
         os._exit(rc)
 
+    if args.close_no_delete:
+        # a viewer that closes its connection (DTLS close_notify) and
+        # sends no DELETE
+        await close(pc, tasks)
+        emit("closed")
+        return rc
+
     status, _, body = await asyncio.to_thread(
         http_request, "DELETE", session_url, None, headers)
     emit("deleted", status=status, body=body if status != 200 else None)
     if status != 200 and rc == 0:
         rc = 2
 
+    await close(pc, tasks)
+    return rc
+
+
+async def close(pc, tasks):
+    """Stops the frame readers and closes the connection (DTLS
+    close_notify), waiting at most 5 s."""
     for t in tasks:
         t.cancel()
     try:
         await asyncio.wait_for(pc.close(), 5)
     except asyncio.TimeoutError:
         pass
-    return rc
 
 
 def main():
@@ -415,6 +431,7 @@ def main():
     p.add_argument("--seconds", type=float, default=5,
                    help="seconds to watch after the first frame")
     p.add_argument("--no-delete", action="store_true")
+    p.add_argument("--close-no-delete", action="store_true")
     p.add_argument("--audio", action=argparse.BooleanOptionalAction,
                    default=True)
     p.add_argument("--video", action=argparse.BooleanOptionalAction,
