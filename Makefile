@@ -73,7 +73,7 @@ run: deps
 
 unit: $(UNIT_TESTS)
 
-$(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
+$(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lsrtp2 -lcrypto
 

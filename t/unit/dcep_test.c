@@ -12,24 +12,7 @@
 
 #include "ngx_webrtc_dcep.h"
 
-
-static int  tests;
-static int  failed;
-
-
-#define ok(cond, ...)                                                        \
-    do {                                                                     \
-        int  ok_ = (cond) != 0;   /* once: conditions have side effects */   \
-        tests++;                                                             \
-        failed += !ok_;                                                      \
-        printf("%sok %d - ", ok_ ? "" : "not ", tests);                      \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-        if (!ok_) {                                                          \
-            printf("#   failed at %s line %d: %s\n", __FILE__, __LINE__,     \
-                   #cond);                                                   \
-        }                                                                    \
-    } while (0)
+#include "tap.h"
 
 
 #define S(s)  { sizeof(s) - 1, (u_char *) s }
@@ -453,7 +436,5 @@ main(void)
     test_ppid();
     test_sse();
 
-    printf("1..%d\n", tests);
-
-    return failed ? 1 : 0;
+    return done_testing();
 }

@@ -24,21 +24,7 @@
 
 #include "ngx_webrtc_gcm.h"
 
-
-static int  tests;
-static int  failed;
-
-#define ok(cond, ...)                                                        \
-    do {                                                                     \
-        int ok_ = (cond) ? 1 : 0;                                            \
-        tests++;                                                             \
-        if (!ok_) {                                                          \
-            failed++;                                                        \
-        }                                                                    \
-        printf("%sok %d - ", ok_ ? "" : "not ", tests);                      \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-    } while (0)
+#include "tap.h"
 
 
 /* RFC 7714 16.1.1: session key, session salt ("Quid pro quo"), packet */
@@ -388,7 +374,5 @@ main(void)
     srtp_dealloc(tx);
     srtp_dealloc(rx);
 
-    printf("1..%d\n", tests);
-
-    return failed ? 1 : 0;
+    return done_testing();
 }

@@ -12,24 +12,7 @@
 #include "ngx_webrtc_rtp.h"
 #include "rtp_vectors.h"
 
-
-static int  tests;
-static int  failed;
-
-
-#define ok(cond, ...)                                                        \
-    do {                                                                     \
-        int  ok_ = (cond) != 0;   /* once: conditions have side effects */   \
-        tests++;                                                             \
-        failed += !ok_;                                                      \
-        printf("%sok %d - ", ok_ ? "" : "not ", tests);                      \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-        if (!ok_) {                                                          \
-            printf("#   failed at %s line %d: %s\n", __FILE__, __LINE__,     \
-                   #cond);                                                   \
-        }                                                                    \
-    } while (0)
+#include "tap.h"
 
 
 #define V(name)  rtpv_##name, sizeof(rtpv_##name)
@@ -675,7 +658,5 @@ main(void)
     test_rtcp();
     test_stats();
 
-    printf("1..%d\n", tests);
-
-    return failed ? 1 : 0;
+    return done_testing();
 }

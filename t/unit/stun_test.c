@@ -23,21 +23,7 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/ice.h>
 
-
-static int  tests;
-static int  failed;
-
-#define ok(cond, ...)                                                        \
-    do {                                                                     \
-        int ok_ = (cond) ? 1 : 0;                                            \
-        tests++;                                                             \
-        if (!ok_) {                                                          \
-            failed++;                                                        \
-        }                                                                    \
-        printf("%sok %d - ", ok_ ? "" : "not ", tests);                      \
-        printf(__VA_ARGS__);                                                 \
-        printf("\n");                                                        \
-    } while (0)
+#include "tap.h"
 
 
 /* RFC 5769 2.1: username "evtj:h6vY", password "VOkJxbRl1RmTxUk/WvJxBt" */
@@ -277,7 +263,5 @@ main(void)
     ok(process(bad, sizeof(bad), &l, out, &out_len, &res, &src)
        == NGX_WEBRTC_PARSE_ERROR, "indication class: dropped");
 
-    printf("1..%d\n", tests);
-
-    return failed ? 1 : 0;
+    return done_testing();
 }
