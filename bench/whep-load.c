@@ -1847,6 +1847,7 @@ typedef struct {
     double    cpu_s;
     uint64_t  pss_kb;
     uint64_t  rss_kb;
+    uint64_t  mem_kb;       /* Private_Dirty + Pss_Shmem: its own memory */
 } srv_stat_t;
 
 
@@ -1861,6 +1862,7 @@ server_stat(srv_stat_t *r)
     r->cpu_s = 0;
     r->pss_kb = 0;
     r->rss_kb = 0;
+    r->mem_kb = 0;
     if (g_pids == NULL) {
         return;
     }
@@ -1890,6 +1892,10 @@ server_stat(srv_stat_t *r)
                     r->pss_kb += v;
                 } else if (sscanf(buf, "Rss: %lu", &v) == 1) {
                     r->rss_kb += v;
+                } else if (sscanf(buf, "Private_Dirty: %lu", &v) == 1
+                           || sscanf(buf, "Pss_Shmem: %lu", &v) == 1)
+                {
+                    r->mem_kb += v;
                 }
             }
             fclose(f);
@@ -2303,7 +2309,8 @@ main(int argc, char **argv)
         "\"pkt_rate\":%.0f,\"server_cpu_s\":%.3f,\"server_cpu_pct\":%.1f,"
         "\"us_per_pkt\":%.3f,\"pss_base_kb\":%llu,\"pss_kb\":%llu,"
         "\"rss_base_kb\":%llu,\"rss_kb\":%llu,"
-        "\"kb_per_viewer\":%.2f,\"rss_kb_per_viewer\":%.2f}}",
+        "\"kb_per_viewer\":%.2f,\"rss_kb_per_viewer\":%.2f,"
+        "\"mem_base_kb\":%llu,\"mem_kb\":%llu,\"mem_kb_per_viewer\":%.2f}}",
         g_n, (unsigned long long) t.up, (unsigned long long) t.failed,
         (unsigned long long) t.packets, (unsigned long long) t.bytes,
         (unsigned long long) t.lost, (unsigned long long) t.expected,
@@ -2329,7 +2336,9 @@ main(int argc, char **argv)
         (unsigned long long) s1.pss_kb,
         (unsigned long long) sbase.rss_kb, (unsigned long long) s1.rss_kb,
         window == 2 && t.up ? ((double) s1.pss_kb - sbase.pss_kb) / t.up : 0,
-        window == 2 && t.up ? ((double) s1.rss_kb - sbase.rss_kb) / t.up : 0);
+        window == 2 && t.up ? ((double) s1.rss_kb - sbase.rss_kb) / t.up : 0,
+        (unsigned long long) sbase.mem_kb, (unsigned long long) s1.mem_kb,
+        window == 2 && t.up ? ((double) s1.mem_kb - sbase.mem_kb) / t.up : 0);
 
     printf("%s\n", out);
     if (g_json) {
