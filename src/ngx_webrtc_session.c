@@ -397,7 +397,8 @@ ngx_webrtc_session_create(ngx_log_t *log, ngx_str_t *stream, ngx_uint_t role)
         return NULL;
     }
 
-    pool = ngx_create_pool(4096, w->log);
+    /* the session (1.5 KiB) and its strings: a browser offer's fit */
+    pool = ngx_create_pool(2048, w->log);
     if (pool == NULL) {
         return NULL;
     }
