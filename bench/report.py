@@ -247,13 +247,23 @@ def main():
                      'media sent meanwhile (GOP bursts included), about %.0f '
                      'without it (goal ≥ 1,000): %s'
                      % (spc, spb, ok(spb >= 1000)))
-        jr = janus.get(big['viewers'])
-        if srv == 'w1' and jr and jr['window']['us_per_pkt'] > 0 \
-                and w['us_per_pkt'] > 0:
-            rt = jr['window']['us_per_pkt'] / w['us_per_pkt']
-            lines.append('- Janus ÷ ours at %d viewers: %.2f (goal ≥ %.0f): %s'
-                         % (big['viewers'], rt, GOALS['janus_ratio'],
-                            ok(rt >= GOALS['janus_ratio'])))
+        # Janus where it still kept up (all viewers up, nothing lost):
+        # past that its figures measure a collapse, not a cost
+        fair = [n for n, jr in janus.items()
+                if jr['sessions_up'] == n and jr['lost'] == 0
+                and jr['window']['us_per_pkt'] > 0 and n in ours
+                and ours[n]['window']['us_per_pkt'] > 0]
+        if srv == 'w1' and fair:
+            n = max(fair)
+            rt = (janus[n]['window']['us_per_pkt']
+                  / ours[n]['window']['us_per_pkt'])
+            worse = sorted(m for m in janus if m > n)
+            lines.append('- Janus ÷ ours at %d viewers, the most Janus served '
+                         'without loss: %.2f (goal ≥ %.0f): %s%s'
+                         % (n, rt, GOALS['janus_ratio'],
+                            ok(rt >= GOALS['janus_ratio']),
+                            ('; from %d viewers on Janus loses packets or '
+                             'sessions' % worse[0]) if worse else ''))
         lines.append('')
     if not any(r['server'] == 'janus' for r in runs):
         lines.append('Janus: not measured in this run (see bench/README.md).')
@@ -280,7 +290,7 @@ def main():
                 exp = max(r['expected'], 1)
                 f.write('%d %.3f %.4f\n' % (r['viewers'],
                                            r['window']['us_per_pkt'],
-                                           100.0 * (r['lost'] + r['gaps'])
+                                           100.0 * r['lost']
                                            / exp))
         plots_cpu.append('"%s" using 1:2 with linespoints title "%s"'
                          % (dat, label(srv)))
@@ -300,7 +310,7 @@ set grid
 set ylabel "server CPU µs per delivered packet"
 set yrange [0:*]
 plot %s
-set ylabel "loss + gaps, %% of packets"
+set ylabel "packets lost (never received), %% of expected"
 plot %s
 unset multiplot
 ''' % (os.path.join(out, 'results.png'), ', '.join(plots_cpu),
