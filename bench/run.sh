@@ -180,7 +180,10 @@ for w in $workers_list; do
         # the publisher's side: packets the server lost on ingest so far
         curl -s "http://127.0.0.1:$http_port/webrtc/status" \
             > "$out/raw/w$w-n$n.status" || true
-        sleep 3             # sessions closed with close_notify
+        # the sessions end with close_notify, which the server cannot
+        # authenticate after it freed their DTLS state: it gives each 4 s
+        # to show it is alive; a new run's sockets must not get their media
+        sleep 6
     done
 
     stop_nginx
