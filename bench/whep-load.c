@@ -1607,6 +1607,7 @@ rtp_input(session_t *s, uint8_t *buf, int len)
     ssrc_t   *st;
     int       n, hl, pt, gap = 0, verify;
     uint16_t  gap_first = 0;
+    srtp_err_status_t  rc;
 
     if (len < 12) {
         return;
@@ -1699,7 +1700,17 @@ rtp_input(session_t *s, uint8_t *buf, int len)
         return;
     }
     n = len;
-    if (srtp_unprotect(s->srtp_in, buf, &n) != srtp_err_status_ok) {
+    rc = srtp_unprotect(s->srtp_in, buf, &n);
+    if (rc != srtp_err_status_ok) {
+        /* the first few in full: which packets, and libsrtp2's reason */
+        if (g_cnt->auth_fail < 10) {
+            fprintf(stderr, "whep-load: SRTP check failed: session %d, "
+                    "error %d, ssrc %08x, seq %u (highest %u), %d bytes, "
+                    "%s, packet %llu of the session\n",
+                    (int) (s - g_sess), (int) rc, ssrc, seq, st->max_seq,
+                    len, s->joined ? "joined" : "joining",
+                    (unsigned long long) s->pkt_count);
+        }
         g_cnt->auth_fail++;
         return;
     }
