@@ -677,6 +677,12 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
             return;
         }
 
+        /*
+         * the first sequence number below 2^15, as browsers pick theirs:
+         * no wrap (which moves SRTP's rollover counter) can come before
+         * a packet the viewer receives, even if the first few are lost
+         */
+        t->seq_off = (uint16_t) ((t->seq_off & 0x7fff) - slot->seq);
         t->started = 1;
     }
 
