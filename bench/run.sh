@@ -171,7 +171,9 @@ for w in $workers_list; do
 
     for n in $counts; do
         ramp=$(( (n + rate - 1) / rate ))
-        dur=$((ramp + 2 + measure + 1))
+        # twice the ramp: the joins of a saturated server, slower than the
+        # ramp, still reach a measurement window
+        dur=$((2 * ramp + 2 + measure + 1))
         echo "== $w worker(s), $n viewers (ramp ${ramp}s, window ${measure}s)"
         taskset -c "$ccpu" "$load" -u "http://127.0.0.1:$http_port/whep/bench" \
             -n "$n" -r "$rate" -d "$dur" -w 2 -P "$pids" -q \
@@ -236,7 +238,9 @@ janus_run() {
 
     for n in $counts; do
         ramp=$(( (n + rate - 1) / rate ))
-        dur=$((ramp + 2 + measure + 1))
+        # twice the ramp: the joins of a saturated server, slower than the
+        # ramp, still reach a measurement window
+        dur=$((2 * ramp + 2 + measure + 1))
         echo "== Janus, $n viewers (ramp ${ramp}s, window ${measure}s)"
         taskset -c "$ccpu" "$load" -u "http://$janus_addr:$janus_http/janus" \
             -J 1 -n "$n" -r "$rate" -d "$dur" -w 2 -P "$janus" -q \
