@@ -85,16 +85,6 @@ sub next_stats {
     return @s[$have .. $#s];
 }
 
-sub leave {
-    my ($c, $what) = @_;
-    $c->signal('USR1');
-    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-        timeout => 15);
-    is($d && $d->{status}, 200, "$what left: DELETE 200")
-        or diag(explain($d // 'no event'));
-    $c->finish(timeout => 15);
-}
-
 ###############################################################################
 # reload while playing
 
@@ -153,8 +143,8 @@ subtest 'reload during playback' => sub {
     my @ids = sort map { $_->{id} } $t->viewers('live');
     is_deeply(\@ids, [sort $id1, $id2], 'status: both viewers under live');
 
-    leave($v2, 'viewer 2');
-    leave($v1, 'viewer 1');
+    $t->leave($v2, 'viewer 2');
+    $t->leave($v1, 'viewer 1');
     $pub->signal('USR1');
     my $d = $pub->wait_event('deleted', timeout => 15);
     is($d && $d->{status}, 200, 'publisher DELETE 200');
@@ -219,7 +209,7 @@ subtest 'publisher replaced, viewer follows' => sub {
         name => 'viewer after the takeover');
     is($r && $r->{id}, $vid, 'same viewer session id');
 
-    leave($v, 'viewer');
+    $t->leave($v, 'viewer');
     $b->signal('USR1');
     my $d = $b->wait_event('deleted', timeout => 15);
     is($d && $d->{status}, 200, 'publisher B DELETE 200');

@@ -73,14 +73,8 @@ is(scalar @gso, 1, 'GSO refusal logged once');
 like($gso[0] // '', qr/\[notice\].*\(90: Message too long\)/,
     'at notice, with the kernel\'s reason');
 
-$v->signal('USR1');
-my $d = $v->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-    timeout => 15);
-is($d && $d->{status}, 200, 'viewer DELETE 200');
-$pub->signal('USR1');
-$d = $pub->wait_event('deleted', timeout => 15);
-is($d && $d->{status}, 200, 'publisher DELETE 200');
-$_->finish(timeout => 15) for $v, $pub;
+$t->leave($v, 'viewer');
+$t->leave($pub, 'publisher');
 $t->done;
 
 done_testing;

@@ -104,17 +104,10 @@ subtest 'a forged alert ends nothing' => sub {
     unlike($t->error_log, qr/session closed:.*\Q$id\E/,
         'no close logged for it');
 
-    $c->signal('USR1');
-    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-        timeout => 15);
-    is($d && $d->{status}, 200, 'viewer DELETE 200');
-    $c->finish(timeout => 15);
+    $t->leave($c, 'viewer');
 };
 
-$pub->signal('USR1');
-my $d = $pub->wait_event('deleted', timeout => 15);
-is($d && $d->{status}, 200, 'publisher DELETE 200');
-$pub->finish(timeout => 15);
+$t->leave($pub, 'publisher');
 $t->done;
 
 done_testing;

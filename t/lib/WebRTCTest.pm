@@ -1289,6 +1289,18 @@ sub viewers {
     return ();
 }
 
+# Ends a client as its user would: SIGUSR1 makes it DELETE its session;
+# checks the 200 and waits for the client to exit.
+sub leave {
+    my ($self, $c, $what) = @_;
+    $c->signal('USR1');
+    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
+        timeout => 15);
+    Test::More::is($d && $d->{status}, 200, "$what: DELETE 200")
+        or Test::More::diag(Test::More::explain($d // 'no event'));
+    $c->finish(timeout => 15);
+}
+
 sub wait_session {
     my ($self, $id, %o) = @_;
     my $want = exists $o{state} ? $o{state} : 'connected';
