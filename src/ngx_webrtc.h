@@ -476,6 +476,8 @@ void ngx_webrtc_dtls_release(ngx_webrtc_session_t *s);
 ngx_int_t ngx_webrtc_srtp_init(ngx_log_t *log);
 ngx_int_t ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
     u_char *material);
+ssize_t ngx_webrtc_srtp_protect(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, u_char *pkt, u_char *payload, size_t plen);
 ngx_int_t ngx_webrtc_srtp_unprotect(ngx_webrtc_session_t *s, u_char *buf,
     size_t *len);
 ngx_int_t ngx_webrtc_srtcp_unprotect(ngx_webrtc_session_t *s, u_char *buf,

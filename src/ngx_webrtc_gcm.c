@@ -19,8 +19,8 @@
 
 static int ngx_webrtc_gcm_prf(EVP_CIPHER_CTX *ecb, const u_char *salt14,
     u_char label, u_char *out);
-static void ngx_webrtc_gcm_rtcp_iv(ngx_webrtc_gcm_t *g, const u_char *pkt,
-    uint32_t index, u_char *iv);
+static void ngx_webrtc_gcm_iv(ngx_webrtc_gcm_t *g, const u_char *ssrc,
+    uint64_t index, u_char *iv);
 static ngx_webrtc_replay_t *ngx_webrtc_replay_find(
     ngx_webrtc_replay_t *replay, uint32_t ssrc);
 
@@ -134,24 +134,13 @@ ssize_t
 ngx_webrtc_gcm_protect(ngx_webrtc_gcm_t *g, u_char *pkt, size_t hlen,
     const u_char *payload, size_t plen, uint32_t roc)
 {
-    int         n, m;
-    u_char      iv[12];
-    size_t      i;
+    int     n, m;
+    u_char  iv[12];
 
-    /* RFC 7714 8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt */
-    iv[0] = 0;
-    iv[1] = 0;
-    memcpy(iv + 2, pkt + 8, 4);
-    iv[6] = (u_char) (roc >> 24);
-    iv[7] = (u_char) (roc >> 16);
-    iv[8] = (u_char) (roc >> 8);
-    iv[9] = (u_char) roc;
-    iv[10] = pkt[2];
-    iv[11] = pkt[3];
-
-    for (i = 0; i < 12; i++) {
-        iv[i] ^= g->salt[i];
-    }
+    /* RFC 7714 8.1: the 48-bit packet index is ROC || SEQ */
+    ngx_webrtc_gcm_iv(g, pkt + 8,
+                      (uint64_t) roc << 16 | (uint64_t) pkt[2] << 8 | pkt[3],
+                      iv);
 
     if (EVP_EncryptInit_ex(g->ctx, NULL, NULL, NULL, iv) != 1
         || EVP_EncryptUpdate(g->ctx, NULL, &n, pkt, (int) hlen) != 1
@@ -190,7 +179,7 @@ ngx_webrtc_gcm_protect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt, size_t len,
     trailer[2] = (u_char) (index >> 8);
     trailer[3] = (u_char) index;
 
-    ngx_webrtc_gcm_rtcp_iv(g, pkt, index, iv);
+    ngx_webrtc_gcm_iv(g, pkt + 4, index, iv);
 
     /* RFC 7714 9.1: the header, sender SSRC and E || index are the AAD */
     if (EVP_EncryptInit_ex(g->ctx, NULL, NULL, NULL, iv) != 1
@@ -248,7 +237,7 @@ ngx_webrtc_gcm_unprotect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt, size_t len,
         }
     }
 
-    ngx_webrtc_gcm_rtcp_iv(g, pkt, index, iv);
+    ngx_webrtc_gcm_iv(g, pkt + 4, index, iv);
 
     if (EVP_DecryptInit_ex(g->ctx, NULL, NULL, NULL, iv) != 1
         || EVP_DecryptUpdate(g->ctx, NULL, &n, pkt, 8) != 1
@@ -280,23 +269,24 @@ ngx_webrtc_gcm_unprotect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt, size_t len,
 }
 
 
-/* RFC 7714 9.1: 00 00 || SSRC || 00 00 || SRTCP index, XOR the salt */
+/*
+ * RFC 7714 8.1 and 9.1: 00 00 || SSRC || the 48-bit index (SRTP: ROC ||
+ * SEQ; SRTCP: the 31-bit SRTCP index), XOR the session salt
+ */
 
 static void
-ngx_webrtc_gcm_rtcp_iv(ngx_webrtc_gcm_t *g, const u_char *pkt,
-    uint32_t index, u_char *iv)
+ngx_webrtc_gcm_iv(ngx_webrtc_gcm_t *g, const u_char *ssrc, uint64_t index,
+    u_char *iv)
 {
     size_t  i;
 
     iv[0] = 0;
     iv[1] = 0;
-    memcpy(iv + 2, pkt + 4, 4);
-    iv[6] = 0;
-    iv[7] = 0;
-    iv[8] = (u_char) (index >> 24);
-    iv[9] = (u_char) (index >> 16);
-    iv[10] = (u_char) (index >> 8);
-    iv[11] = (u_char) index;
+    memcpy(iv + 2, ssrc, 4);
+
+    for (i = 0; i < 6; i++) {
+        iv[6 + i] = (u_char) (index >> (40 - 8 * i));
+    }
 
     for (i = 0; i < 12; i++) {
         iv[i] ^= g->salt[i];

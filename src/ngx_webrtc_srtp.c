@@ -136,6 +136,38 @@ ngx_webrtc_srtp_policy(ngx_webrtc_session_t *s, srtp_t *srtp,
 }
 
 
+/*
+ * an outgoing RTP packet: the header (12 bytes) is at pkt, the payload is
+ * put after it protected; pkt has room for the tag.  Returns the length.
+ */
+
+ssize_t
+ngx_webrtc_srtp_protect(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    u_char *pkt, u_char *payload, size_t plen)
+{
+    int       n;
+    uint64_t  index;
+
+    if (s->rtp_out.ctx) {
+        index = ngx_webrtc_srtp_out_index(&t->out_index,
+                                          (uint16_t) (pkt[2] << 8 | pkt[3]));
+
+        return ngx_webrtc_gcm_protect(&s->rtp_out, pkt, 12, payload, plen,
+                                      (uint32_t) (index >> 16));
+    }
+
+    ngx_memcpy(pkt + 12, payload, plen);
+
+    n = (int) (12 + plen);
+
+    if (srtp_protect(s->srtp_out, pkt, &n) != srtp_err_status_ok) {
+        return -1;
+    }
+
+    return n;
+}
+
+
 /* incoming SRTP in place: publishers only (a viewer sends no media) */
 
 ngx_int_t

@@ -656,12 +656,10 @@ static void
 ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     ngx_uint_t resend)
 {
-    int                      n;
     u_char                  *p;
     ssize_t                  len;
     uint16_t                 seq;
     uint32_t                 ts;
-    uint64_t                 index;
     ngx_webrtc_track_t      *t;
     ngx_webrtc_batch_t      *b;
     ngx_webrtc_shm_track_t  *st;
@@ -709,10 +707,6 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
 
     b = &ngx_webrtc_batch;
 
-    if (b->tail == NULL) {
-        b->tail = b->data;
-    }
-
     if (b->n == NGX_WEBRTC_BATCH
         || b->tail + NGX_WEBRTC_PKT_MAX > b->data + NGX_WEBRTC_BATCH_DATA)
     {
@@ -734,25 +728,9 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     p[10] = (u_char) (t->out_ssrc >> 8);
     p[11] = (u_char) t->out_ssrc;
 
-    if (s->rtp_out.ctx) {
-        index = ngx_webrtc_srtp_out_index(&t->out_index, seq);
-
-        len = ngx_webrtc_gcm_protect(&s->rtp_out, p, 12, slot->data,
-                                     slot->len, (uint32_t) (index >> 16));
-        if (len < 0) {
-            return;
-        }
-
-    } else {
-        ngx_memcpy(p + 12, slot->data, slot->len);
-
-        n = 12 + slot->len;
-
-        if (srtp_protect(s->srtp_out, p, &n) != srtp_err_status_ok) {
-            return;
-        }
-
-        len = n;
+    len = ngx_webrtc_srtp_protect(s, t, p, slot->data, slot->len);
+    if (len < 0) {
+        return;
     }
 
     ngx_webrtc_batch_add(s, p, len);
@@ -957,6 +935,8 @@ void
 ngx_webrtc_stream_init_worker(ngx_webrtc_worker_t *w)
 {
     ngx_queue_init(&w->replays);
+
+    ngx_webrtc_batch.tail = ngx_webrtc_batch.data;
 
     w->replay_event.handler = ngx_webrtc_replay_handler;
     w->replay_event.data = w;
