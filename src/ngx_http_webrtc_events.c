@@ -4,7 +4,7 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_http_webrtc.h"
 #include "ngx_webrtc_dcep.h"
 
 
@@ -21,19 +21,23 @@
 
 
 typedef struct {
-    ngx_queue_t                 queue;
+    ngx_webrtc_reader_t         reader;
     ngx_http_request_t         *request;
-    ngx_webrtc_shm_stream_t    *st;
-    struct ngx_webrtc_group_s  *group;
+    ngx_webrtc_stream_t        *st;
     uint64_t                    cursor;
 } ngx_http_webrtc_sse_t;
 
 
 static void ngx_http_webrtc_events_cleanup(void *data);
 static void ngx_http_webrtc_events_write_handler(ngx_http_request_t *r);
+static void ngx_http_webrtc_events_read(ngx_webrtc_reader_t *rd,
+    ngx_uint_t event);
 static void ngx_http_webrtc_events_send(ngx_http_webrtc_sse_t *sse);
 static uint64_t ngx_http_webrtc_events_resume(ngx_http_request_t *r,
-    ngx_webrtc_shm_stream_t *st);
+    ngx_webrtc_stream_t *st);
+
+
+static u_char  ngx_http_webrtc_events_buf[NGX_WEBRTC_MSG_MAX];
 
 
 ngx_int_t
@@ -43,10 +47,7 @@ ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
     ngx_buf_t              *b;
     ngx_chain_t             out;
     ngx_pool_cleanup_t     *cln;
-    ngx_webrtc_worker_t    *w;
     ngx_http_webrtc_sse_t  *sse;
-
-    w = ngx_webrtc_worker;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -69,30 +70,26 @@ ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
 
     sse->request = r;
 
-    ngx_shmtx_lock(&w->shm->shpool->mutex);
-    rc = ngx_webrtc_dring_init_locked(w->shm->shpool, sse->st);
-    ngx_shmtx_unlock(&w->shm->shpool->mutex);
-
-    if (rc != NGX_OK) {
+    if (ngx_webrtc_stream_messages_on(sse->st) != NGX_OK) {
         ngx_webrtc_stream_release(sse->st);
         return ngx_http_webrtc_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "server is full");
     }
-
-    sse->group = ngx_webrtc_stream_group_ref(sse->st);
 
     ngx_http_set_ctx(r, sse, ngx_http_webrtc_module);
 
     cln->handler = ngx_http_webrtc_events_cleanup;
     cln->data = sse;
 
-    if (sse->group == NULL) {
+    sse->reader.st = sse->st;
+    sse->reader.handler = ngx_http_webrtc_events_read;
+    sse->reader.data = sse;
+
+    if (ngx_webrtc_stream_reader_add(&sse->reader) != NGX_OK) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     sse->cursor = ngx_http_webrtc_events_resume(r, sse->st);
-
-    ngx_queue_insert_tail(&w->sse, &sse->queue);
 
     r->headers_out.status = NGX_HTTP_OK;
     ngx_str_set(&r->headers_out.content_type, "text/event-stream");
@@ -135,83 +132,45 @@ ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
 
 static uint64_t
 ngx_http_webrtc_events_resume(ngx_http_request_t *r,
-    ngx_webrtc_shm_stream_t *st)
+    ngx_webrtc_stream_t *st)
 {
-    uint64_t                 id, pos, end;
-    ngx_int_t                n;
-    ngx_uint_t               i;
-    ngx_list_part_t         *part;
-    ngx_table_elt_t         *h;
-    ngx_webrtc_drec_t   rec;
+    ngx_int_t         n;
+    ngx_table_elt_t  *h;
 
-    end = st->dwrite;
+    h = ngx_http_webrtc_find_header(r, "Last-Event-ID");
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return end;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Last-Event-ID") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Last-Event-ID",
-                               sizeof("Last-Event-ID") - 1)
-               == 0)
-        {
-            break;
-        }
+    if (h == NULL) {
+        return st->mring.write;
     }
 
-    n = ngx_atoi(h[i].value.data, h[i].value.len);
+    n = ngx_atoi(h->value.data, h->value.len);
     if (n == NGX_ERROR) {
-        return end;
+        return st->mring.write;
     }
 
-    id = (uint64_t) n;
-    pos = st->dids[id % NGX_WEBRTC_DRING_IDS];
-
-    if (st->dring == NULL || end - pos > NGX_WEBRTC_DRING_SIZE || pos >= end) {
-        return end;
-    }
-
-    ngx_memcpy(&rec, st->dring + (pos & (NGX_WEBRTC_DRING_SIZE - 1)),
-               sizeof(rec));
-
-    if (rec.id != id || st->dreserved - pos > NGX_WEBRTC_DRING_SIZE) {
-        /* too old: the window has passed */
-        return end;
-    }
-
-    return pos + rec.size;
+    return ngx_webrtc_mring_resume(&st->mring, (uint64_t) n);
 }
 
 
-void
-ngx_http_webrtc_events_pump(ngx_webrtc_worker_t *w)
+/* new messages, or the worker exits: EventSource reconnects elsewhere */
+
+static void
+ngx_http_webrtc_events_read(ngx_webrtc_reader_t *rd, ngx_uint_t event)
 {
-    ngx_queue_t            *q, *next;
+    ngx_http_request_t     *r;
     ngx_http_webrtc_sse_t  *sse;
 
-    for (q = ngx_queue_head(&w->sse);
-         q != ngx_queue_sentinel(&w->sse);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        sse = ngx_queue_data(q, ngx_http_webrtc_sse_t, queue);
+    sse = rd->data;
+    r = sse->request;
 
-        if (sse->st->dring && sse->st->dwrite != sse->cursor
-            && !sse->request->connection->buffered)
-        {
-            ngx_http_webrtc_events_send(sse);
-        }
+    if (event == NGX_WEBRTC_READ_SHUTDOWN) {
+        ngx_webrtc_stream_reader_del(rd);
+        ngx_http_finalize_request(r, ngx_http_send_special(r, NGX_HTTP_LAST));
+        return;
+    }
+
+    if (sse->st->mring.write != sse->cursor && !r->connection->buffered) {
+        ngx_http_webrtc_events_send(sse);
     }
 }
 
@@ -219,67 +178,32 @@ ngx_http_webrtc_events_pump(ngx_webrtc_worker_t *w)
 static void
 ngx_http_webrtc_events_send(ngx_http_webrtc_sse_t *sse)
 {
-    u_char                   *p, *rp;
-    size_t                    n;
-    uint64_t                  end;
-    ngx_buf_t                *b;
-    ngx_str_t                 label;
-    ngx_chain_t               out;
-    ngx_http_request_t       *r;
-    ngx_webrtc_shm_stream_t  *st;
-    ngx_webrtc_drec_t    rec;
-    static u_char             copy[sizeof(ngx_webrtc_drec_t)
-                                   + NGX_WEBRTC_LABEL_MAX
-                                   + NGX_WEBRTC_DC_MESSAGE_MAX + 8];
+    u_char              *p;
+    size_t               n;
+    ngx_buf_t           *b;
+    ngx_str_t            label;
+    ngx_chain_t          out;
+    ngx_webrtc_msg_t    *msg;
+    ngx_http_request_t  *r;
 
     r = sse->request;
-    st = sse->st;
-    end = st->dwrite;
-    ngx_memory_barrier();
-
-    if (st->dring == NULL) {
-        return;
-    }
-
-    if (end - sse->cursor > NGX_WEBRTC_DRING_SIZE) {
-        sse->cursor = end;
-    }
+    msg = (ngx_webrtc_msg_t *) ngx_http_webrtc_events_buf;
 
     b = NULL;
 
-    while (sse->cursor < end) {
-        rp = st->dring + (sse->cursor & (NGX_WEBRTC_DRING_SIZE - 1));
-        ngx_memcpy(&rec, rp, sizeof(rec));
+    while (ngx_webrtc_mring_read(&sse->st->mring, &sse->cursor,
+                                 ngx_http_webrtc_events_buf)
+           == NGX_OK)
+    {
+        label.data = (u_char *) (msg + 1);
+        label.len = ngx_min(msg->label_len, NGX_WEBRTC_LABEL_MAX);
 
-        if (rec.size < sizeof(rec) || rec.size > end - sse->cursor
-            || (rec.id && rec.size > sizeof(copy)))
-        {
-            sse->cursor = end;
-            break;
-        }
-
-        if (rec.id == 0) {
-            sse->cursor += rec.size;
-            continue;
-        }
-
-        ngx_memcpy(copy, rp, rec.size);
-        ngx_memory_barrier();
-
-        if (st->dreserved - sse->cursor > NGX_WEBRTC_DRING_SIZE) {
-            sse->cursor = end;
-            break;
-        }
-
-        sse->cursor += rec.size;
-
-        label.data = copy + sizeof(rec);
-        label.len = ngx_min(rec.label_len, NGX_WEBRTC_LABEL_MAX);
-
-        n = ngx_webrtc_sse_len(label.len, rec.len, rec.binary);
+        n = ngx_webrtc_sse_len(label.len, msg->len, msg->binary);
 
         if (b == NULL || (size_t) (b->end - b->last) < n) {
             if (b) {
+                /* the rest with the next write event */
+                sse->cursor -= msg->size;
                 break;
             }
 
@@ -292,10 +216,11 @@ ngx_http_webrtc_events_send(ngx_http_webrtc_sse_t *sse)
         }
 
         p = b->last;
-        b->last += ngx_webrtc_sse_write(p, rec.id,
+        b->last += ngx_webrtc_sse_write(p, msg->id,
                                         (ngx_webrtc_str_t *) &label,
-                                        copy + sizeof(rec) + rec.label_len,
-                                        rec.len, rec.binary);
+                                        (u_char *) (msg + 1)
+                                        + msg->label_len,
+                                        msg->len, msg->binary);
     }
 
     if (b == NULL) {
@@ -309,31 +234,6 @@ ngx_http_webrtc_events_send(ngx_http_webrtc_sse_t *sse)
 
     if (ngx_http_output_filter(r, &out) == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_ERROR);
-    }
-}
-
-
-/*
- * The worker is exiting: end every event stream cleanly, so that
- * EventSource reconnects (to another worker) with its Last-Event-ID.
- */
-
-void
-ngx_http_webrtc_events_close_all(ngx_webrtc_worker_t *w)
-{
-    ngx_queue_t            *q;
-    ngx_http_request_t     *r;
-    ngx_http_webrtc_sse_t  *sse;
-
-    while (!ngx_queue_empty(&w->sse)) {
-        q = ngx_queue_head(&w->sse);
-        sse = ngx_queue_data(q, ngx_http_webrtc_sse_t, queue);
-
-        ngx_queue_remove(q);
-        ngx_queue_init(q);
-
-        r = sse->request;
-        ngx_http_finalize_request(r, ngx_http_send_special(r, NGX_HTTP_LAST));
     }
 }
 
@@ -373,17 +273,7 @@ ngx_http_webrtc_events_cleanup(void *data)
 {
     ngx_http_webrtc_sse_t  *sse = data;
 
-    /* in the worker's list unless never added or already taken out */
-    if (ngx_queue_prev(&sse->queue)
-        && ngx_queue_next(&sse->queue) != &sse->queue)
-    {
-        ngx_queue_remove(&sse->queue);
-    }
-
-    if (sse->group) {
-        ngx_webrtc_stream_group_unref(sse->group);
-        sse->group = NULL;
-    }
+    ngx_webrtc_stream_reader_del(&sse->reader);
 
     if (sse->st) {
         ngx_webrtc_stream_release(sse->st);
@@ -402,7 +292,7 @@ ngx_http_webrtc_events_post(ngx_http_request_t *r, ngx_str_t *stream,
     ngx_str_t                 label;
     ngx_uint_t                binary;
     ngx_table_elt_t          *h;
-    ngx_webrtc_shm_stream_t  *st;
+    ngx_webrtc_stream_t      *st;
     u_char                    id[8];
 
     if (ngx_http_arg(r, (u_char *) "label", 5, &label) != NGX_OK) {
@@ -418,7 +308,7 @@ ngx_http_webrtc_events_post(ngx_http_request_t *r, ngx_str_t *stream,
     binary = !(h && h->value.len >= 5
                && ngx_strncasecmp(h->value.data, (u_char *) "text/", 5) == 0);
 
-    if (len > ngx_webrtc_worker->wmcf->dc_max_message) {
+    if (len > ngx_webrtc_worker->conf->dc_max_message) {
         return ngx_http_webrtc_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                      "message too large");
     }
@@ -431,8 +321,8 @@ ngx_http_webrtc_events_post(ngx_http_request_t *r, ngx_str_t *stream,
 
     ngx_memzero(id, sizeof(id));
 
-    rc = ngx_webrtc_data_write(st, NGX_WEBRTC_ORIGIN_HTTP, id, &label,
-                               binary, body, len);
+    rc = ngx_webrtc_stream_message(st, NGX_WEBRTC_ORIGIN_HTTP, id, &label,
+                                   binary, body, len);
 
     ngx_webrtc_stream_release(st);
 

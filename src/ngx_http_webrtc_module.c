@@ -4,7 +4,8 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_http_webrtc.h"
+#include "ngx_webrtc_worker.h"
 
 
 static void *ngx_http_webrtc_create_main_conf(ngx_conf_t *cf);
@@ -57,49 +58,49 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_array_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, candidates),
+      offsetof(ngx_webrtc_conf_t, candidates),
       NULL },
 
     { ngx_string("webrtc_zone_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, zone_size),
+      offsetof(ngx_webrtc_conf_t, zone_size),
       NULL },
 
     { ngx_string("webrtc_consent_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, consent_timeout),
+      offsetof(ngx_webrtc_conf_t, consent_timeout),
       NULL },
 
     { ngx_string("webrtc_takeover_idle"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, takeover_idle),
+      offsetof(ngx_webrtc_conf_t, takeover_idle),
       NULL },
 
     { ngx_string("webrtc_rtcp_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, rtcp_interval),
+      offsetof(ngx_webrtc_conf_t, rtcp_interval),
       NULL },
 
     { ngx_string("webrtc_max_viewers_total"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, max_viewers_total),
+      offsetof(ngx_webrtc_conf_t, max_viewers_total),
       NULL },
 
     { ngx_string("webrtc_debug_drop"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, debug_drop),
+      offsetof(ngx_webrtc_conf_t, debug_drop),
       &ngx_http_webrtc_percent_bounds },
 
     { ngx_string("webrtc_viewers_follow"),
@@ -162,21 +163,21 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, dc_max_message),
+      offsetof(ngx_webrtc_conf_t, dc_max_message),
       &ngx_http_webrtc_message_bounds },
 
     { ngx_string("webrtc_data_max_buffered"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, dc_max_buffered),
+      offsetof(ngx_webrtc_conf_t, dc_max_buffered),
       NULL },
 
     { ngx_string("webrtc_data_rate"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_webrtc_main_conf_t, dc_rate),
+      offsetof(ngx_webrtc_conf_t, dc_rate),
       NULL },
 
     { ngx_string("webrtc_status"),
@@ -259,9 +260,9 @@ ngx_module_t  ngx_http_webrtc_module = {
 static void *
 ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_http_webrtc_main_conf_t  *wmcf;
+    ngx_webrtc_conf_t  *wmcf;
 
-    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_webrtc_main_conf_t));
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_webrtc_conf_t));
     if (wmcf == NULL) {
         return NULL;
     }
@@ -294,7 +295,7 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    ngx_http_webrtc_main_conf_t *wmcf = conf;
+    ngx_webrtc_conf_t *wmcf = conf;
 
     ngx_str_t   name, *cand;
     ngx_url_t   u;
@@ -377,7 +378,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
-    wmcf->shm_zone->init = ngx_webrtc_shm_init_zone;
+    wmcf->shm_zone->init = ngx_webrtc_registry_init_zone;
 
     return NGX_CONF_OK;
 }
@@ -466,7 +467,7 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_webrtc_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_webrtc_main_conf_t *wmcf = conf;
+    ngx_webrtc_conf_t *wmcf = conf;
 
     u_char     *dash, *colon;
     ngx_int_t   last;
@@ -538,7 +539,7 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_webrtc_loc_conf_t *wlcf = conf;
 
     ngx_http_core_loc_conf_t     *clcf;
-    ngx_http_webrtc_main_conf_t  *wmcf;
+    ngx_webrtc_conf_t  *wmcf;
 
     if (wlcf->handler) {
         return "is duplicate";
@@ -581,11 +582,11 @@ ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                *value, s;
     ngx_uint_t                i;
-    ngx_webrtc_ice_server_t  *ice;
+    ngx_http_webrtc_ice_server_t  *ice;
 
     if (wlcf->ice_servers == NGX_CONF_UNSET_PTR) {
         wlcf->ice_servers = ngx_array_create(cf->pool, 2,
-                                             sizeof(ngx_webrtc_ice_server_t));
+                                             sizeof(ngx_http_webrtc_ice_server_t));
         if (wlcf->ice_servers == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -596,7 +597,7 @@ ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(ice, sizeof(ngx_webrtc_ice_server_t));
+    ngx_memzero(ice, sizeof(ngx_http_webrtc_ice_server_t));
 
     value = cf->args->elts;
 
@@ -716,7 +717,7 @@ ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_webrtc_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_webrtc_main_conf_t  *wmcf;
+    ngx_webrtc_conf_t  *wmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
         && ngx_process != NGX_PROCESS_SINGLE)

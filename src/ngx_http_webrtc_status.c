@@ -4,7 +4,7 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_http_webrtc.h"
 
 
 /*

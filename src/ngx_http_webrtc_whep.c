@@ -4,7 +4,10 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_http_webrtc.h"
+#include "ngx_webrtc_viewer.h"
+
+#include <openssl/rand.h>
 
 
 /*
@@ -15,24 +18,24 @@
 
 
 static ngx_int_t ngx_http_webrtc_whep_fmtp(ngx_http_request_t *r,
-    ngx_webrtc_sdp_codec_t *c, ngx_webrtc_shm_strack_t *sk);
+    ngx_webrtc_sdp_codec_t *c, ngx_webrtc_stream_track_t *sk);
 
 
 ngx_int_t
-ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
-    ngx_str_t *base, ngx_webrtc_sdp_t *sdp)
+ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
+    ngx_webrtc_sdp_t *sdp)
 {
     int                          idx[2];
     u_char                      *p;
     ngx_int_t                    rc;
-    ngx_str_t                    ua;
+    const char                  *err;
     ngx_uint_t                   i, k;
     ngx_webrtc_track_t          *tr;
     ngx_webrtc_session_t        *s;
     ngx_webrtc_sdp_codec_t      *c;
     ngx_webrtc_sdp_media_t      *m;
     ngx_webrtc_sdp_prefs_t       prefs;
-    ngx_webrtc_shm_stream_t     *st;
+    ngx_webrtc_stream_t         *st;
     ngx_webrtc_shm_session_t     replaced;
     ngx_webrtc_sdp_selection_t  *sel;
     ngx_http_webrtc_loc_conf_t  *wlcf;
@@ -41,7 +44,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
 
-    st = ngx_webrtc_stream_acquire(stream, 0);
+    st = ngx_webrtc_stream_acquire(&t->stream, 0);
 
     if (st == NULL || st->pub_pid == 0) {
         if (st) {
@@ -99,13 +102,10 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
                                      (char *) reason);
     }
 
-    if (sel->transport.ufrag.len < 4 || sel->transport.ufrag.len > 256
-        || sel->transport.pwd.len < 22 || sel->transport.pwd.len > 256
-        || sel->transport.fp.len > 3 * 64 || sel->transport.fp_alg.len > 16)
-    {
+    err = ngx_http_webrtc_offer_check(sel);
+    if (err) {
         ngx_webrtc_stream_release(st);
-        return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
-                                     "invalid ICE credentials or fingerprint");
+        return ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST, err);
     }
 
     if ((sel->audio < 0 || !st->tracks[0].kind)
@@ -118,8 +118,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
                                      "tracks");
     }
 
-    s = ngx_webrtc_session_create(r->connection->log, stream,
-                                  NGX_WEBRTC_ROLE_VIEWER);
+    s = ngx_webrtc_session_create(&t->stream, NGX_WEBRTC_ROLE_VIEWER);
     if (s == NULL) {
         ngx_webrtc_stream_release(st);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -128,14 +127,12 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
     /* the session holds the stream reference from now on */
     s->st = st;
 
-    if (ngx_http_webrtc_session_remote(s, sel) != NGX_OK
+    if (ngx_http_webrtc_offer_session(r, s, sdp, sel) != NGX_OK
         || RAND_bytes(rnd, sizeof(rnd)) != 1)
     {
         ngx_webrtc_session_close(s, "no memory");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_http_webrtc_data_setup(r, s, sdp, sel);
 
     idx[0] = st->tracks[0].kind ? sel->audio : -1;
     idx[1] = st->tracks[1].kind ? sel->video : -1;
@@ -174,14 +171,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
                      | (uint32_t) p[8] << 8 | p[9];
     }
 
-    ua.len = 0;
-    ua.data = NULL;
-
-    if (r->headers_in.user_agent) {
-        ua = r->headers_in.user_agent->value;
-    }
-
-    rc = ngx_webrtc_shm_add(s, &ua, 0, &replaced);
+    rc = ngx_http_webrtc_offer_register(r, s, 0, &replaced);
 
     if (rc != NGX_OK) {
         ngx_webrtc_session_close(s, "no room");
@@ -200,7 +190,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "webrtc: viewer %*s of stream \"%V\" created",
-                  (size_t) NGX_WEBRTC_ID_LEN, s->id, stream);
+                  (size_t) NGX_WEBRTC_ID_LEN, s->id, &t->stream);
 
     for (i = 0; i < s->ntracks; i++) {
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -208,7 +198,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
                        i, s->tracks[i].pt, s->tracks[i].out_ssrc);
     }
 
-    return ngx_http_webrtc_answer(r, s, sdp, sel, base);
+    return ngx_http_webrtc_answer(r, s, sdp, sel, &t->base);
 }
 
 
@@ -219,7 +209,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_str_t *stream,
 
 static ngx_int_t
 ngx_http_webrtc_whep_fmtp(ngx_http_request_t *r, ngx_webrtc_sdp_codec_t *c,
-    ngx_webrtc_shm_strack_t *sk)
+    ngx_webrtc_stream_track_t *sk)
 {
     u_char  *p, *f, *end;
     size_t   len;

@@ -4,17 +4,20 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_webrtc_dtls.h"
 
 #include <openssl/x509.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
+#include <srtp2/srtp.h>
 
 
 /*
- * DTLS-SRTP (RFC 5764) server side.  Each worker makes its own ECDSA
- * certificate; its fingerprint goes into the answers that worker writes.
- * Records from the peer are fed through a memory BIO; records to the peer
- * leave through a BIO whose every write is one datagram.
+ * Each worker makes its own ECDSA certificate; its fingerprint goes into
+ * the answers that worker writes.  Records from the peer are fed through
+ * a memory BIO; records to the peer leave through a BIO whose every
+ * write is one datagram, handed to the owner's output handler.
  */
 
 
@@ -22,22 +25,23 @@
 
 
 static int ngx_webrtc_dtls_verify(int ok, X509_STORE_CTX *x509_store);
-static ngx_int_t ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w,
-    ngx_log_t *log);
-static ngx_int_t ngx_webrtc_dtls_done(ngx_webrtc_session_t *s);
-static ngx_int_t ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s);
-static void ngx_webrtc_dtls_timer_handler(ngx_event_t *ev);
-static void ngx_webrtc_dtls_set_timer(ngx_webrtc_session_t *s);
+static ngx_int_t ngx_webrtc_dtls_certificate(ngx_log_t *log,
+    ngx_str_t *fingerprint);
+static ngx_int_t ngx_webrtc_dtls_done(ngx_webrtc_dtls_t *d);
+static ngx_int_t ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_dtls_t *d);
+static void ngx_webrtc_dtls_set_timer(ngx_webrtc_dtls_t *d);
+static void ngx_webrtc_dtls_free(void *data);
 static int ngx_webrtc_bio_write(BIO *b, const char *buf, int len);
 static long ngx_webrtc_bio_ctrl(BIO *b, int cmd, long num, void *ptr);
 static int ngx_webrtc_bio_create(BIO *b);
 
 
+static SSL_CTX     *ngx_webrtc_ssl_ctx;
 static BIO_METHOD  *ngx_webrtc_bio_method;
 
 
 ngx_int_t
-ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log)
+ngx_webrtc_dtls_init(ngx_log_t *log, ngx_str_t *fingerprint)
 {
     SSL_CTX  *ctx;
 
@@ -59,7 +63,7 @@ ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log)
         return NGX_ERROR;
     }
 
-    w->ssl_ctx = ctx;
+    ngx_webrtc_ssl_ctx = ctx;
 
     SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
     SSL_CTX_set_read_ahead(ctx, 1);
@@ -73,16 +77,16 @@ ngx_webrtc_dtls_init(ngx_webrtc_worker_t *w, ngx_log_t *log)
         return NGX_ERROR;
     }
 
-    return ngx_webrtc_dtls_certificate(w, log);
+    return ngx_webrtc_dtls_certificate(log, fingerprint);
 }
 
 
 void
-ngx_webrtc_dtls_cleanup(ngx_webrtc_worker_t *w)
+ngx_webrtc_dtls_cleanup(void)
 {
-    if (w->ssl_ctx) {
-        SSL_CTX_free(w->ssl_ctx);
-        w->ssl_ctx = NULL;
+    if (ngx_webrtc_ssl_ctx) {
+        SSL_CTX_free(ngx_webrtc_ssl_ctx);
+        ngx_webrtc_ssl_ctx = NULL;
     }
 
     if (ngx_webrtc_bio_method) {
@@ -93,7 +97,7 @@ ngx_webrtc_dtls_cleanup(ngx_webrtc_worker_t *w)
 
 
 static ngx_int_t
-ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w, ngx_log_t *log)
+ngx_webrtc_dtls_certificate(ngx_log_t *log, ngx_str_t *fingerprint)
 {
     u_char         *p;
     unsigned int    n, i;
@@ -151,8 +155,8 @@ ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w, ngx_log_t *log)
         goto failed;
     }
 
-    if (SSL_CTX_use_certificate(w->ssl_ctx, x509) != 1
-        || SSL_CTX_use_PrivateKey(w->ssl_ctx, pkey) != 1)
+    if (SSL_CTX_use_certificate(ngx_webrtc_ssl_ctx, x509) != 1
+        || SSL_CTX_use_PrivateKey(ngx_webrtc_ssl_ctx, pkey) != 1)
     {
         goto failed;
     }
@@ -161,13 +165,13 @@ ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w, ngx_log_t *log)
         goto failed;
     }
 
-    w->fingerprint.data = ngx_palloc(ngx_cycle->pool,
+    fingerprint->data = ngx_palloc(ngx_cycle->pool,
                                      sizeof("sha-256 ") + 3 * n);
-    if (w->fingerprint.data == NULL) {
+    if (fingerprint->data == NULL) {
         goto failed;
     }
 
-    p = ngx_cpymem(w->fingerprint.data, "sha-256 ", sizeof("sha-256 ") - 1);
+    p = ngx_cpymem(fingerprint->data, "sha-256 ", sizeof("sha-256 ") - 1);
 
     for (i = 0; i < n; i++) {
         if (i) {
@@ -178,7 +182,7 @@ ngx_webrtc_dtls_certificate(ngx_webrtc_worker_t *w, ngx_log_t *log)
         *p++ = hex[md[i] & 0xf];
     }
 
-    w->fingerprint.len = p - w->fingerprint.data;
+    fingerprint->len = p - fingerprint->data;
 
     X509_free(x509);
     EVP_PKEY_free(pkey);
@@ -208,15 +212,23 @@ ngx_webrtc_dtls_verify(int ok, X509_STORE_CTX *x509_store)
 }
 
 
-ngx_int_t
-ngx_webrtc_dtls_create(ngx_webrtc_session_t *s)
-{
-    BIO  *rbio, *wbio;
-    SSL  *ssl;
+/* the SSL object is freed with the session's pool, or released earlier */
 
-    ssl = SSL_new(ngx_webrtc_worker->ssl_ctx);
+ngx_int_t
+ngx_webrtc_dtls_create(ngx_webrtc_dtls_t *d)
+{
+    BIO                 *rbio, *wbio;
+    SSL                 *ssl;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(d->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ssl = SSL_new(ngx_webrtc_ssl_ctx);
     if (ssl == NULL) {
-        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0, "SSL_new() failed");
+        ngx_ssl_error(NGX_LOG_ERR, d->log, 0, "SSL_new() failed");
         return NGX_ERROR;
     }
 
@@ -224,7 +236,7 @@ ngx_webrtc_dtls_create(ngx_webrtc_session_t *s)
     wbio = BIO_new(ngx_webrtc_bio_method);
 
     if (rbio == NULL || wbio == NULL) {
-        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0, "BIO_new() failed");
+        ngx_ssl_error(NGX_LOG_ERR, d->log, 0, "BIO_new() failed");
         BIO_free(rbio);
         BIO_free(wbio);
         SSL_free(ssl);
@@ -232,243 +244,290 @@ ngx_webrtc_dtls_create(ngx_webrtc_session_t *s)
     }
 
     BIO_set_mem_eof_return(rbio, -1);
-    BIO_set_data(wbio, s);
+    BIO_set_data(wbio, d);
 
     SSL_set_bio(ssl, rbio, wbio);
     SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
     DTLS_set_link_mtu(ssl, NGX_WEBRTC_MTU);
     SSL_set_accept_state(ssl);
 
-    s->ssl = ssl;
+    d->ssl = ssl;
 
-    s->dtls_timer.handler = ngx_webrtc_dtls_timer_handler;
-    s->dtls_timer.data = s;
-    s->dtls_timer.log = &s->log;
-    s->dtls_timer.cancelable = 1;
+    cln->handler = ngx_webrtc_dtls_free;
+    cln->data = d;
+
+    d->timer.log = d->log;
+    d->timer.cancelable = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_webrtc_dtls_free(void *data)
+{
+    ngx_webrtc_dtls_t  *d = data;
+
+    if (d->ssl) {
+        SSL_free(d->ssl);
+        d->ssl = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_webrtc_dtls_input(ngx_webrtc_dtls_t *d, u_char *buf, size_t len)
+{
+    int  n, err;
+
+    if (d->ssl == NULL) {
+        if (d->done && buf[0] == 21) {
+            /* an alert record: perhaps the peer's close_notify */
+            return NGX_WEBRTC_DTLS_ALERT;
+        }
+
+        return NGX_WEBRTC_DTLS_AGAIN;
+    }
+
+    if (BIO_write(SSL_get_rbio(d->ssl), buf, (int) len) != (int) len) {
+        return NGX_WEBRTC_DTLS_AGAIN;
+    }
+
+    if (d->done) {
+        return NGX_WEBRTC_DTLS_DATA;
+    }
+
+    ERR_clear_error();
+
+    n = SSL_do_handshake(d->ssl);
+
+    if (n == 1) {
+        if (d->timer.timer_set) {
+            ngx_del_timer(&d->timer);
+        }
+
+        if (ngx_webrtc_dtls_done(d) != NGX_OK) {
+            d->error = "DTLS-SRTP setup failed";
+            return NGX_WEBRTC_DTLS_FAILED;
+        }
+
+        return NGX_WEBRTC_DTLS_CONNECTED;
+    }
+
+    err = SSL_get_error(d->ssl, n);
+
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        ngx_webrtc_dtls_set_timer(d);
+        return NGX_WEBRTC_DTLS_AGAIN;
+    }
+
+    ngx_ssl_error(NGX_LOG_INFO, d->log, 0, "webrtc: DTLS handshake failed");
+    d->error = "DTLS handshake failed";
+
+    return NGX_WEBRTC_DTLS_FAILED;
+}
+
+
+/*
+ * Application data (SCTP): the length read, 0 when there is no more, or
+ * NGX_ERROR when the association ended (d->error says why).
+ */
+
+ssize_t
+ngx_webrtc_dtls_read(ngx_webrtc_dtls_t *d, u_char *buf, size_t size)
+{
+    int  n, err;
+
+    if (d->ssl == NULL) {
+        return 0;
+    }
+
+    ERR_clear_error();
+
+    n = SSL_read(d->ssl, buf, (int) size);
+
+    if (n > 0) {
+        return n;
+    }
+
+    err = SSL_get_error(d->ssl, n);
+
+    if (err == SSL_ERROR_WANT_READ) {
+        return 0;
+    }
+
+    if (err == SSL_ERROR_ZERO_RETURN) {
+        d->error = "DTLS closed by peer";
+        return NGX_ERROR;
+    }
+
+    ngx_ssl_error(NGX_LOG_INFO, d->log, 0, "webrtc: DTLS read failed");
+    d->error = "DTLS error";
+
+    return NGX_ERROR;
+}
+
+
+/* one record of application data: one datagram */
+
+ngx_int_t
+ngx_webrtc_dtls_write(ngx_webrtc_dtls_t *d, u_char *buf, size_t len)
+{
+    if (d->ssl == NULL || !d->done) {
+        return NGX_ERROR;
+    }
+
+    ERR_clear_error();
+
+    if (SSL_write(d->ssl, buf, (int) len) <= 0) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the retransmission timer fired: NGX_ERROR ends the session */
+
+ngx_int_t
+ngx_webrtc_dtls_timeout(ngx_webrtc_dtls_t *d)
+{
+    if (d->done || d->ssl == NULL) {
+        return NGX_OK;
+    }
+
+    ERR_clear_error();
+
+    if (DTLSv1_handle_timeout(d->ssl) < 0) {
+        ngx_ssl_error(NGX_LOG_INFO, d->log, 0,
+                      "webrtc: DTLS retransmission failed");
+        d->error = "DTLS timeout";
+        return NGX_ERROR;
+    }
+
+    ngx_webrtc_dtls_set_timer(d);
 
     return NGX_OK;
 }
 
 
 void
-ngx_webrtc_dtls_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+ngx_webrtc_dtls_shutdown(ngx_webrtc_dtls_t *d)
 {
-    int     n, err;
-    u_char  data[2048];
-
-    if (s->closing) {
-        return;
-    }
-
-    if (s->ssl == NULL) {
-        if (s->dtls_done && buf[0] == NGX_WEBRTC_DTLS_ALERT) {
-            /* perhaps the peer's close_notify: nothing left to check it */
-            ngx_webrtc_session_alert(s);
-        }
-
-        return;
-    }
-
-    if (BIO_write(SSL_get_rbio(s->ssl), buf, (int) len) != (int) len) {
-        return;
-    }
-
-    if (!s->dtls_done) {
-        ERR_clear_error();
-
-        n = SSL_do_handshake(s->ssl);
-
-        if (n == 1) {
-            if (s->dtls_timer.timer_set) {
-                ngx_del_timer(&s->dtls_timer);
-            }
-
-            if (ngx_webrtc_dtls_done(s) != NGX_OK) {
-                ngx_webrtc_session_close(s, "DTLS-SRTP setup failed");
-            }
-
-            return;
-        }
-
-        err = SSL_get_error(s->ssl, n);
-
-        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-            ngx_webrtc_dtls_set_timer(s);
-            return;
-        }
-
-        ngx_ssl_error(NGX_LOG_INFO, &s->log, 0,
-                      "webrtc: DTLS handshake failed");
-        ngx_webrtc_session_close(s, "DTLS handshake failed");
-        return;
-    }
-
-    for ( ;; ) {
-        ERR_clear_error();
-
-        n = SSL_read(s->ssl, data, sizeof(data));
-
-        if (n > 0) {
-            /* application data: SCTP for the data channels */
-            ngx_webrtc_sctp_input(s, data, n);
-
-            if (s->closing) {
-                return;
-            }
-
-            continue;
-        }
-
-        err = SSL_get_error(s->ssl, n);
-
-        if (err == SSL_ERROR_WANT_READ) {
-            return;
-        }
-
-        if (err == SSL_ERROR_ZERO_RETURN) {
-            ngx_webrtc_session_close(s, "DTLS closed by peer");
-            return;
-        }
-
-        ngx_ssl_error(NGX_LOG_INFO, &s->log, 0, "webrtc: DTLS read failed");
-        ngx_webrtc_session_close(s, "DTLS error");
-        return;
-    }
-}
-
-
-void
-ngx_webrtc_dtls_shutdown(ngx_webrtc_session_t *s)
-{
-    if (s->ssl == NULL) {
+    if (d->ssl == NULL) {
         /* released: the close_notify made then */
-        if (s->close_notify_len) {
-            (void) ngx_webrtc_send(s, s->close_notify, s->close_notify_len);
+        if (d->close_notify_len) {
+            (void) d->output(d->data, d->close_notify, d->close_notify_len);
         }
 
         return;
     }
 
-    if (s->dtls_done) {
+    if (d->done) {
         ERR_clear_error();
-        (void) SSL_shutdown(s->ssl);
+        (void) SSL_shutdown(d->ssl);
     }
 }
 
 
 /*
  * A viewer without data channels needs nothing more from DTLS once the
- * client has its keys (the caller saw its first SRTCP packet pass): the
+ * client has its keys (the owner saw its first SRTCP packet pass): the
  * SSL object goes, with its record and handshake buffers and the peer's
  * certificate, about 70 KiB, as OpenSSL keeps them for DTLS whatever
  * SSL_MODE_RELEASE_BUFFERS says.  The close_notify that ends the session
  * is made now and kept (a record of 30-odd bytes).  What is lost: the
  * peer's own close_notify can no longer be authenticated, see
- * ngx_webrtc_session_alert().
+ * ngx_webrtc_ice_alert().
  */
 
 void
-ngx_webrtc_dtls_release(ngx_webrtc_session_t *s)
+ngx_webrtc_dtls_release(ngx_webrtc_dtls_t *d)
 {
-    if (s->ssl == NULL || !s->dtls_done || s->sctp_port || s->closing) {
+    if (d->ssl == NULL || !d->done) {
         return;
     }
 
-    s->dtls_capture = 1;
+    d->capture = 1;
 
     ERR_clear_error();
-    (void) SSL_shutdown(s->ssl);
+    (void) SSL_shutdown(d->ssl);
 
-    s->dtls_capture = 0;
+    d->capture = 0;
 
-    if (s->dtls_timer.timer_set) {
-        ngx_del_timer(&s->dtls_timer);
+    if (d->timer.timer_set) {
+        ngx_del_timer(&d->timer);
     }
 
-    SSL_free(s->ssl);
-    s->ssl = NULL;
+    SSL_free(d->ssl);
+    d->ssl = NULL;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, d->log, 0,
                    "webrtc: DTLS state released, close_notify of %uz bytes",
-                   s->close_notify_len);
+                   d->close_notify_len);
 }
 
 
-static ngx_int_t
-ngx_webrtc_dtls_done(ngx_webrtc_session_t *s)
+/* the SRTP master keys and salts, into NGX_WEBRTC_DTLS_KEYS_MAX bytes */
+
+ngx_int_t
+ngx_webrtc_dtls_keys(ngx_webrtc_dtls_t *d, u_char *keys)
 {
-    size_t                     klen;
-    ngx_uint_t                 profile;
-    SRTP_PROTECTION_PROFILE   *p;
-    u_char                     material[2 * (16 + 14)];
+    size_t  klen;
 
-    if (ngx_webrtc_dtls_check_fingerprint(s) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    klen = (d->profile == SRTP_AEAD_AES_128_GCM) ? 2 * (16 + 12)
+                                                 : 2 * (16 + 14);
 
-    p = SSL_get_selected_srtp_profile(s->ssl);
-    if (p == NULL) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
-                      "webrtc: peer negotiated no SRTP profile");
-        return NGX_ERROR;
-    }
-
-    profile = p->id;
-
-    switch (profile) {
-
-    case SRTP_AEAD_AES_128_GCM:
-        klen = 2 * (16 + 12);
-        break;
-
-    case SRTP_AES128_CM_SHA1_80:
-        klen = 2 * (16 + 14);
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
-                      "webrtc: unsupported SRTP profile %ui", profile);
-        return NGX_ERROR;
-    }
-
-    if (SSL_export_keying_material(s->ssl, material, klen,
+    if (SSL_export_keying_material(d->ssl, keys, klen,
                                    "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0)
         != 1)
     {
-        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0,
+        ngx_ssl_error(NGX_LOG_ERR, d->log, 0,
                       "SSL_export_keying_material() failed");
         return NGX_ERROR;
-    }
-
-    if (ngx_webrtc_srtp_create(s, profile, material) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_explicit_memzero(material, sizeof(material));
-
-    s->dtls_done = 1;
-    s->state = NGX_WEBRTC_STATE_CONNECTED;
-
-    if (s->shm) {
-        s->shm->state = s->state;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, &s->log, 0,
-                  "webrtc: DTLS connected, %s", p->name);
-
-    ngx_webrtc_media_start(s);
-
-    if (s->sctp_port && ngx_webrtc_sctp_start(s) != NGX_OK) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
-                      "webrtc: data channels not started");
     }
 
     return NGX_OK;
 }
 
 
+/* the peer's certificate matches the offer, the SRTP profile is known */
+
 static ngx_int_t
-ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s)
+ngx_webrtc_dtls_done(ngx_webrtc_dtls_t *d)
+{
+    SRTP_PROTECTION_PROFILE   *p;
+
+    if (ngx_webrtc_dtls_check_fingerprint(d) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = SSL_get_selected_srtp_profile(d->ssl);
+    if (p == NULL) {
+        ngx_log_error(NGX_LOG_INFO, d->log, 0,
+                      "webrtc: peer negotiated no SRTP profile");
+        return NGX_ERROR;
+    }
+
+    d->profile = p->id;
+    d->profile_name = p->name;
+
+    if (d->profile != SRTP_AEAD_AES_128_GCM
+        && d->profile != SRTP_AES128_CM_SHA1_80)
+    {
+        ngx_log_error(NGX_LOG_INFO, d->log, 0,
+                      "webrtc: unsupported SRTP profile %ui", d->profile);
+        return NGX_ERROR;
+    }
+
+    d->done = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_dtls_t *d)
 {
     u_char         *p, *fp;
     size_t          n;
@@ -495,9 +554,9 @@ ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s)
     md = NULL;
 
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        if (algs[i].name.len == s->remote_fp_alg.len
-            && ngx_strncasecmp(algs[i].name.data, s->remote_fp_alg.data,
-                               s->remote_fp_alg.len)
+        if (algs[i].name.len == d->remote_fp_alg.len
+            && ngx_strncasecmp(algs[i].name.data, d->remote_fp_alg.data,
+                               d->remote_fp_alg.len)
                == 0)
         {
             md = EVP_get_digestbyname(algs[i].md);
@@ -506,22 +565,22 @@ ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s)
     }
 
     if (md == NULL) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+        ngx_log_error(NGX_LOG_INFO, d->log, 0,
                       "webrtc: unsupported fingerprint algorithm \"%V\"",
-                      &s->remote_fp_alg);
+                      &d->remote_fp_alg);
         return NGX_ERROR;
     }
 
-    cert = SSL_get1_peer_certificate(s->ssl);
+    cert = SSL_get1_peer_certificate(d->ssl);
     if (cert == NULL) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+        ngx_log_error(NGX_LOG_INFO, d->log, 0,
                       "webrtc: peer sent no DTLS certificate");
         return NGX_ERROR;
     }
 
     if (X509_digest(cert, md, buf, &len) != 1) {
         X509_free(cert);
-        ngx_ssl_error(NGX_LOG_ERR, &s->log, 0, "X509_digest() failed");
+        ngx_ssl_error(NGX_LOG_ERR, d->log, 0, "X509_digest() failed");
         return NGX_ERROR;
     }
 
@@ -539,10 +598,10 @@ ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s)
     }
 
     n = p - hex;
-    fp = s->remote_fp.data;
+    fp = d->remote_fp.data;
 
-    if (n != s->remote_fp.len || ngx_strncasecmp(hex, fp, n) != 0) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+    if (n != d->remote_fp.len || ngx_strncasecmp(hex, fp, n) != 0) {
+        ngx_log_error(NGX_LOG_INFO, d->log, 0,
                       "webrtc: DTLS certificate does not match the offer's "
                       "fingerprint");
         return NGX_ERROR;
@@ -553,42 +612,18 @@ ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_session_t *s)
 
 
 static void
-ngx_webrtc_dtls_set_timer(ngx_webrtc_session_t *s)
+ngx_webrtc_dtls_set_timer(ngx_webrtc_dtls_t *d)
 {
     struct timeval  tv;
     ngx_msec_t      ms;
 
-    if (DTLSv1_get_timeout(s->ssl, &tv) != 1) {
+    if (DTLSv1_get_timeout(d->ssl, &tv) != 1) {
         return;
     }
 
     ms = tv.tv_sec * 1000 + tv.tv_usec / 1000;
 
-    ngx_add_timer(&s->dtls_timer, ms ? ms : 1);
-}
-
-
-static void
-ngx_webrtc_dtls_timer_handler(ngx_event_t *ev)
-{
-    ngx_webrtc_session_t  *s;
-
-    s = ev->data;
-
-    if (s->dtls_done || s->closing) {
-        return;
-    }
-
-    ERR_clear_error();
-
-    if (DTLSv1_handle_timeout(s->ssl) < 0) {
-        ngx_ssl_error(NGX_LOG_INFO, &s->log, 0,
-                      "webrtc: DTLS retransmission failed");
-        ngx_webrtc_session_close(s, "DTLS timeout");
-        return;
-    }
-
-    ngx_webrtc_dtls_set_timer(s);
+    ngx_add_timer(&d->timer, ms ? ms : 1);
 }
 
 
@@ -603,31 +638,31 @@ ngx_webrtc_bio_create(BIO *b)
 static int
 ngx_webrtc_bio_write(BIO *b, const char *buf, int len)
 {
-    ngx_webrtc_session_t  *s;
+    ngx_webrtc_dtls_t  *d;
 
-    s = BIO_get_data(b);
+    d = BIO_get_data(b);
 
-    if (s == NULL || len <= 0) {
+    if (d == NULL || len <= 0) {
         return len;
     }
 
-    if (s->dtls_capture) {
+    if (d->capture) {
         /* the close_notify of a session about to release its SSL */
-        if (s->close_notify == NULL) {
-            s->close_notify = ngx_pnalloc(s->pool, len);
-            if (s->close_notify == NULL) {
+        if (d->close_notify == NULL) {
+            d->close_notify = ngx_pnalloc(d->pool, len);
+            if (d->close_notify == NULL) {
                 return -1;
             }
 
-            ngx_memcpy(s->close_notify, buf, len);
-            s->close_notify_len = len;
+            ngx_memcpy(d->close_notify, buf, len);
+            d->close_notify_len = len;
         }
 
         return len;
     }
 
     /* a lost datagram is retransmitted by the DTLS timer */
-    (void) ngx_webrtc_send(s, (u_char *) buf, len);
+    (void) d->output(d->data, (u_char *) buf, len);
 
     return len;
 }

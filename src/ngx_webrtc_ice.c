@@ -4,20 +4,26 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_webrtc_ice.h"
 #include "ngx_webrtc_stun.h"
+
+#include <openssl/rand.h>
 
 
 /*
- * ICE-lite (RFC 8445 2.5): the server answers connectivity checks on the
- * worker's socket and never sends its own.  A valid check names the
- * session by the local ufrag in USERNAME.
+ * ICE-lite: the server answers connectivity checks on the worker's
+ * socket and never sends its own.  A valid check names the session by
+ * the local ufrag in USERNAME.  Consent: a session whose peer stops
+ * sending valid checks for webrtc_consent_timeout has lost it.
  */
 
 
 static void *ngx_webrtc_ice_lookup(void *data, u_char *local,
     size_t local_len, u_char *remote, size_t remote_len, u_char **pwd,
     size_t *pwd_len);
+
+
+static u_char  ngx_webrtc_ice_reply[NGX_WEBRTC_ICE_REPLY_MAX];
 
 
 ngx_int_t
@@ -36,52 +42,58 @@ ngx_webrtc_ice_init(ngx_log_t *log)
 }
 
 
-void
-ngx_webrtc_ice_handle(ngx_webrtc_worker_t *w, u_char *buf, size_t len,
-    struct sockaddr *sa, socklen_t socklen)
-{
-    size_t                     rlen;
-    ngx_webrtc_session_t      *s;
-    ngx_webrtc_stun_result_t   res;
-    u_char                     out[512];
+/* ufrag and password from UFRAG_LEN + PWD_LEN random bytes */
 
-    rlen = sizeof(out);
+void
+ngx_webrtc_ice_create(ngx_webrtc_ice_t *ice, u_char *rnd)
+{
+    ngx_uint_t  i;
+
+    static u_char  alphabet[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+
+    for (i = 0; i < NGX_WEBRTC_UFRAG_LEN; i++) {
+        ice->local_ufrag[i] = alphabet[rnd[i] & 63];
+    }
+
+    rnd += NGX_WEBRTC_UFRAG_LEN;
+
+    for (i = 0; i < NGX_WEBRTC_PWD_LEN; i++) {
+        ice->local_pwd[i] = alphabet[rnd[i] & 63];
+    }
+
+    ice->last_consent = ngx_current_msec;
+}
+
+
+/*
+ * A Binding request: NGX_OK with the success response to send back and
+ * the session it is for in chk, NGX_DECLINED for anything to drop.
+ */
+
+ngx_int_t
+ngx_webrtc_ice_input(u_char *buf, size_t len, struct sockaddr *sa,
+    socklen_t socklen, ngx_webrtc_ice_lookup_pt lookup,
+    ngx_webrtc_ice_check_t *chk)
+{
+    ngx_webrtc_stun_result_t  res;
+
+    chk->reply = ngx_webrtc_ice_reply;
+    chk->reply_len = sizeof(ngx_webrtc_ice_reply);
 
     if (ngx_webrtc_stun_process(buf, len, sa, socklen, ngx_webrtc_ice_lookup,
-                                w, out, &rlen, &res)
+                                (void *) lookup, chk->reply, &chk->reply_len,
+                                &res)
         != NGX_WEBRTC_PARSE_OK)
     {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, w->log, 0,
-                       "webrtc: STUN message of %uz bytes dropped", len);
-        return;
+        return NGX_DECLINED;
     }
 
-    s = res.session;
+    chk->ice = res.session;
+    chk->use_candidate = res.use_candidate;
+    chk->role_conflict = res.role_conflict;
 
-    if (sendto(w->udp->fd, out, rlen, 0, sa, socklen) == -1) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, ngx_socket_errno,
-                      "webrtc: sendto() of a STUN reply failed");
-    }
-
-    if (res.role_conflict) {
-        return;
-    }
-
-    /*
-     * ICE-lite: the first valid check gives a path for DTLS; a nomination
-     * (USE-CANDIDATE) moves the session to the chosen pair.
-     */
-
-    if (!s->has_peer || res.use_candidate) {
-        ngx_webrtc_session_set_peer(s, sa, socklen);
-    }
-
-    if (ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
-                         s->peer_len, 1)
-        == NGX_OK)
-    {
-        ngx_webrtc_session_consent(s);
-    }
+    return NGX_OK;
 }
 
 
@@ -89,27 +101,99 @@ static void *
 ngx_webrtc_ice_lookup(void *data, u_char *local, size_t local_len,
     u_char *remote, size_t remote_len, u_char **pwd, size_t *pwd_len)
 {
-    ngx_webrtc_worker_t   *w;
-    ngx_webrtc_session_t  *s;
+    ngx_webrtc_ice_t          *ice;
+    ngx_webrtc_ice_lookup_pt   lookup;
 
-    w = data;
+    lookup = (ngx_webrtc_ice_lookup_pt) data;
 
-    s = ngx_webrtc_session_by_ufrag(w, local, local_len);
-
-    if (s == NULL || s->closing) {
+    ice = lookup(local, local_len);
+    if (ice == NULL) {
         return NULL;
     }
 
     /* the bundle transport's ufrag from the offer */
-    if (s->remote_ufrag.len
-        && (s->remote_ufrag.len != remote_len
-            || ngx_memcmp(s->remote_ufrag.data, remote, remote_len) != 0))
+    if (ice->remote_ufrag.len
+        && (ice->remote_ufrag.len != remote_len
+            || ngx_memcmp(ice->remote_ufrag.data, remote, remote_len) != 0))
     {
         return NULL;
     }
 
-    *pwd = s->local_pwd;
+    *pwd = ice->local_pwd;
     *pwd_len = NGX_WEBRTC_PWD_LEN;
 
-    return s;
+    return ice;
+}
+
+
+void
+ngx_webrtc_ice_consent(ngx_webrtc_ice_t *ice)
+{
+    ice->last_consent = ngx_current_msec;
+}
+
+
+/*
+ * An alert record to a session that released its SSL cannot be checked:
+ * the peer's close_notify, or a forgery.  The session then ends unless
+ * the peer shows it is alive (an ICE consent check or an SRTCP packet,
+ * both authenticated; browsers send them every second or two) within
+ * NGX_WEBRTC_ALERT_GRACE: a forged alert cannot end a live session.
+ * NGX_OK: the consent timer was set to the grace.
+ */
+
+ngx_int_t
+ngx_webrtc_ice_alert(ngx_webrtc_ice_t *ice)
+{
+    if (ice->alert) {
+        return NGX_DECLINED;
+    }
+
+    ice->alert = 1;
+    ice->alert_time = ngx_current_msec;
+
+    if (ice->consent_timer.timer_set) {
+        ngx_del_timer(&ice->consent_timer);
+    }
+
+    ngx_add_timer(&ice->consent_timer, NGX_WEBRTC_ALERT_GRACE);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The consent timer fired: NGX_OK with the timer set again, or
+ * NGX_DECLINED with the reason the session lost its consent.
+ */
+
+ngx_int_t
+ngx_webrtc_ice_consent_check(ngx_webrtc_ice_t *ice, ngx_msec_t timeout,
+    ngx_msec_t last_rx, const char **reason)
+{
+    ngx_msec_t  idle;
+
+    if (ice->alert) {
+        ice->alert = 0;
+
+        if ((ngx_msec_int_t) (ice->last_consent - ice->alert_time) <= 0
+            && (ngx_msec_int_t) (last_rx - ice->alert_time) <= 0)
+        {
+            *reason = "DTLS closed by peer";
+            return NGX_DECLINED;
+        }
+    }
+
+    idle = ngx_current_msec - ice->last_consent;
+
+    if (idle >= timeout) {
+        ngx_log_error(NGX_LOG_INFO, ice->consent_timer.log, 0,
+                      "webrtc: no ICE consent for %Mms", idle);
+        *reason = "consent expired";
+        return NGX_DECLINED;
+    }
+
+    ngx_add_timer(&ice->consent_timer, timeout - idle);
+
+    return NGX_OK;
 }

@@ -4,400 +4,105 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_webrtc_session.h"
+#include "ngx_webrtc_udp.h"
+
+#include <openssl/rand.h>
 
 
 /*
- * The worker's UDP socket, the session tables and the first-byte demux
- * (RFC 7983).  A session lives entirely in the worker that answered its
- * offer: the answer's candidates carry this worker's port.
+ * Sessions: their tables in the worker (by local ufrag for ICE checks,
+ * by peer address for everything else), their life from the answer to
+ * the end, and the orchestration of their layers.  A datagram from the
+ * worker's demux is handed to a layer; the layer returns what happened,
+ * and the session decides: connected (keys to SRTP, the role is told,
+ * data channels start), data (to SCTP), closed (the session ends).
  */
 
 
-#define NGX_WEBRTC_CTL_BYTE   0xff
-#define NGX_WEBRTC_CTL_LEN    (4 + NGX_WEBRTC_CTL_KEY_LEN + NGX_WEBRTC_ID_LEN)
-#define NGX_WEBRTC_RECV_BATCH 256
-
-
-static ngx_int_t ngx_webrtc_bind(ngx_cycle_t *cycle, ngx_webrtc_worker_t *w);
-static void ngx_webrtc_udp_read(ngx_event_t *rev);
-static void ngx_webrtc_demux(ngx_webrtc_worker_t *w, u_char *buf, size_t len,
+static ngx_webrtc_ice_t *ngx_webrtc_session_ice_lookup(u_char *ufrag,
+    size_t len);
+static ngx_webrtc_session_t *ngx_webrtc_session_by_ufrag(u_char *ufrag,
+    size_t len);
+static void ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s,
     struct sockaddr *sa, socklen_t socklen);
-static void ngx_webrtc_ctl_handle(u_char *buf, size_t len);
-static ngx_webrtc_session_t *ngx_webrtc_session_by_addr(
-    ngx_webrtc_worker_t *w, struct sockaddr *sa, socklen_t socklen);
+static void ngx_webrtc_session_connected(ngx_webrtc_session_t *s);
+static ngx_int_t ngx_webrtc_session_output(void *data, u_char *buf,
+    size_t len);
+static ngx_int_t ngx_webrtc_session_sctp_output(void *data, u_char *buf,
+    size_t len);
+static void ngx_webrtc_session_consent_handler(ngx_event_t *ev);
+static void ngx_webrtc_session_dtls_handler(ngx_event_t *ev);
 static void ngx_webrtc_ufrag_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_webrtc_addr_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_webrtc_addr_cmp(ngx_webrtc_session_t *s,
     struct sockaddr *sa, socklen_t socklen);
-static void ngx_webrtc_consent_handler(ngx_event_t *ev);
-static void ngx_webrtc_session_free(ngx_webrtc_session_t *s);
 static u_char *ngx_webrtc_session_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
 
 
-ngx_webrtc_worker_t  *ngx_webrtc_worker;
+static ngx_queue_t        ngx_webrtc_sessions;
+static ngx_uint_t         ngx_webrtc_nsessions;
+static ngx_rbtree_t       ngx_webrtc_ufrag_tree;
+static ngx_rbtree_node_t  ngx_webrtc_ufrag_sentinel;
+static ngx_rbtree_t       ngx_webrtc_addr_tree;
+static ngx_rbtree_node_t  ngx_webrtc_addr_sentinel;
 
-static u_char  ngx_webrtc_recv_buf[65536];
 
-
-ngx_int_t
-ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_http_webrtc_main_conf_t *wmcf)
+void
+ngx_webrtc_session_init(void)
 {
-    ngx_webrtc_worker_t  *w;
+    ngx_queue_init(&ngx_webrtc_sessions);
+    ngx_webrtc_nsessions = 0;
 
-    w = ngx_pcalloc(cycle->pool, sizeof(ngx_webrtc_worker_t));
-    if (w == NULL) {
-        return NGX_ERROR;
-    }
-
-    w->wmcf = wmcf;
-    w->log = cycle->log;
-    w->shm = wmcf->shm_zone->data;
-    w->generation = w->shm->sh->generation;
-
-    ngx_queue_init(&w->sessions);
-    ngx_queue_init(&w->groups);
-    ngx_webrtc_stream_init_worker(w);
-
-    if (ngx_webrtc_data_init(w) != NGX_OK) {
-        return NGX_ERROR;
-    }
-    ngx_rbtree_init(&w->ufrag_tree, &w->ufrag_sentinel,
+    ngx_rbtree_init(&ngx_webrtc_ufrag_tree, &ngx_webrtc_ufrag_sentinel,
                     ngx_webrtc_ufrag_insert);
-    ngx_rbtree_init(&w->addr_tree, &w->addr_sentinel,
+    ngx_rbtree_init(&ngx_webrtc_addr_tree, &ngx_webrtc_addr_sentinel,
                     ngx_webrtc_addr_insert);
-
-    if (ngx_webrtc_srtp_init(cycle->log) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_webrtc_ice_init(cycle->log) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_webrtc_dtls_init(w, cycle->log) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_webrtc_bind(cycle, w) != NGX_OK) {
-        ngx_webrtc_dtls_cleanup(w);
-        return NGX_ERROR;
-    }
-
-    ngx_webrtc_worker = w;
-
-    return NGX_OK;
-}
-
-
-/*
- * Worker i takes the first free port of the range starting at first + i:
- * during a reload the old workers still hold their ports, so the range is
- * twice the number of workers unless configured.
- */
-
-static ngx_int_t
-ngx_webrtc_bind(ngx_cycle_t *cycle, ngx_webrtc_worker_t *w)
-{
-    int                           size;
-    ngx_err_t                     err;
-    ngx_uint_t                    n, i, port, first, last;
-    ngx_socket_t                  fd;
-    ngx_core_conf_t              *ccf;
-    ngx_connection_t             *c;
-    ngx_sockaddr_t                sa;
-    ngx_http_webrtc_main_conf_t  *wmcf;
-
-    wmcf = w->wmcf;
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    first = wmcf->port_first;
-    last = wmcf->port_last;
-
-    if (last == 0) {
-        last = first + 2 * ccf->worker_processes - 1;
-        if (last > 65535) {
-            last = 65535;
-        }
-    }
-
-    n = last - first + 1;
-
-    fd = ngx_socket(wmcf->listen.sockaddr->sa_family, SOCK_DGRAM, 0);
-    if (fd == (ngx_socket_t) -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                      "webrtc: socket() failed");
-        return NGX_ERROR;
-    }
-
-    /*
-     * A deep receive buffer: a busy worker must not drop its publishers'
-     * packets.  The kernel caps it at net.core.rmem_max.
-     */
-    size = 4 * 1024 * 1024;
-    (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(int));
-    (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(int));
-
-    ngx_memcpy(&sa, wmcf->listen.sockaddr, wmcf->listen.socklen);
-
-    for (i = 0; i < n; i++) {
-        port = first + (ngx_worker + i) % n;
-        ngx_inet_set_port(&sa.sockaddr, (in_port_t) port);
-
-        if (bind(fd, &sa.sockaddr, wmcf->listen.socklen) == 0) {
-            w->port = (in_port_t) port;
-            break;
-        }
-
-        err = ngx_socket_errno;
-
-        if (err != NGX_EADDRINUSE) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
-                          "webrtc: bind() to port %ui failed", port);
-            goto failed;
-        }
-    }
-
-    if (w->port == 0) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "webrtc: no free UDP port in %ui-%ui for worker %ui, "
-                      "widen the \"webrtc_listen\" range",
-                      first, last, ngx_worker);
-        goto failed;
-    }
-
-    if (ngx_nonblocking(fd) == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                      ngx_nonblocking_n " failed");
-        goto failed;
-    }
-
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
-        goto failed;
-    }
-
-    c->type = SOCK_DGRAM;
-    c->log = cycle->log;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-    c->read->handler = ngx_webrtc_udp_read;
-    c->data = w;
-    c->shared = 1;
-
-    /* told first when the worker shuts down (ngx_close_idle_connections) */
-    c->idle = 1;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
-        c->fd = (ngx_socket_t) -1;
-        ngx_free_connection(c);
-        goto failed;
-    }
-
-    w->udp = c;
-
-    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                  "webrtc: worker %ui media on UDP port %ui",
-                  ngx_worker, (ngx_uint_t) w->port);
-
-    return NGX_OK;
-
-failed:
-
-    ngx_close_socket(fd);
-    return NGX_ERROR;
 }
 
 
 void
-ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
+ngx_webrtc_session_close_all(void)
 {
     ngx_queue_t           *q;
-    ngx_webrtc_worker_t   *w;
     ngx_webrtc_session_t  *s;
 
-    w = ngx_webrtc_worker;
-    if (w == NULL) {
-        return;
-    }
-
-    ngx_http_webrtc_events_close_all(w);
-
-    while (!ngx_queue_empty(&w->sessions)) {
-        q = ngx_queue_head(&w->sessions);
+    while (!ngx_queue_empty(&ngx_webrtc_sessions)) {
+        q = ngx_queue_head(&ngx_webrtc_sessions);
         s = ngx_queue_data(q, ngx_webrtc_session_t, queue);
         ngx_webrtc_session_close(s, "worker exit");
     }
-
-    if (w->udp) {
-        ngx_close_connection(w->udp);
-        w->udp = NULL;
-    }
-
-    if (w->data_event.posted) {
-        ngx_delete_posted_event(&w->data_event);
-    }
-
-    if (w->replay_event.posted) {
-        ngx_delete_posted_event(&w->replay_event);
-    }
-
-    ngx_webrtc_dtls_cleanup(w);
-
-    ngx_webrtc_worker = NULL;
 }
 
 
-static void
-ngx_webrtc_udp_read(ngx_event_t *rev)
+ngx_uint_t
+ngx_webrtc_session_count(void)
 {
-    ssize_t               n;
-    socklen_t             socklen;
-    ngx_err_t             err;
-    ngx_uint_t            i;
-    ngx_sockaddr_t        sa;
-    ngx_connection_t     *c;
-    ngx_webrtc_worker_t  *w;
-
-    c = rev->data;
-    w = c->data;
-
-    if (c->close) {
-        c->close = 0;
-        c->idle = 0;
-
-        ngx_http_webrtc_events_close_all(w);
-
-        /*
-         * The worker is exiting gracefully.  After a reload (the zone's
-         * generation moved on) live sessions stay until they end, as
-         * HTTP connections do; on "nginx -s quit" they end now.  When
-         * worker_shutdown_timeout expires (c->error), everything ends.
-         */
-
-        if (!c->error && w->shm->sh->generation != w->generation) {
-            ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                          "webrtc: reload: %ui sessions stay in this worker",
-                          w->nsessions);
-
-        } else {
-            ngx_webrtc_worker_exit((ngx_cycle_t *) ngx_cycle);
-            return;
-        }
-    }
-
-    for (i = 0; i < NGX_WEBRTC_RECV_BATCH; i++) {
-        socklen = sizeof(ngx_sockaddr_t);
-
-        n = recvfrom(c->fd, ngx_webrtc_recv_buf, sizeof(ngx_webrtc_recv_buf),
-                     0, &sa.sockaddr, &socklen);
-
-        if (n == -1) {
-            err = ngx_socket_errno;
-
-            if (err != NGX_EAGAIN && err != NGX_EINTR) {
-                ngx_log_error(NGX_LOG_ERR, c->log, err,
-                              "webrtc: recvfrom() failed");
-            }
-
-            break;
-        }
-
-        ngx_webrtc_demux(w, ngx_webrtc_recv_buf, n, &sa.sockaddr, socklen);
-
-        if (ngx_webrtc_worker == NULL) {
-            return;
-        }
-    }
-
-    /* what this batch wrote goes out to viewers now, in one go */
-    if (w->ndirty) {
-        ngx_webrtc_stream_flush(w);
-    }
-
-    if (i == NGX_WEBRTC_RECV_BATCH) {
-        /* edge-triggered: come back for the rest after other events */
-        ngx_post_event(rev, &ngx_posted_events);
-    }
-}
-
-
-static void
-ngx_webrtc_demux(ngx_webrtc_worker_t *w, u_char *buf, size_t len,
-    struct sockaddr *sa, socklen_t socklen)
-{
-    u_char                 b;
-    ngx_webrtc_session_t  *s;
-
-    if (len == 0) {
-        return;
-    }
-
-    b = buf[0];
-
-    if (b < 4) {
-        ngx_webrtc_ice_handle(w, buf, len, sa, socklen);
-        return;
-    }
-
-    if (b == NGX_WEBRTC_CTL_BYTE) {
-        ngx_webrtc_ctl_handle(buf, len);
-        return;
-    }
-
-    s = ngx_webrtc_session_by_addr(w, sa, socklen);
-
-    if (s == NULL) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, w->log, 0,
-                       "webrtc: %uz bytes from an unknown address dropped",
-                       len);
-        return;
-    }
-
-    if (b >= 20 && b <= 63) {
-        ngx_webrtc_dtls_handle(s, buf, len);
-        return;
-    }
-
-    if (b >= 128 && b <= 191) {
-        ngx_webrtc_media_handle(s, buf, len);
-        return;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, w->log, 0,
-                   "webrtc: datagram with first byte %ui dropped",
-                   (ngx_uint_t) b);
+    return ngx_webrtc_nsessions;
 }
 
 
 ngx_webrtc_session_t *
-ngx_webrtc_session_create(ngx_log_t *log, ngx_str_t *stream, ngx_uint_t role)
+ngx_webrtc_session_create(ngx_str_t *stream, ngx_uint_t role)
 {
     u_char                *p;
-    ngx_uint_t             i;
     ngx_pool_t            *pool;
     ngx_webrtc_worker_t   *w;
     ngx_webrtc_session_t  *s;
     u_char                 rnd[NGX_WEBRTC_ID_LEN / 2 + NGX_WEBRTC_UFRAG_LEN
                                + NGX_WEBRTC_PWD_LEN + 4];
 
-    static u_char  alphabet[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
-
     w = ngx_webrtc_worker;
-    if (w == NULL) {
-        return NULL;
-    }
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ngx_log_error(NGX_LOG_CRIT, log, 0, "webrtc: RAND_bytes() failed");
+        ngx_log_error(NGX_LOG_CRIT, w->log, 0, "webrtc: RAND_bytes() failed");
         return NULL;
     }
 
-    /* the session (1.5 KiB) and its strings: a browser offer's fit */
+    /* the session (1.7 KiB) and its strings: a browser offer's fit */
     pool = ngx_create_pool(2048, w->log);
     if (pool == NULL) {
         return NULL;
@@ -417,17 +122,9 @@ ngx_webrtc_session_create(ngx_log_t *log, ngx_str_t *stream, ngx_uint_t role)
 
     p = rnd + NGX_WEBRTC_ID_LEN / 2;
 
-    for (i = 0; i < NGX_WEBRTC_UFRAG_LEN; i++) {
-        s->local_ufrag[i] = alphabet[p[i] & 63];
-    }
+    ngx_webrtc_ice_create(&s->ice, p);
 
-    p += NGX_WEBRTC_UFRAG_LEN;
-
-    for (i = 0; i < NGX_WEBRTC_PWD_LEN; i++) {
-        s->local_pwd[i] = alphabet[p[i] & 63];
-    }
-
-    p += NGX_WEBRTC_PWD_LEN;
+    p += NGX_WEBRTC_UFRAG_LEN + NGX_WEBRTC_PWD_LEN;
 
     s->local_ssrc = ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
                      | (uint32_t) p[2] << 8 | p[3]) | 1;
@@ -446,7 +143,24 @@ ngx_webrtc_session_create(ngx_log_t *log, ngx_str_t *stream, ngx_uint_t role)
     s->log.action = NULL;
     pool->log = &s->log;
 
-    s->ufrag_node.key = ngx_crc32_short(s->local_ufrag, NGX_WEBRTC_UFRAG_LEN);
+    s->dtls.pool = pool;
+    s->dtls.log = &s->log;
+    s->dtls.output = ngx_webrtc_session_output;
+    s->dtls.data = s;
+    s->dtls.timer.handler = ngx_webrtc_session_dtls_handler;
+    s->dtls.timer.data = s;
+
+    s->srtp.log = &s->log;
+
+    s->data.sctp.pool = pool;
+    s->data.sctp.log = &s->log;
+    s->data.sctp.output = ngx_webrtc_session_sctp_output;
+    s->data.sctp.output_data = s;
+    s->data.role = role;
+    s->data.id = s->id;
+
+    s->ufrag_node.key = ngx_crc32_short(s->ice.local_ufrag,
+                                        NGX_WEBRTC_UFRAG_LEN);
 
     ngx_queue_init(&s->queue);
 
@@ -459,25 +173,27 @@ ngx_webrtc_session_create(ngx_log_t *log, ngx_str_t *stream, ngx_uint_t role)
 ngx_int_t
 ngx_webrtc_session_activate(ngx_webrtc_session_t *s)
 {
-    ngx_webrtc_worker_t  *w;
+    ngx_event_t  *ev;
 
-    w = ngx_webrtc_worker;
-
-    if (ngx_webrtc_dtls_create(s) != NGX_OK) {
+    if (ngx_webrtc_dtls_create(&s->dtls) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    ngx_queue_insert_tail(&w->sessions, &s->queue);
-    ngx_rbtree_insert(&w->ufrag_tree, &s->ufrag_node);
-    w->nsessions++;
+    s->data.st = s->st;
+    s->data.sctp.stats = s->shm;
 
-    s->consent_timer.handler = ngx_webrtc_consent_handler;
-    s->consent_timer.data = s;
-    s->consent_timer.log = &s->log;
-    s->last_consent = ngx_current_msec;
+    ngx_queue_insert_tail(&ngx_webrtc_sessions, &s->queue);
+    ngx_rbtree_insert(&ngx_webrtc_ufrag_tree, &s->ufrag_node);
+    ngx_webrtc_nsessions++;
+
+    ev = &s->ice.consent_timer;
+    ev->handler = ngx_webrtc_session_consent_handler;
+    ev->data = s;
+    ev->log = &s->log;
+    s->ice.last_consent = ngx_current_msec;
 
     /* a live session keeps an old worker alive across a reload */
-    ngx_add_timer(&s->consent_timer, w->wmcf->consent_timeout);
+    ngx_add_timer(ev, ngx_webrtc_worker->conf->consent_timeout);
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0, "webrtc: session created");
 
@@ -488,76 +204,86 @@ ngx_webrtc_session_activate(ngx_webrtc_session_t *s)
 void
 ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
 {
-    ngx_webrtc_worker_t  *w;
-
     if (s->closing) {
         return;
     }
 
     s->closing = 1;
 
-    w = ngx_webrtc_worker;
-
     ngx_log_error(NGX_LOG_INFO, &s->log, 0, "webrtc: session closed: %s",
                   reason);
 
-    ngx_webrtc_sctp_close(s);
+    ngx_webrtc_data_close(&s->data);
 
-    if (s->has_peer && (s->ssl || s->close_notify_len)) {
-        ngx_webrtc_dtls_shutdown(s);
+    if (s->has_peer && (s->dtls.ssl || s->dtls.close_notify_len)) {
+        ngx_webrtc_dtls_shutdown(&s->dtls);
     }
 
-    if (s->consent_timer.timer_set) {
-        ngx_del_timer(&s->consent_timer);
+    if (s->ice.consent_timer.timer_set) {
+        ngx_del_timer(&s->ice.consent_timer);
     }
 
-    if (s->dtls_timer.timer_set) {
-        ngx_del_timer(&s->dtls_timer);
+    if (s->dtls.timer.timer_set) {
+        ngx_del_timer(&s->dtls.timer);
     }
 
     if (s->rtcp_timer.timer_set) {
         ngx_del_timer(&s->rtcp_timer);
     }
 
-    if (s->dtls_timer.posted) {
-        ngx_delete_posted_event(&s->dtls_timer);
+    if (s->dtls.timer.posted) {
+        ngx_delete_posted_event(&s->dtls.timer);
     }
 
     if (!ngx_queue_empty(&s->queue)) {
         ngx_queue_remove(&s->queue);
-        ngx_rbtree_delete(&w->ufrag_tree, &s->ufrag_node);
-        w->nsessions--;
+        ngx_rbtree_delete(&ngx_webrtc_ufrag_tree, &s->ufrag_node);
+        ngx_webrtc_nsessions--;
     }
 
     if (s->in_addr_tree) {
-        ngx_rbtree_delete(&w->addr_tree, &s->addr_node);
+        ngx_rbtree_delete(&ngx_webrtc_addr_tree, &s->addr_node);
         s->in_addr_tree = 0;
     }
 
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
-        ngx_webrtc_viewer_leave(s);
+    if (s->handler) {
+        s->handler->close(s);
 
     } else if (s->st) {
-        ngx_webrtc_stream_unpublish(s);
+        /* ended before its role began */
+        ngx_webrtc_stream_release(s->st);
+        s->st = NULL;
     }
 
-    ngx_webrtc_shm_remove(s);
+    if (s->shm) {
+        ngx_webrtc_registry_remove(s->shm);
+        s->shm = NULL;
+    }
 
-    ngx_webrtc_session_free(s);
+    /* the pool's cleanups free the SSL object and the SRTP contexts */
+    ngx_destroy_pool(s->pool);
 }
 
 
-static void
-ngx_webrtc_session_free(ngx_webrtc_session_t *s)
+/* a session is ended by its own worker; others are asked over UDP */
+
+void
+ngx_webrtc_session_end(ngx_pid_t pid, in_port_t port, u_char *id)
 {
-    if (s->ssl) {
-        SSL_free(s->ssl);
-        s->ssl = NULL;
+    ngx_webrtc_session_t  *s;
+
+    if (pid == ngx_pid) {
+        s = ngx_webrtc_session_find(id);
+        if (s) {
+            ngx_webrtc_session_close(s, "deleted");
+        }
+
+        return;
     }
 
-    ngx_webrtc_srtp_cleanup(s);
-
-    ngx_destroy_pool(s->pool);
+    ngx_webrtc_registry_mark_closing(id);
+    (void) ngx_webrtc_udp_ctl_send(ngx_webrtc_worker->udp, port,
+                                   NGX_WEBRTC_CTL_CLOSE, id);
 }
 
 
@@ -565,16 +291,10 @@ ngx_webrtc_session_t *
 ngx_webrtc_session_find(u_char *id)
 {
     ngx_queue_t           *q;
-    ngx_webrtc_worker_t   *w;
     ngx_webrtc_session_t  *s;
 
-    w = ngx_webrtc_worker;
-    if (w == NULL) {
-        return NULL;
-    }
-
-    for (q = ngx_queue_head(&w->sessions);
-         q != ngx_queue_sentinel(&w->sessions);
+    for (q = ngx_queue_head(&ngx_webrtc_sessions);
+         q != ngx_queue_sentinel(&ngx_webrtc_sessions);
          q = ngx_queue_next(q))
     {
         s = ngx_queue_data(q, ngx_webrtc_session_t, queue);
@@ -588,8 +308,360 @@ ngx_webrtc_session_find(u_char *id)
 }
 
 
-ngx_webrtc_session_t *
-ngx_webrtc_session_by_ufrag(ngx_webrtc_worker_t *w, u_char *ufrag, size_t len)
+/*
+ * A STUN datagram: a connectivity check is answered, and for ICE-lite
+ * the first valid check gives a path for DTLS; a nomination
+ * (USE-CANDIDATE) moves the session to the chosen pair.
+ */
+
+void
+ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
+    socklen_t socklen)
+{
+    ngx_webrtc_session_t    *s;
+    ngx_webrtc_ice_check_t   chk;
+
+    if (ngx_webrtc_ice_input(buf, len, sa, socklen,
+                             ngx_webrtc_session_ice_lookup, &chk)
+        != NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_webrtc_worker->log, 0,
+                       "webrtc: STUN message of %uz bytes dropped", len);
+        return;
+    }
+
+    s = (ngx_webrtc_session_t *)
+            ((u_char *) chk.ice - offsetof(ngx_webrtc_session_t, ice));
+
+    (void) ngx_webrtc_udp_send(ngx_webrtc_worker->udp, chk.reply,
+                               chk.reply_len, sa, socklen, &s->log);
+
+    if (chk.role_conflict) {
+        return;
+    }
+
+    if (!s->has_peer || chk.use_candidate) {
+        ngx_webrtc_session_set_peer(s, sa, socklen);
+    }
+
+    if (ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
+                         s->peer_len, 1)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_webrtc_ice_consent(&s->ice);
+
+    if (s->state == NGX_WEBRTC_STATE_NEW) {
+        s->state = NGX_WEBRTC_STATE_ICE;
+
+        if (s->shm) {
+            s->shm->state = s->state;
+        }
+    }
+}
+
+
+static ngx_webrtc_ice_t *
+ngx_webrtc_session_ice_lookup(u_char *ufrag, size_t len)
+{
+    ngx_webrtc_session_t  *s;
+
+    s = ngx_webrtc_session_by_ufrag(ufrag, len);
+
+    if (s == NULL || s->closing) {
+        return NULL;
+    }
+
+    return &s->ice;
+}
+
+
+/* a DTLS record from the session's peer */
+
+void
+ngx_webrtc_session_dtls(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    ssize_t  n;
+    u_char   data[2048];
+
+    if (s->closing) {
+        return;
+    }
+
+    switch (ngx_webrtc_dtls_input(&s->dtls, buf, len)) {
+
+    case NGX_WEBRTC_DTLS_CONNECTED:
+        ngx_webrtc_session_connected(s);
+        return;
+
+    case NGX_WEBRTC_DTLS_ALERT:
+        if (ngx_webrtc_ice_alert(&s->ice) == NGX_OK) {
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                           "webrtc: DTLS alert after release");
+        }
+
+        return;
+
+    case NGX_WEBRTC_DTLS_FAILED:
+        ngx_webrtc_session_close(s, s->dtls.error);
+        return;
+
+    case NGX_WEBRTC_DTLS_DATA:
+        break;
+
+    default: /* NGX_WEBRTC_DTLS_AGAIN */
+        return;
+    }
+
+    /* application data: SCTP for the data channels */
+
+    for ( ;; ) {
+        n = ngx_webrtc_dtls_read(&s->dtls, data, sizeof(data));
+
+        if (n == 0) {
+            return;
+        }
+
+        if (n < 0) {
+            ngx_webrtc_session_close(s, s->dtls.error);
+            return;
+        }
+
+        ngx_webrtc_sctp_input(&s->data.sctp, data, n);
+
+        if (s->closing) {
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_webrtc_session_connected(ngx_webrtc_session_t *s)
+{
+    ngx_int_t  rc;
+    u_char     keys[NGX_WEBRTC_DTLS_KEYS_MAX];
+
+    rc = ngx_webrtc_dtls_keys(&s->dtls, keys);
+
+    if (rc == NGX_OK) {
+        rc = ngx_webrtc_srtp_create(&s->srtp, s->pool, s->dtls.profile, keys,
+                                    s->role == NGX_WEBRTC_ROLE_VIEWER);
+    }
+
+    ngx_explicit_memzero(keys, sizeof(keys));
+
+    if (rc != NGX_OK) {
+        ngx_webrtc_session_close(s, "DTLS-SRTP setup failed");
+        return;
+    }
+
+    s->state = NGX_WEBRTC_STATE_CONNECTED;
+
+    if (s->shm) {
+        s->shm->state = s->state;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                  "webrtc: DTLS connected, %s", s->dtls.profile_name);
+
+    if (s->handler) {
+        s->handler->connected(s);
+    }
+
+    if (s->data.sctp.port
+        && ngx_webrtc_data_start(&s->data,
+                                 ngx_webrtc_worker->conf->dc_max_buffered)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                      "webrtc: data channels not started");
+    }
+}
+
+
+/* SRTP or SRTCP from the session's peer: unprotected in place */
+
+void
+ngx_webrtc_session_srtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    size_t  n;
+
+    if (!s->dtls.done || !s->srtp.ready || len < 12 || s->handler == NULL) {
+        return;
+    }
+
+    n = len;
+
+    if (buf[1] >= 192 && buf[1] <= 223) {
+        if (ngx_webrtc_srtcp_unprotect(&s->srtp, buf, &n) == NGX_OK) {
+            s->handler->rtcp(s, buf, n);
+        }
+
+        return;
+    }
+
+    if (s->handler->rtp == NULL) {
+        /* a viewer sends no media */
+        return;
+    }
+
+    if (ngx_webrtc_srtp_unprotect(&s->srtp, buf, &n) == NGX_OK) {
+        s->handler->rtp(s, buf, n);
+    }
+}
+
+
+/*
+ * The role says the peer has its keys (its first SRTCP passed): a
+ * session without data channels needs DTLS no more.
+ */
+
+void
+ngx_webrtc_session_release_dtls(ngx_webrtc_session_t *s)
+{
+    if (s->dtls.ssl && !s->data.sctp.port && !s->closing) {
+        ngx_webrtc_dtls_release(&s->dtls);
+    }
+}
+
+
+ngx_int_t
+ngx_webrtc_session_send(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    if (!s->has_peer) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_webrtc_udp_send(ngx_webrtc_worker->udp, buf, len,
+                               (struct sockaddr *) &s->peer, s->peer_len,
+                               &s->log);
+}
+
+
+/* buf must have NGX_WEBRTC_SRTCP_ROOM bytes of room after len bytes */
+
+ngx_int_t
+ngx_webrtc_session_send_rtcp(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len)
+{
+    if (!s->srtp.ready) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_webrtc_srtcp_protect(&s->srtp, buf, &len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_webrtc_session_send(s, buf, len);
+}
+
+
+static ngx_int_t
+ngx_webrtc_session_output(void *data, u_char *buf, size_t len)
+{
+    return ngx_webrtc_session_send(data, buf, len);
+}
+
+
+static ngx_int_t
+ngx_webrtc_session_sctp_output(void *data, u_char *buf, size_t len)
+{
+    ngx_webrtc_session_t  *s = data;
+
+    if (s->closing) {
+        return NGX_ERROR;
+    }
+
+    return ngx_webrtc_dtls_write(&s->dtls, buf, len);
+}
+
+
+static void
+ngx_webrtc_session_consent_handler(ngx_event_t *ev)
+{
+    ngx_msec_t             last_rx;
+    const char            *reason;
+    ngx_webrtc_session_t  *s;
+
+    s = ev->data;
+
+    last_rx = s->shm ? s->shm->last_rx : s->ice.alert_time;
+
+    if (ngx_webrtc_ice_consent_check(&s->ice,
+                                     ngx_webrtc_worker->conf->consent_timeout,
+                                     last_rx, &reason)
+        != NGX_OK)
+    {
+        ngx_webrtc_session_close(s, reason);
+    }
+}
+
+
+static void
+ngx_webrtc_session_dtls_handler(ngx_event_t *ev)
+{
+    ngx_webrtc_session_t  *s;
+
+    s = ev->data;
+
+    if (s->closing) {
+        return;
+    }
+
+    if (ngx_webrtc_dtls_timeout(&s->dtls) != NGX_OK) {
+        ngx_webrtc_session_close(s, s->dtls.error);
+    }
+}
+
+
+/*
+ * Called on a valid ICE check: the check's source becomes the session's
+ * peer address (ICE-lite: the controlling agent picks the pair).
+ */
+
+static void
+ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
+    socklen_t socklen)
+{
+    ngx_webrtc_session_t  *other;
+
+    if (s->has_peer
+        && ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
+                            s->peer_len, 1)
+           == NGX_OK)
+    {
+        return;
+    }
+
+    other = ngx_webrtc_session_by_addr(sa, socklen);
+    if (other && other != s) {
+        /* the address moved to a new session: the old one is stale */
+        ngx_webrtc_session_close(other, "address taken by a new session");
+    }
+
+    if (s->in_addr_tree) {
+        ngx_rbtree_delete(&ngx_webrtc_addr_tree, &s->addr_node);
+    }
+
+    ngx_memcpy(&s->peer, sa, socklen);
+    s->peer_len = socklen;
+    s->has_peer = 1;
+
+    s->addr_node.key = ngx_crc32_short((u_char *) &s->peer, socklen);
+    ngx_rbtree_insert(&ngx_webrtc_addr_tree, &s->addr_node);
+    s->in_addr_tree = 1;
+
+    if (s->shm) {
+        ngx_webrtc_registry_set_remote(s->shm, sa, socklen);
+    }
+}
+
+
+static ngx_webrtc_session_t *
+ngx_webrtc_session_by_ufrag(u_char *ufrag, size_t len)
 {
     uint32_t               hash;
     ngx_int_t              rc;
@@ -602,8 +674,8 @@ ngx_webrtc_session_by_ufrag(ngx_webrtc_worker_t *w, u_char *ufrag, size_t len)
 
     hash = ngx_crc32_short(ufrag, len);
 
-    node = w->ufrag_tree.root;
-    sentinel = w->ufrag_tree.sentinel;
+    node = ngx_webrtc_ufrag_tree.root;
+    sentinel = ngx_webrtc_ufrag_tree.sentinel;
 
     while (node != sentinel) {
 
@@ -620,7 +692,7 @@ ngx_webrtc_session_by_ufrag(ngx_webrtc_worker_t *w, u_char *ufrag, size_t len)
         s = (ngx_webrtc_session_t *)
                 ((u_char *) node - offsetof(ngx_webrtc_session_t, ufrag_node));
 
-        rc = ngx_memcmp(ufrag, s->local_ufrag, len);
+        rc = ngx_memcmp(ufrag, s->ice.local_ufrag, len);
 
         if (rc == 0) {
             return s;
@@ -633,9 +705,8 @@ ngx_webrtc_session_by_ufrag(ngx_webrtc_worker_t *w, u_char *ufrag, size_t len)
 }
 
 
-static ngx_webrtc_session_t *
-ngx_webrtc_session_by_addr(ngx_webrtc_worker_t *w, struct sockaddr *sa,
-    socklen_t socklen)
+ngx_webrtc_session_t *
+ngx_webrtc_session_by_addr(struct sockaddr *sa, socklen_t socklen)
 {
     uint32_t               hash;
     ngx_int_t              rc;
@@ -644,8 +715,8 @@ ngx_webrtc_session_by_addr(ngx_webrtc_worker_t *w, struct sockaddr *sa,
 
     hash = ngx_crc32_short((u_char *) sa, socklen);
 
-    node = w->addr_tree.root;
-    sentinel = w->addr_tree.sentinel;
+    node = ngx_webrtc_addr_tree.root;
+    sentinel = ngx_webrtc_addr_tree.sentinel;
 
     while (node != sentinel) {
 
@@ -675,251 +746,6 @@ ngx_webrtc_session_by_addr(ngx_webrtc_worker_t *w, struct sockaddr *sa,
 }
 
 
-/*
- * Called on a valid ICE check: the check's source becomes the session's
- * peer address (ICE-lite: the controlling agent picks the pair).
- */
-
-void
-ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
-    socklen_t socklen)
-{
-    ngx_webrtc_worker_t   *w;
-    ngx_webrtc_session_t  *other;
-
-    w = ngx_webrtc_worker;
-
-    if (s->has_peer
-        && ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
-                            s->peer_len, 1)
-           == NGX_OK)
-    {
-        return;
-    }
-
-    other = ngx_webrtc_session_by_addr(w, sa, socklen);
-    if (other && other != s) {
-        /* the address moved to a new session: the old one is stale */
-        ngx_webrtc_session_close(other, "address taken by a new session");
-    }
-
-    if (s->in_addr_tree) {
-        ngx_rbtree_delete(&w->addr_tree, &s->addr_node);
-    }
-
-    ngx_memcpy(&s->peer, sa, socklen);
-    s->peer_len = socklen;
-    s->has_peer = 1;
-
-    s->addr_node.key = ngx_crc32_short((u_char *) &s->peer, socklen);
-    ngx_rbtree_insert(&w->addr_tree, &s->addr_node);
-    s->in_addr_tree = 1;
-
-    ngx_webrtc_shm_set_remote(s);
-}
-
-
-void
-ngx_webrtc_session_consent(ngx_webrtc_session_t *s)
-{
-    s->last_consent = ngx_current_msec;
-
-    if (s->state == NGX_WEBRTC_STATE_NEW) {
-        s->state = NGX_WEBRTC_STATE_ICE;
-
-        if (s->shm) {
-            s->shm->state = s->state;
-        }
-    }
-}
-
-
-/*
- * An alert record to a session that released its SSL cannot be checked:
- * the peer's close_notify, or a forgery.  The session then ends unless
- * the peer shows it is alive (an ICE consent check or an SRTCP packet,
- * both authenticated; browsers send them every second or two) within
- * NGX_WEBRTC_ALERT_GRACE: a forged alert cannot end a live session.
- */
-
-void
-ngx_webrtc_session_alert(ngx_webrtc_session_t *s)
-{
-    if (s->alert) {
-        return;
-    }
-
-    s->alert = 1;
-    s->alert_time = ngx_current_msec;
-
-    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
-                   "webrtc: DTLS alert after release");
-
-    if (s->consent_timer.timer_set) {
-        ngx_del_timer(&s->consent_timer);
-    }
-
-    ngx_add_timer(&s->consent_timer, NGX_WEBRTC_ALERT_GRACE);
-}
-
-
-static void
-ngx_webrtc_consent_handler(ngx_event_t *ev)
-{
-    ngx_msec_t             timeout, idle;
-    ngx_webrtc_session_t  *s;
-
-    s = ev->data;
-
-    if (s->alert) {
-        s->alert = 0;
-
-        if ((ngx_msec_int_t) (s->last_consent - s->alert_time) <= 0
-            && (s->shm == NULL
-                || (ngx_msec_int_t) (s->shm->last_rx - s->alert_time) <= 0))
-        {
-            ngx_webrtc_session_close(s, "DTLS closed by peer");
-            return;
-        }
-    }
-
-    timeout = ngx_webrtc_worker->wmcf->consent_timeout;
-    idle = ngx_current_msec - s->last_consent;
-
-    if (idle >= timeout) {
-        ngx_log_error(NGX_LOG_INFO, &s->log, 0,
-                      "webrtc: no ICE consent for %Mms", idle);
-        ngx_webrtc_session_close(s, "consent expired");
-        return;
-    }
-
-    ngx_add_timer(&s->consent_timer, timeout - idle);
-}
-
-
-ngx_int_t
-ngx_webrtc_send(ngx_webrtc_session_t *s, u_char *buf, size_t len)
-{
-    ssize_t               n;
-    ngx_err_t             err;
-    ngx_webrtc_worker_t  *w;
-
-    w = ngx_webrtc_worker;
-
-    if (!s->has_peer || w == NULL || w->udp == NULL) {
-        return NGX_DECLINED;
-    }
-
-    n = sendto(w->udp->fd, buf, len, 0, (struct sockaddr *) &s->peer,
-               s->peer_len);
-
-    if (n == -1) {
-        err = ngx_socket_errno;
-
-        if (err == NGX_EAGAIN || err == NGX_EINTR) {
-            return NGX_AGAIN;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, &s->log, err, "webrtc: sendto() failed");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Another worker asks this one to end a session (DELETE landed there).
- * The datagram goes to the owner's own media port; a key kept in shared
- * memory tells it from anything a peer could send.
- */
-
-ngx_int_t
-ngx_webrtc_ctl_send(in_port_t port, u_char type, u_char *id)
-{
-    u_char                        msg[NGX_WEBRTC_CTL_LEN];
-    ssize_t                       n;
-    ngx_sockaddr_t                sa;
-    ngx_webrtc_worker_t          *w;
-    ngx_http_webrtc_main_conf_t  *wmcf;
-
-    w = ngx_webrtc_worker;
-    if (w == NULL || w->udp == NULL) {
-        return NGX_ERROR;
-    }
-
-    wmcf = w->wmcf;
-
-    msg[0] = NGX_WEBRTC_CTL_BYTE;
-    msg[1] = 'N';
-    msg[2] = 'W';
-    msg[3] = type;
-
-    ngx_memcpy(msg + 4, w->shm->sh->ctl_key, NGX_WEBRTC_CTL_KEY_LEN);
-    ngx_memcpy(msg + 4 + NGX_WEBRTC_CTL_KEY_LEN, id, NGX_WEBRTC_ID_LEN);
-
-    ngx_memcpy(&sa, wmcf->listen.sockaddr, wmcf->listen.socklen);
-
-    if (ngx_inet_wildcard(&sa.sockaddr)) {
-#if (NGX_HAVE_INET6)
-        if (sa.sockaddr.sa_family == AF_INET6) {
-            sa.sockaddr_in6.sin6_addr = in6addr_loopback;
-        } else
-#endif
-        {
-            sa.sockaddr_in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        }
-    }
-
-    ngx_inet_set_port(&sa.sockaddr, port);
-
-    n = sendto(w->udp->fd, msg, sizeof(msg), 0, &sa.sockaddr,
-               wmcf->listen.socklen);
-
-    if (n != (ssize_t) sizeof(msg)) {
-        ngx_log_error(NGX_LOG_CRIT, w->log, ngx_socket_errno,
-                      "webrtc: sendto() of a control message failed");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_webrtc_ctl_handle(u_char *buf, size_t len)
-{
-    ngx_webrtc_session_t  *s;
-
-    if (len != NGX_WEBRTC_CTL_LEN || buf[1] != 'N' || buf[2] != 'W'
-        || ngx_webrtc_ctl_key_check(buf + 4) != NGX_OK)
-    {
-        return;
-    }
-
-    if (buf[3] == NGX_WEBRTC_CTL_WAKE) {
-        ngx_webrtc_stream_wake(ngx_webrtc_worker);
-        return;
-    }
-
-    s = ngx_webrtc_session_find(buf + 4 + NGX_WEBRTC_CTL_KEY_LEN);
-    if (s == NULL) {
-        return;
-    }
-
-    switch (buf[3]) {
-
-    case NGX_WEBRTC_CTL_CLOSE:
-        ngx_webrtc_session_close(s, "deleted");
-        break;
-
-    case NGX_WEBRTC_CTL_KEYFRAME:
-        ngx_webrtc_media_request_keyframes(s);
-        break;
-    }
-}
-
-
 /* both trees order by crc32 first and by the bytes on a collision */
 
 static void
@@ -941,7 +767,7 @@ ngx_webrtc_ufrag_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
             t = (ngx_webrtc_session_t *)
                   ((u_char *) temp - offsetof(ngx_webrtc_session_t, ufrag_node));
 
-            p = (ngx_memcmp(s->local_ufrag, t->local_ufrag,
+            p = (ngx_memcmp(s->ice.local_ufrag, t->ice.local_ufrag,
                             NGX_WEBRTC_UFRAG_LEN) < 0)
                 ? &temp->left : &temp->right;
         }

@@ -4,7 +4,9 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_webrtc_srtp.h"
+
+#include <openssl/err.h>
 
 
 /*
@@ -19,8 +21,9 @@
  */
 
 
-static ngx_int_t ngx_webrtc_srtp_policy(ngx_webrtc_session_t *s,
+static ngx_int_t ngx_webrtc_srtp_policy(ngx_webrtc_srtp_t *sr,
     srtp_t *srtp, ngx_uint_t profile, u_char *key, ngx_uint_t inbound);
+static void ngx_webrtc_srtp_cleanup(void *data);
 
 
 static ngx_uint_t  ngx_webrtc_srtp_initialized;
@@ -48,12 +51,26 @@ ngx_webrtc_srtp_init(ngx_log_t *log)
 }
 
 
+/*
+ * gcm: a viewer that negotiated AES-GCM.  The contexts are freed with
+ * the session's pool.
+ */
+
 ngx_int_t
-ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
-    u_char *material)
+ngx_webrtc_srtp_create(ngx_webrtc_srtp_t *sr, ngx_pool_t *pool,
+    ngx_uint_t profile, u_char *material, ngx_uint_t gcm)
 {
-    size_t  klen, slen;
-    u_char  in[32], out[32];
+    size_t               klen, slen;
+    ngx_pool_cleanup_t  *cln;
+    u_char               in[32], out[32];
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_webrtc_srtp_cleanup;
+    cln->data = sr;
 
     klen = 16;
     slen = (profile == SRTP_AEAD_AES_128_GCM) ? 12 : 14;
@@ -64,27 +81,25 @@ ngx_webrtc_srtp_create(ngx_webrtc_session_t *s, ngx_uint_t profile,
     ngx_memcpy(out, material + klen, klen);
     ngx_memcpy(out + klen, material + 2 * klen + slen, slen);
 
-    if (profile == SRTP_AEAD_AES_128_GCM
-        && s->role == NGX_WEBRTC_ROLE_VIEWER)
-    {
-        if (ngx_webrtc_gcm_init(&s->rtp_out, out, out + klen, 0, 0) != 0
-            || ngx_webrtc_gcm_init(&s->rtcp_out, out, out + klen, 1, 0) != 0
-            || ngx_webrtc_gcm_init(&s->rtcp_in, in, in + klen, 1, 1) != 0)
+    if (profile == SRTP_AEAD_AES_128_GCM && gcm) {
+        if (ngx_webrtc_gcm_init(&sr->rtp_out, out, out + klen, 0, 0) != 0
+            || ngx_webrtc_gcm_init(&sr->rtcp_out, out, out + klen, 1, 0) != 0
+            || ngx_webrtc_gcm_init(&sr->rtcp_in, in, in + klen, 1, 1) != 0)
         {
-            ngx_ssl_error(NGX_LOG_ERR, &s->log, 0,
+            ngx_ssl_error(NGX_LOG_ERR, sr->log, 0,
                           "webrtc: AES-GCM contexts not created");
             goto failed;
         }
 
-    } else if (ngx_webrtc_srtp_policy(s, &s->srtp_in, profile, in, 1)
+    } else if (ngx_webrtc_srtp_policy(sr, &sr->in, profile, in, 1)
                != NGX_OK
-               || ngx_webrtc_srtp_policy(s, &s->srtp_out, profile, out, 0)
+               || ngx_webrtc_srtp_policy(sr, &sr->out, profile, out, 0)
                   != NGX_OK)
     {
         goto failed;
     }
 
-    s->srtp_ready = 1;
+    sr->ready = 1;
 
     ngx_explicit_memzero(in, sizeof(in));
     ngx_explicit_memzero(out, sizeof(out));
@@ -101,7 +116,7 @@ failed:
 
 
 static ngx_int_t
-ngx_webrtc_srtp_policy(ngx_webrtc_session_t *s, srtp_t *srtp,
+ngx_webrtc_srtp_policy(ngx_webrtc_srtp_t *sr, srtp_t *srtp,
     ngx_uint_t profile, u_char *key, ngx_uint_t inbound)
 {
     srtp_policy_t      policy;
@@ -127,7 +142,7 @@ ngx_webrtc_srtp_policy(ngx_webrtc_session_t *s, srtp_t *srtp,
     rc = srtp_create(srtp, &policy);
     if (rc != srtp_err_status_ok) {
         *srtp = NULL;
-        ngx_log_error(NGX_LOG_ERR, &s->log, 0,
+        ngx_log_error(NGX_LOG_ERR, sr->log, 0,
                       "webrtc: srtp_create() failed: %d", (int) rc);
         return NGX_ERROR;
     }
@@ -142,17 +157,17 @@ ngx_webrtc_srtp_policy(ngx_webrtc_session_t *s, srtp_t *srtp,
  */
 
 ssize_t
-ngx_webrtc_srtp_protect(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t *out_index,
     u_char *pkt, u_char *payload, size_t plen)
 {
     int       n;
     uint64_t  index;
 
-    if (s->rtp_out.ctx) {
-        index = ngx_webrtc_srtp_out_index(&t->out_index,
+    if (sr->rtp_out.ctx) {
+        index = ngx_webrtc_srtp_out_index(out_index,
                                           (uint16_t) (pkt[2] << 8 | pkt[3]));
 
-        return ngx_webrtc_gcm_protect(&s->rtp_out, pkt, 12, payload, plen,
+        return ngx_webrtc_gcm_protect(&sr->rtp_out, pkt, 12, payload, plen,
                                       (uint32_t) (index >> 16));
     }
 
@@ -160,7 +175,7 @@ ngx_webrtc_srtp_protect(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
 
     n = (int) (12 + plen);
 
-    if (srtp_protect(s->srtp_out, pkt, &n) != srtp_err_status_ok) {
+    if (srtp_protect(sr->out, pkt, &n) != srtp_err_status_ok) {
         return -1;
     }
 
@@ -171,20 +186,20 @@ ngx_webrtc_srtp_protect(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
 /* incoming SRTP in place: publishers only (a viewer sends no media) */
 
 ngx_int_t
-ngx_webrtc_srtp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
+ngx_webrtc_srtp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
 {
     int                n;
     srtp_err_status_t  rc;
 
-    if (s->srtp_in == NULL) {
+    if (sr->in == NULL) {
         return NGX_DECLINED;
     }
 
     n = (int) *len;
 
-    rc = srtp_unprotect(s->srtp_in, buf, &n);
+    rc = srtp_unprotect(sr->in, buf, &n);
     if (rc != srtp_err_status_ok) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, sr->log, 0,
                        "webrtc: SRTP unprotect failed: %d", (int) rc);
         return NGX_ERROR;
     }
@@ -198,17 +213,17 @@ ngx_webrtc_srtp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
 /* incoming SRTCP in place */
 
 ngx_int_t
-ngx_webrtc_srtcp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
+ngx_webrtc_srtcp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
 {
     int                n;
     ssize_t            rc;
     srtp_err_status_t  err;
 
-    if (s->rtcp_in.ctx) {
-        rc = ngx_webrtc_gcm_unprotect_rtcp(&s->rtcp_in, buf, *len,
-                                           s->rtcp_replay);
+    if (sr->rtcp_in.ctx) {
+        rc = ngx_webrtc_gcm_unprotect_rtcp(&sr->rtcp_in, buf, *len,
+                                           sr->rtcp_replay);
         if (rc < 0) {
-            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, sr->log, 0,
                            "webrtc: SRTCP unprotect failed");
             return NGX_ERROR;
         }
@@ -219,9 +234,9 @@ ngx_webrtc_srtcp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
 
     n = (int) *len;
 
-    err = srtp_unprotect_rtcp(s->srtp_in, buf, &n);
+    err = srtp_unprotect_rtcp(sr->in, buf, &n);
     if (err != srtp_err_status_ok) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, sr->log, 0,
                        "webrtc: SRTCP unprotect failed: %d", (int) err);
         return NGX_ERROR;
     }
@@ -238,15 +253,15 @@ ngx_webrtc_srtcp_unprotect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
  */
 
 ngx_int_t
-ngx_webrtc_srtcp_protect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
+ngx_webrtc_srtcp_protect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
 {
     int                n;
     ssize_t            rc;
     srtp_err_status_t  err;
 
-    if (s->rtcp_out.ctx) {
-        rc = ngx_webrtc_gcm_protect_rtcp(&s->rtcp_out, buf, *len,
-                                         s->rtcp_index++);
+    if (sr->rtcp_out.ctx) {
+        rc = ngx_webrtc_gcm_protect_rtcp(&sr->rtcp_out, buf, *len,
+                                         sr->rtcp_index++);
         if (rc < 0) {
             return NGX_ERROR;
         }
@@ -257,9 +272,9 @@ ngx_webrtc_srtcp_protect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
 
     n = (int) *len;
 
-    err = srtp_protect_rtcp(s->srtp_out, buf, &n);
+    err = srtp_protect_rtcp(sr->out, buf, &n);
     if (err != srtp_err_status_ok) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, sr->log, 0,
                        "webrtc: SRTCP protect failed: %d", (int) err);
         return NGX_ERROR;
     }
@@ -270,22 +285,24 @@ ngx_webrtc_srtcp_protect(ngx_webrtc_session_t *s, u_char *buf, size_t *len)
 }
 
 
-void
-ngx_webrtc_srtp_cleanup(ngx_webrtc_session_t *s)
+static void
+ngx_webrtc_srtp_cleanup(void *data)
 {
-    s->srtp_ready = 0;
+    ngx_webrtc_srtp_t  *sr = data;
 
-    if (s->srtp_in) {
-        srtp_dealloc(s->srtp_in);
-        s->srtp_in = NULL;
+    sr->ready = 0;
+
+    if (sr->in) {
+        srtp_dealloc(sr->in);
+        sr->in = NULL;
     }
 
-    if (s->srtp_out) {
-        srtp_dealloc(s->srtp_out);
-        s->srtp_out = NULL;
+    if (sr->out) {
+        srtp_dealloc(sr->out);
+        sr->out = NULL;
     }
 
-    ngx_webrtc_gcm_free(&s->rtp_out);
-    ngx_webrtc_gcm_free(&s->rtcp_out);
-    ngx_webrtc_gcm_free(&s->rtcp_in);
+    ngx_webrtc_gcm_free(&sr->rtp_out);
+    ngx_webrtc_gcm_free(&sr->rtcp_out);
+    ngx_webrtc_gcm_free(&sr->rtcp_in);
 }

@@ -4,34 +4,83 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_webrtc_publisher.h"
 
 
 /*
- * What arrives from a publisher: SRTP and SRTCP unprotected in place in
- * the worker's receive buffer, counted per track into the session's
- * shared-memory record; receiver reports and PLI go back on a timer.
+ * A publisher: what arrives is counted per track into the session's
+ * shared-memory record, inspected for keyframes and picture size, and
+ * written into its stream's ring; receiver reports and PLI go back on a
+ * timer, PLI or FIR also when a viewer asks.
  */
 
 
 #define NGX_WEBRTC_RTCP_MAX  256
 
 
-static ngx_webrtc_track_t *ngx_webrtc_media_track(ngx_webrtc_session_t *s,
-    ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
-static void ngx_webrtc_media_rtcp(ngx_webrtc_session_t *s, u_char *buf,
+static void ngx_webrtc_publisher_connected(ngx_webrtc_session_t *s);
+static void ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
-static void ngx_webrtc_media_timer(ngx_event_t *ev);
-static void ngx_webrtc_media_bitrate(ngx_webrtc_track_t *t,
-    ngx_webrtc_shm_track_t *st, ngx_msec_t now);
-static ngx_int_t ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s,
-    u_char *buf, size_t len);
+static void ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+static void ngx_webrtc_publisher_close(ngx_webrtc_session_t *s);
+static ngx_webrtc_track_t *ngx_webrtc_publisher_track(
+    ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static void ngx_webrtc_publisher_timer(ngx_event_t *ev);
+static ngx_int_t ngx_webrtc_publisher_request_keyframe(
+    ngx_webrtc_session_t *s, ngx_webrtc_track_t *t);
 
 
-void
-ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+static const ngx_webrtc_role_t  ngx_webrtc_publisher_role = {
+    ngx_webrtc_publisher_connected,
+    ngx_webrtc_publisher_rtp,
+    ngx_webrtc_publisher_rtcp,
+    ngx_webrtc_publisher_close
+};
+
+
+/* the session publishes its tracks on its stream */
+
+ngx_int_t
+ngx_webrtc_publisher_start(ngx_webrtc_session_t *s)
 {
-    size_t                    n;
+    s->st = ngx_webrtc_stream_publish(&s->stream, s->id, s->tracks,
+                                      s->ntracks);
+    if (s->st == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->handler = &ngx_webrtc_publisher_role;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_webrtc_publisher_connected(ngx_webrtc_session_t *s)
+{
+    s->rtcp_timer.handler = ngx_webrtc_publisher_timer;
+    s->rtcp_timer.data = s;
+    s->rtcp_timer.log = &s->log;
+    s->rtcp_timer.cancelable = 1;
+
+    ngx_add_timer(&s->rtcp_timer, 200);
+}
+
+
+static void
+ngx_webrtc_publisher_close(ngx_webrtc_session_t *s)
+{
+    if (s->st) {
+        ngx_webrtc_stream_unpublish(s->st, s->id, s->close_viewers);
+        s->st = NULL;
+    }
+}
+
+
+static void
+ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
     uint32_t                  arrival;
     ngx_uint_t                rtx, keyframe;
     ngx_webrtc_rtp_t          rtp;
@@ -39,47 +88,11 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
     ngx_webrtc_frame_info_t   info;
     ngx_webrtc_shm_track_t   *st;
 
-    if (!s->dtls_done || !s->srtp_ready || len < 12) {
+    if (ngx_webrtc_rtp_parse(&rtp, buf, len) != NGX_WEBRTC_PARSE_OK) {
         return;
     }
 
-    n = len;
-
-    if (buf[1] >= 192 && buf[1] <= 223) {
-        if (ngx_webrtc_srtcp_unprotect(s, buf, &n) != NGX_OK) {
-            return;
-        }
-
-        if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
-            s->shm->last_rx = ngx_current_msec;
-
-            if (s->ssl && !s->sctp_port) {
-                /* the client has its keys: DTLS has done its part */
-                ngx_webrtc_dtls_release(s);
-            }
-
-            ngx_webrtc_viewer_rtcp(s, buf, n);
-            return;
-        }
-
-        ngx_webrtc_media_rtcp(s, buf, n);
-        return;
-    }
-
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
-        /* a viewer sends no media */
-        return;
-    }
-
-    if (ngx_webrtc_srtp_unprotect(s, buf, &n) != NGX_OK) {
-        return;
-    }
-
-    if (ngx_webrtc_rtp_parse(&rtp, buf, n) != NGX_WEBRTC_PARSE_OK) {
-        return;
-    }
-
-    t = ngx_webrtc_media_track(s, &rtp, &rtx);
+    t = ngx_webrtc_publisher_track(s, &rtp, &rtx);
     if (t == NULL) {
         return;
     }
@@ -121,12 +134,12 @@ ngx_webrtc_media_handle(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         }
     }
 
-    ngx_webrtc_stream_write(s, t, &rtp, keyframe);
+    ngx_webrtc_stream_write(s->st, t, &rtp, keyframe);
 }
 
 
 static ngx_webrtc_track_t *
-ngx_webrtc_media_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
+ngx_webrtc_publisher_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
     ngx_uint_t *rtx)
 {
     ngx_uint_t           i;
@@ -160,7 +173,7 @@ ngx_webrtc_media_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
 
 
 static void
-ngx_webrtc_media_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 {
     ngx_uint_t               i;
     ngx_webrtc_track_t      *t;
@@ -187,26 +200,10 @@ ngx_webrtc_media_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 }
 
 
-void
-ngx_webrtc_media_start(ngx_webrtc_session_t *s)
-{
-    s->rtcp_timer.handler = ngx_webrtc_media_timer;
-    s->rtcp_timer.data = s;
-    s->rtcp_timer.log = &s->log;
-    s->rtcp_timer.cancelable = 1;
-
-    ngx_add_timer(&s->rtcp_timer, 200);
-
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
-        ngx_webrtc_viewer_start(s);
-    }
-}
-
-
 /* receiver reports, bitrates for the status, and PLI until a keyframe */
 
 static void
-ngx_webrtc_media_timer(ngx_event_t *ev)
+ngx_webrtc_publisher_timer(ngx_event_t *ev)
 {
     size_t                   n;
     uint32_t                 dlsr;
@@ -220,22 +217,11 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
     s = ev->data;
     now = ngx_current_msec;
 
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
-        ngx_webrtc_viewer_report(s);
-
-        for (i = 0; i < s->ntracks; i++) {
-            ngx_webrtc_media_bitrate(&s->tracks[i], &s->shm->tracks[i], now);
-        }
-
-        ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->wmcf->rtcp_interval);
-        return;
-    }
-
     for (i = 0; i < s->ntracks; i++) {
         t = &s->tracks[i];
         st = &s->shm->tracks[i];
 
-        ngx_webrtc_media_bitrate(t, st, now);
+        ngx_webrtc_registry_bitrate(t, st, now);
 
         if (t->ssrc == 0) {
             continue;
@@ -252,47 +238,28 @@ ngx_webrtc_media_timer(ngx_event_t *ev)
         n = ngx_webrtc_rtcp_write_rr(buf, sizeof(buf) - 64, s->local_ssrc,
                                      t->ssrc, &t->source, t->sr_lsr, dlsr);
         if (n) {
-            (void) ngx_webrtc_media_send_rtcp(s, buf, n);
+            (void) ngx_webrtc_session_send_rtcp(s, buf, n);
         }
 
         if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !t->keyframe_seen) {
-            (void) ngx_webrtc_media_request_keyframe(s, t);
+            (void) ngx_webrtc_publisher_request_keyframe(s, t);
         }
     }
 
-    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->wmcf->rtcp_interval);
-}
-
-
-static void
-ngx_webrtc_media_bitrate(ngx_webrtc_track_t *t, ngx_webrtc_shm_track_t *st,
-    ngx_msec_t now)
-{
-    uint64_t    bytes;
-    ngx_msec_t  elapsed;
-
-    bytes = st->bytes;
-    elapsed = now - t->tick_time;
-
-    if (t->tick_time && elapsed) {
-        st->bitrate = (bytes - t->bytes_at_tick) * 8 * 1000 / elapsed;
-    }
-
-    t->tick_time = now;
-    t->bytes_at_tick = bytes;
+    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->conf->rtcp_interval);
 }
 
 
 /* a viewer asked: every video track of the publisher */
 
 void
-ngx_webrtc_media_request_keyframes(ngx_webrtc_session_t *s)
+ngx_webrtc_publisher_request_keyframes(ngx_webrtc_session_t *s)
 {
     ngx_uint_t  i;
 
     for (i = 0; i < s->ntracks; i++) {
         if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
-            (void) ngx_webrtc_media_request_keyframe(s, &s->tracks[i]);
+            (void) ngx_webrtc_publisher_request_keyframe(s, &s->tracks[i]);
         }
     }
 }
@@ -300,8 +267,8 @@ ngx_webrtc_media_request_keyframes(ngx_webrtc_session_t *s)
 
 /* PLI (RFC 4585) if the sender offered it, else FIR (RFC 5104) */
 
-ngx_int_t
-ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
+static ngx_int_t
+ngx_webrtc_publisher_request_keyframe(ngx_webrtc_session_t *s,
     ngx_webrtc_track_t *t)
 {
     size_t  n;
@@ -326,22 +293,5 @@ ngx_webrtc_media_request_keyframe(ngx_webrtc_session_t *s,
 
     s->shm->tracks[t - s->tracks].keyframe_requests++;
 
-    return ngx_webrtc_media_send_rtcp(s, buf, n);
-}
-
-
-/* buf must have NGX_WEBRTC_SRTCP_ROOM bytes of room after len bytes */
-
-static ngx_int_t
-ngx_webrtc_media_send_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
-{
-    if (!s->srtp_ready) {
-        return NGX_DECLINED;
-    }
-
-    if (ngx_webrtc_srtcp_protect(s, buf, &len) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_webrtc_send(s, buf, len);
+    return ngx_webrtc_session_send_rtcp(s, buf, n);
 }

@@ -4,14 +4,15 @@
  */
 
 
-#include "ngx_webrtc.h"
+#include "ngx_webrtc_registry.h"
+
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
 
 
 /*
- * The session registry in shared memory: every worker can find any
- * session (DELETE may land on another worker), enforce one publisher per
- * stream, and report all sessions in the status.  Each record's counters
- * are written only by the worker that owns the session.
+ * The zone's top and the session records; see ngx_webrtc_registry.h.
+ * The streams' records live in the same zone (ngx_webrtc_stream.c).
  */
 
 
@@ -24,7 +25,7 @@ static void ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool,
 
 
 ngx_int_t
-ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_webrtc_shm_ctx_t  *octx = data;
 
@@ -91,8 +92,9 @@ ngx_webrtc_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  */
 
 ngx_int_t
-ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
-    ngx_msec_t takeover_idle, ngx_webrtc_shm_session_t *replaced)
+ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
+    ngx_webrtc_shm_session_t **out, ngx_webrtc_shm_session_t *replaced,
+    ngx_log_t *log)
 {
     ngx_uint_t                 i;
     ngx_queue_t               *q, *next;
@@ -122,11 +124,11 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
             continue;
         }
 
-        if (s->role != NGX_WEBRTC_ROLE_PUBLISHER
+        if (e->role != NGX_WEBRTC_ROLE_PUBLISHER
             || ss->role != NGX_WEBRTC_ROLE_PUBLISHER
             || ss->closing
-            || ss->stream_len != s->stream.len
-            || ngx_memcmp(ss->stream, s->stream.data, s->stream.len) != 0)
+            || ss->stream_len != e->stream->len
+            || ngx_memcmp(ss->stream, e->stream->data, e->stream->len) != 0)
         {
             continue;
         }
@@ -140,9 +142,9 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
         *replaced = *ss;
     }
 
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER
-        && ngx_webrtc_worker->wmcf->max_viewers_total
-        && sh->nviewers >= ngx_webrtc_worker->wmcf->max_viewers_total)
+    if (e->role == NGX_WEBRTC_ROLE_VIEWER
+        && ngx_webrtc_worker->conf->max_viewers_total
+        && sh->nviewers >= ngx_webrtc_worker->conf->max_viewers_total)
     {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
@@ -151,42 +153,42 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
     ss = ngx_slab_calloc_locked(shpool, sizeof(ngx_webrtc_shm_session_t));
     if (ss == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
-        ngx_log_error(NGX_LOG_ERR, &s->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "webrtc: shared memory is full, "
                       "increase \"webrtc_zone_size\"");
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ss->id, s->id, NGX_WEBRTC_ID_LEN);
-    ngx_memcpy(ss->stream, s->stream.data, s->stream.len);
-    ss->stream_len = s->stream.len;
-    ss->role = s->role;
+    ngx_memcpy(ss->id, e->id, NGX_WEBRTC_ID_LEN);
+    ngx_memcpy(ss->stream, e->stream->data, e->stream->len);
+    ss->stream_len = e->stream->len;
+    ss->role = e->role;
     ss->pid = ngx_pid;
     ss->port = ngx_webrtc_worker->port;
-    ss->state = s->state;
+    ss->state = e->state;
     ss->start = ngx_time();
     ss->last_rx = ngx_current_msec;
 
-    ss->user_agent_len = ngx_min(ua->len, NGX_WEBRTC_UA_MAX);
-    ngx_memcpy(ss->user_agent, ua->data, ss->user_agent_len);
+    ss->user_agent_len = ngx_min(e->user_agent->len, NGX_WEBRTC_UA_MAX);
+    ngx_memcpy(ss->user_agent, e->user_agent->data, ss->user_agent_len);
 
-    ss->ntracks = s->ntracks;
+    ss->ntracks = e->ntracks;
 
-    for (i = 0; i < s->ntracks; i++) {
-        ss->tracks[i].kind = s->tracks[i].kind;
-        ss->tracks[i].codec = s->tracks[i].codec;
+    for (i = 0; i < e->ntracks; i++) {
+        ss->tracks[i].kind = e->tracks[i].kind;
+        ss->tracks[i].codec = e->tracks[i].codec;
     }
 
     ngx_queue_insert_tail(&sh->sessions, &ss->queue);
     sh->nsessions++;
 
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+    if (e->role == NGX_WEBRTC_ROLE_VIEWER) {
         sh->nviewers++;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    s->shm = ss;
+    *out = ss;
 
     return NGX_OK;
 }
@@ -198,29 +200,23 @@ ngx_webrtc_shm_add(ngx_webrtc_session_t *s, ngx_str_t *ua,
  */
 
 void
-ngx_webrtc_shm_remove(ngx_webrtc_session_t *s)
+ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss)
 {
     ngx_slab_pool_t  *shpool;
-
-    if (s->shm == NULL) {
-        return;
-    }
 
     shpool = ngx_webrtc_worker->shm->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+    if (ss->role == NGX_WEBRTC_ROLE_VIEWER) {
         ngx_webrtc_worker->shm->sh->nviewers--;
     }
 
-    s->shm->closing = 1;
-    s->shm->tombstone = 1;
-    s->shm->ended = ngx_current_msec;
+    ss->closing = 1;
+    ss->tombstone = 1;
+    ss->ended = ngx_current_msec;
 
     ngx_shmtx_unlock(&shpool->mutex);
-
-    s->shm = NULL;
 }
 
 
@@ -245,7 +241,7 @@ ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool, ngx_webrtc_shm_t *sh,
  */
 
 ngx_int_t
-ngx_webrtc_shm_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
+ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
     in_port_t *port)
 {
     ngx_int_t                  rc;
@@ -286,7 +282,7 @@ ngx_webrtc_shm_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
 
 
 void
-ngx_webrtc_shm_mark_closing(u_char *id)
+ngx_webrtc_registry_mark_closing(u_char *id)
 {
     ngx_queue_t               *q;
     ngx_slab_pool_t           *shpool;
@@ -314,31 +310,34 @@ ngx_webrtc_shm_mark_closing(u_char *id)
 }
 
 
-ngx_int_t
-ngx_webrtc_ctl_key_check(u_char *key)
+void
+ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
+    struct sockaddr *sa, socklen_t socklen)
 {
-    if (CRYPTO_memcmp(key, ngx_webrtc_worker->shm->sh->ctl_key,
-                      NGX_WEBRTC_CTL_KEY_LEN)
-        != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
+    /* read without the lock by the status: a torn address is harmless */
+    ss->remote_len = ngx_sock_ntop(sa, socklen, ss->remote,
+                                   NGX_SOCKADDR_STRLEN, 1);
 }
 
 
+/* a track's bitrate for the status, from the bytes since the last tick */
+
 void
-ngx_webrtc_shm_set_remote(ngx_webrtc_session_t *s)
+ngx_webrtc_registry_bitrate(ngx_webrtc_track_t *t, ngx_webrtc_shm_track_t *st,
+    ngx_msec_t now)
 {
-    if (s->shm == NULL) {
-        return;
+    uint64_t    bytes;
+    ngx_msec_t  elapsed;
+
+    bytes = st->bytes;
+    elapsed = now - t->tick_time;
+
+    if (t->tick_time && elapsed) {
+        st->bitrate = (bytes - t->bytes_at_tick) * 8 * 1000 / elapsed;
     }
 
-    /* read without the lock by the status: a torn address is harmless */
-    s->shm->remote_len = ngx_sock_ntop((struct sockaddr *) &s->peer,
-                                       s->peer_len, s->shm->remote,
-                                       NGX_SOCKADDR_STRLEN, 1);
+    t->tick_time = now;
+    t->bytes_at_tick = bytes;
 }
 
 

@@ -1,0 +1,61 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_ICE_H_INCLUDED_
+#define _NGX_WEBRTC_ICE_H_INCLUDED_
+
+
+#include "ngx_webrtc.h"
+
+
+/*
+ * ICE-lite (RFC 8445 2.5) and consent freshness (RFC 7675) of one
+ * session.  The session owns the state and the consent timer; this layer
+ * checks and answers connectivity checks and says what they mean.
+ */
+
+
+#define NGX_WEBRTC_ICE_REPLY_MAX     512
+#define NGX_WEBRTC_ALERT_GRACE       4000   /* ms, see ngx_webrtc_ice_alert() */
+
+
+typedef struct {
+    u_char                      local_ufrag[NGX_WEBRTC_UFRAG_LEN];
+    u_char                      local_pwd[NGX_WEBRTC_PWD_LEN];
+    ngx_str_t                   remote_ufrag;
+    ngx_event_t                 consent_timer;
+    ngx_msec_t                  last_consent;
+    ngx_msec_t                  alert_time;   /* unauthenticated alert */
+    unsigned                    alert:1;
+} ngx_webrtc_ice_t;
+
+
+/* the ICE state of a local ufrag, or NULL */
+typedef ngx_webrtc_ice_t *(*ngx_webrtc_ice_lookup_pt)(u_char *ufrag,
+    size_t len);
+
+
+typedef struct {
+    ngx_webrtc_ice_t           *ice;          /* the check's session */
+    u_char                     *reply;
+    size_t                      reply_len;
+    unsigned                    use_candidate:1;
+    unsigned                    role_conflict:1;
+} ngx_webrtc_ice_check_t;
+
+
+ngx_int_t ngx_webrtc_ice_init(ngx_log_t *log);
+void ngx_webrtc_ice_create(ngx_webrtc_ice_t *ice, u_char *rnd);
+ngx_int_t ngx_webrtc_ice_input(u_char *buf, size_t len, struct sockaddr *sa,
+    socklen_t socklen, ngx_webrtc_ice_lookup_pt lookup,
+    ngx_webrtc_ice_check_t *chk);
+void ngx_webrtc_ice_consent(ngx_webrtc_ice_t *ice);
+ngx_int_t ngx_webrtc_ice_alert(ngx_webrtc_ice_t *ice);
+ngx_int_t ngx_webrtc_ice_consent_check(ngx_webrtc_ice_t *ice,
+    ngx_msec_t timeout, ngx_msec_t last_rx, const char **reason);
+
+
+#endif /* _NGX_WEBRTC_ICE_H_INCLUDED_ */

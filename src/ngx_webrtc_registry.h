@@ -1,0 +1,113 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_REGISTRY_H_INCLUDED_
+#define _NGX_WEBRTC_REGISTRY_H_INCLUDED_
+
+
+#include "ngx_webrtc.h"
+
+
+/*
+ * The zone and its session registry: every worker can find any session
+ * (DELETE may land on another worker), enforce one publisher per stream
+ * and report all sessions in the status.  A record's counters are
+ * written only by the worker that owns the session.
+ */
+
+
+/* status of one track of a session */
+typedef struct {
+    ngx_uint_t                  kind;
+    ngx_uint_t                  codec;
+    uint64_t                    packets;
+    uint64_t                    bytes;
+    uint64_t                    keyframes;
+    uint64_t                    lost;
+    uint64_t                    bitrate;
+    uint64_t                    keyframe_requests;
+    uint64_t                    nacks;        /* viewer: packets resent */
+    uint64_t                    plis;         /* viewer: PLI/FIR received */
+    ngx_uint_t                  rtt;          /* viewer: ms, from RR */
+    ngx_uint_t                  fraction_lost;  /* viewer: 1/256, RR */
+    ngx_uint_t                  width;
+    ngx_uint_t                  height;
+} ngx_webrtc_shm_track_t;
+
+
+typedef struct {
+    ngx_queue_t                 queue;
+    u_char                      id[NGX_WEBRTC_ID_LEN];
+    u_char                      stream[NGX_WEBRTC_STREAM_MAX];
+    size_t                      stream_len;
+    ngx_uint_t                  role;
+    ngx_pid_t                   pid;
+    in_port_t                   port;         /* owner worker's UDP port */
+    ngx_uint_t                  state;
+    time_t                      start;
+    ngx_msec_t                  last_rx;      /* ngx_current_msec */
+    u_char                      remote[NGX_SOCKADDR_STRLEN];
+    size_t                      remote_len;
+    u_char                      user_agent[NGX_WEBRTC_UA_MAX];
+    size_t                      user_agent_len;
+    ngx_uint_t                  channels;     /* open data channels */
+    uint64_t                    dc_msgs_in;
+    uint64_t                    dc_bytes_in;
+    uint64_t                    dc_msgs_out;
+    uint64_t                    dc_bytes_out;
+    uint64_t                    dc_dropped;
+    ngx_uint_t                  ntracks;
+    ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_msec_t                  ended;        /* a tombstone since */
+    unsigned                    closing:1;
+    unsigned                    tombstone:1;
+} ngx_webrtc_shm_session_t;
+
+
+typedef struct {
+    ngx_queue_t                 streams;      /* ngx_webrtc_stream_t */
+    ngx_queue_t                 sessions;     /* ngx_webrtc_shm_session_t */
+    u_char                      ctl_key[NGX_WEBRTC_CTL_KEY_LEN];
+    ngx_uint_t                  nsessions;
+    ngx_uint_t                  nviewers;
+    ngx_uint_t                  generation;   /* reloads of the zone */
+} ngx_webrtc_shm_t;
+
+
+typedef struct ngx_webrtc_shm_ctx_s {
+    ngx_slab_pool_t            *shpool;
+    ngx_webrtc_shm_t           *sh;
+} ngx_webrtc_shm_ctx_t;
+
+
+/* what a new session registers */
+typedef struct {
+    u_char                     *id;
+    ngx_str_t                  *stream;
+    ngx_uint_t                  role;
+    ngx_uint_t                  state;
+    ngx_str_t                  *user_agent;
+    ngx_webrtc_track_t         *tracks;
+    ngx_uint_t                  ntracks;
+} ngx_webrtc_shm_entry_t;
+
+
+ngx_int_t ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_int_t ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e,
+    ngx_msec_t takeover_idle, ngx_webrtc_shm_session_t **ss,
+    ngx_webrtc_shm_session_t *replaced, ngx_log_t *log);
+void ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss);
+ngx_int_t ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id,
+    ngx_pid_t *pid, in_port_t *port);
+void ngx_webrtc_registry_mark_closing(u_char *id);
+void ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
+    struct sockaddr *sa, socklen_t socklen);
+void ngx_webrtc_registry_bitrate(ngx_webrtc_track_t *t,
+    ngx_webrtc_shm_track_t *st, ngx_msec_t now);
+
+
+#endif /* _NGX_WEBRTC_REGISTRY_H_INCLUDED_ */

@@ -1,0 +1,107 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_SESSION_H_INCLUDED_
+#define _NGX_WEBRTC_SESSION_H_INCLUDED_
+
+
+#include "ngx_webrtc.h"
+#include "ngx_webrtc_ice.h"
+#include "ngx_webrtc_dtls.h"
+#include "ngx_webrtc_srtp.h"
+#include "ngx_webrtc_data.h"
+#include "ngx_webrtc_registry.h"
+#include "ngx_webrtc_stream.h"
+
+
+/*
+ * A session: one peer connection in the worker that answered its offer.
+ * It orchestrates its layers (ICE, DTLS, SRTP, SCTP), which return what
+ * happened; its role (publisher, viewer) plugs in through a handler.
+ */
+
+
+typedef struct ngx_webrtc_session_s  ngx_webrtc_session_t;
+
+
+typedef struct {
+    /* DTLS is up and the SRTP keys are set */
+    void                      (*connected)(ngx_webrtc_session_t *s);
+    /* an RTP or RTCP packet, unprotected */
+    void                      (*rtp)(ngx_webrtc_session_t *s, u_char *buf,
+                                     size_t len);
+    void                      (*rtcp)(ngx_webrtc_session_t *s, u_char *buf,
+                                      size_t len);
+    /* the session ends: the role lets go of its stream */
+    void                      (*close)(ngx_webrtc_session_t *s);
+} ngx_webrtc_role_t;
+
+
+struct ngx_webrtc_session_s {
+    ngx_pool_t                 *pool;
+    ngx_log_t                   log;
+    ngx_queue_t                 queue;
+    ngx_rbtree_node_t           ufrag_node;
+    ngx_rbtree_node_t           addr_node;
+
+    u_char                      id[NGX_WEBRTC_ID_LEN];
+    ngx_str_t                   stream;
+    ngx_uint_t                  role;
+    ngx_uint_t                  state;
+
+    struct sockaddr_storage     peer;
+    socklen_t                   peer_len;
+
+    ngx_webrtc_ice_t            ice;
+    ngx_webrtc_dtls_t           dtls;
+    ngx_webrtc_srtp_t           srtp;
+    ngx_webrtc_data_t           data;         /* data.sctp.port 0: none */
+
+    uint32_t                    local_ssrc;
+    ngx_uint_t                  ntracks;
+    ngx_webrtc_track_t          tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_event_t                 rtcp_timer;   /* the role's */
+
+    ngx_webrtc_shm_session_t   *shm;
+    ngx_webrtc_stream_t        *st;
+
+    const ngx_webrtc_role_t    *handler;
+    void                       *ctx;          /* the role's */
+
+    unsigned                    has_peer:1;
+    unsigned                    in_addr_tree:1;
+    unsigned                    close_viewers:1;  /* publisher: on leave */
+    unsigned                    closing:1;
+};
+
+
+void ngx_webrtc_session_init(void);
+void ngx_webrtc_session_close_all(void);
+ngx_webrtc_session_t *ngx_webrtc_session_create(ngx_str_t *stream,
+    ngx_uint_t role);
+ngx_int_t ngx_webrtc_session_activate(ngx_webrtc_session_t *s);
+void ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason);
+void ngx_webrtc_session_end(ngx_pid_t pid, in_port_t port, u_char *id);
+ngx_webrtc_session_t *ngx_webrtc_session_find(u_char *id);
+ngx_webrtc_session_t *ngx_webrtc_session_by_addr(struct sockaddr *sa,
+    socklen_t socklen);
+ngx_uint_t ngx_webrtc_session_count(void);
+
+void ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
+    socklen_t socklen);
+void ngx_webrtc_session_dtls(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+void ngx_webrtc_session_srtp(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+
+ngx_int_t ngx_webrtc_session_send(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+ngx_int_t ngx_webrtc_session_send_rtcp(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+void ngx_webrtc_session_release_dtls(ngx_webrtc_session_t *s);
+
+
+#endif /* _NGX_WEBRTC_SESSION_H_INCLUDED_ */

@@ -1,0 +1,130 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#ifndef _NGX_WEBRTC_STREAM_H_INCLUDED_
+#define _NGX_WEBRTC_STREAM_H_INCLUDED_
+
+
+#include "ngx_webrtc.h"
+#include "ngx_webrtc_ring.h"
+
+
+/*
+ * A stream: its record in shared memory (found by name), its publisher's
+ * tracks, its rings, and the readers of it in each worker.  A consumer
+ * (a worker's viewers of the stream, an event stream, a session's data
+ * channels; later a packager, a recorder, a relay) registers a reader
+ * and is called when something new is in the rings.
+ */
+
+
+#define NGX_WEBRTC_STREAM_WORKERS    16
+
+/* what a reader's handler is told */
+#define NGX_WEBRTC_READ_NEW          1    /* the rings or publisher moved */
+#define NGX_WEBRTC_READ_SHUTDOWN     2    /* the worker is exiting */
+
+
+typedef struct {
+    ngx_uint_t                  kind;         /* 0: track absent */
+    ngx_uint_t                  codec;
+    uint32_t                    clock_rate;
+    ngx_uint_t                  channels;
+    u_char                      fmtp[NGX_WEBRTC_FMTP_MAX];
+    size_t                      fmtp_len;
+    u_char                      profile[3];   /* H264 SPS: profile-level */
+    unsigned                    has_profile:1;
+
+    /* writer state: publisher numbering to stream numbering */
+    uint32_t                    pub_ssrc;
+    uint16_t                    seq_off;
+    uint32_t                    ts_off;
+    uint16_t                    next_seq;
+    uint32_t                    last_ts;
+    ngx_msec_t                  last_msec;
+    unsigned                    started:1;
+
+    /* stream seq -> ring index, for retransmissions */
+    uint32_t                    seq_map[NGX_WEBRTC_RING_SLOTS];
+} ngx_webrtc_stream_track_t;
+
+
+/* a worker with readers of the stream */
+typedef struct {
+    ngx_pid_t                   pid;
+    in_port_t                   port;
+    ngx_uint_t                  readers;
+    ngx_atomic_t                armed;        /* wants a wake datagram */
+} ngx_webrtc_stream_worker_t;
+
+
+typedef struct {
+    ngx_queue_t                 queue;
+    u_char                      name[NGX_WEBRTC_STREAM_MAX];
+    size_t                      name_len;
+    ngx_uint_t                  refs;         /* publisher and readers */
+    ngx_uint_t                  viewers;
+
+    ngx_pid_t                   pub_pid;      /* 0: no publisher */
+    unsigned                    close_viewers:1;  /* when pub_pid is 0 */
+    in_port_t                   pub_port;
+    u_char                      pub_id[NGX_WEBRTC_ID_LEN];
+    ngx_msec_t                  last_keyframe_request;
+
+    ngx_webrtc_stream_track_t   tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_webrtc_stream_worker_t  workers[NGX_WEBRTC_STREAM_WORKERS];
+
+    ngx_webrtc_ring_t           ring;
+    ngx_webrtc_mring_t          mring;
+    time_t                      rate_sec;
+    ngx_uint_t                  rate_count;
+    time_t                      rate_dropped; /* last second with drops */
+} ngx_webrtc_stream_t;
+
+
+typedef struct ngx_webrtc_reader_s  ngx_webrtc_reader_t;
+
+typedef void (*ngx_webrtc_reader_pt)(ngx_webrtc_reader_t *rd,
+    ngx_uint_t event);
+
+struct ngx_webrtc_reader_s {
+    ngx_queue_t                 queue;
+    struct ngx_webrtc_stream_local_s *local;
+    ngx_webrtc_stream_t        *st;
+    ngx_webrtc_reader_pt        handler;
+    void                       *data;
+};
+
+
+void ngx_webrtc_stream_init(void);
+void ngx_webrtc_stream_shutdown(void);
+void ngx_webrtc_stream_exit(void);
+
+ngx_webrtc_stream_t *ngx_webrtc_stream_acquire(ngx_str_t *name,
+    ngx_uint_t create);
+void ngx_webrtc_stream_release(ngx_webrtc_stream_t *st);
+void ngx_webrtc_stream_viewers(ngx_webrtc_stream_t *st, ngx_int_t n);
+
+ngx_webrtc_stream_t *ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
+    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks);
+void ngx_webrtc_stream_unpublish(ngx_webrtc_stream_t *st, u_char *id,
+    ngx_uint_t close_viewers);
+void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
+    ngx_webrtc_rtp_t *rtp, ngx_uint_t keyframe);
+void ngx_webrtc_stream_flush(void);
+void ngx_webrtc_stream_wake(void);
+void ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st);
+ngx_int_t ngx_webrtc_stream_message(ngx_webrtc_stream_t *st,
+    ngx_uint_t origin, u_char *origin_id, ngx_str_t *label,
+    ngx_uint_t binary, u_char *data, size_t len);
+ngx_int_t ngx_webrtc_stream_messages_on(ngx_webrtc_stream_t *st);
+
+ngx_int_t ngx_webrtc_stream_reader_add(ngx_webrtc_reader_t *rd);
+void ngx_webrtc_stream_reader_del(ngx_webrtc_reader_t *rd);
+void ngx_webrtc_stream_rearm(ngx_webrtc_reader_t *rd);
+
+
+#endif /* _NGX_WEBRTC_STREAM_H_INCLUDED_ */

@@ -1,0 +1,733 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc_viewer.h"
+#include "ngx_webrtc_udp.h"
+
+
+/*
+ * Viewers.  The viewers of a stream in one worker form a group, one
+ * reader of the stream's ring with one cursor.  Each viewer gets its own
+ * SSRC, payload type and offsets; packets are read from the ring first
+ * and then sent viewer by viewer, SRTP-protected into the worker's send
+ * batch.  A new viewer starts with the packets since the last keyframe,
+ * so that the first picture needs no new keyframe; its NACKs are
+ * answered from the ring, its PLI goes to the publisher, and it gets
+ * sender reports so that players can sync audio and video.
+ */
+
+
+#define NGX_WEBRTC_PUMP_SLOTS    32     /* ring slots read per round */
+#define NGX_WEBRTC_REPLAY_BATCH  64     /* replayed packets per turn */
+#define NGX_WEBRTC_NACK_MAX      64
+
+
+typedef struct ngx_webrtc_group_s  ngx_webrtc_group_t;
+
+
+typedef struct {
+    ngx_queue_t                 queue;        /* in the group */
+    ngx_webrtc_session_t       *session;
+    ngx_webrtc_group_t         *group;
+    uint64_t                    replay_idx;   /* the cached GOP, paced */
+    ngx_queue_t                 replay_queue;
+    unsigned                    replaying:1;
+} ngx_webrtc_viewer_t;
+
+
+/* the viewers of one stream in this worker */
+struct ngx_webrtc_group_s {
+    ngx_queue_t                 queue;
+    ngx_webrtc_reader_t         reader;
+    ngx_webrtc_stream_t        *st;
+    uint64_t                    cursor;
+    ngx_queue_t                 viewers;
+    ngx_uint_t                  nviewers;
+};
+
+
+typedef struct {
+    ngx_webrtc_session_t       *session;
+    ngx_uint_t                  count;
+} ngx_webrtc_nack_ctx_t;
+
+
+static void ngx_webrtc_viewer_connected(ngx_webrtc_session_t *s);
+static void ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
+static void ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s);
+static void ngx_webrtc_viewer_timer(ngx_event_t *ev);
+static ngx_webrtc_group_t *ngx_webrtc_group_get(ngx_webrtc_stream_t *st);
+static void ngx_webrtc_group_read(ngx_webrtc_reader_t *rd, ngx_uint_t event);
+static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g,
+    ngx_uint_t may_close);
+static void ngx_webrtc_group_close(ngx_webrtc_group_t *g);
+static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
+    ngx_webrtc_slot_t *slot, ngx_uint_t resend);
+static void ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v);
+static void ngx_webrtc_viewer_replay(ngx_event_t *ev);
+static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
+    uint16_t pid, uint16_t blp);
+static void ngx_webrtc_viewer_report(ngx_webrtc_session_t *s);
+static uint64_t ngx_webrtc_ntp_now(void);
+
+
+static const ngx_webrtc_role_t  ngx_webrtc_viewer_role = {
+    ngx_webrtc_viewer_connected,
+    NULL,
+    ngx_webrtc_viewer_rtcp,
+    ngx_webrtc_viewer_leave
+};
+
+
+static ngx_queue_t        ngx_webrtc_viewer_groups;
+static ngx_queue_t        ngx_webrtc_viewer_replays;
+static ngx_event_t        ngx_webrtc_viewer_replay_event;
+static ngx_webrtc_slot_t  ngx_webrtc_viewer_slots[NGX_WEBRTC_PUMP_SLOTS];
+
+
+void
+ngx_webrtc_viewer_init(void)
+{
+    ngx_queue_init(&ngx_webrtc_viewer_groups);
+    ngx_queue_init(&ngx_webrtc_viewer_replays);
+
+    ngx_webrtc_viewer_replay_event.handler = ngx_webrtc_viewer_replay;
+    ngx_webrtc_viewer_replay_event.log = ngx_webrtc_worker->log;
+}
+
+
+void
+ngx_webrtc_viewer_shutdown(void)
+{
+    if (ngx_webrtc_viewer_replay_event.posted) {
+        ngx_delete_posted_event(&ngx_webrtc_viewer_replay_event);
+    }
+}
+
+
+/*
+ * A viewer session joins its worker's group of the stream; the session
+ * holds a reference to the stream (s->st) until it leaves.
+ */
+
+ngx_int_t
+ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
+{
+    ngx_webrtc_group_t   *g;
+    ngx_webrtc_viewer_t  *v;
+
+    v = ngx_pcalloc(s->pool, sizeof(ngx_webrtc_viewer_t));
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    g = ngx_webrtc_group_get(s->st);
+    if (g == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->session = s;
+    v->group = g;
+    ngx_queue_insert_tail(&g->viewers, &v->queue);
+    g->nviewers++;
+
+    s->ctx = v;
+    s->handler = &ngx_webrtc_viewer_role;
+
+    ngx_webrtc_stream_viewers(s->st, 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_webrtc_viewer_connected(ngx_webrtc_session_t *s)
+{
+    s->rtcp_timer.handler = ngx_webrtc_viewer_timer;
+    s->rtcp_timer.data = s;
+    s->rtcp_timer.log = &s->log;
+    s->rtcp_timer.cancelable = 1;
+
+    ngx_add_timer(&s->rtcp_timer, 200);
+
+    ngx_webrtc_viewer_replay_start(s->ctx);
+}
+
+
+static void
+ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s)
+{
+    ngx_webrtc_group_t   *g;
+    ngx_webrtc_viewer_t  *v;
+
+    v = s->ctx;
+    g = v->group;
+
+    if (v->replaying) {
+        v->replaying = 0;
+        ngx_queue_remove(&v->replay_queue);
+    }
+
+    ngx_queue_remove(&v->queue);
+    v->group = NULL;
+
+    ngx_webrtc_stream_viewers(s->st, -1);
+
+    if (--g->nviewers == 0) {
+        ngx_webrtc_stream_reader_del(&g->reader);
+        ngx_queue_remove(&g->queue);
+        ngx_free(g);
+    }
+
+    ngx_webrtc_stream_release(s->st);
+    s->st = NULL;
+}
+
+
+/* sender reports and bitrates for the status */
+
+static void
+ngx_webrtc_viewer_timer(ngx_event_t *ev)
+{
+    ngx_uint_t             i;
+    ngx_webrtc_session_t  *s;
+
+    s = ev->data;
+
+    ngx_webrtc_viewer_report(s);
+
+    for (i = 0; i < s->ntracks; i++) {
+        ngx_webrtc_registry_bitrate(&s->tracks[i], &s->shm->tracks[i],
+                                    ngx_current_msec);
+    }
+
+    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->conf->rtcp_interval);
+}
+
+
+static ngx_webrtc_group_t *
+ngx_webrtc_group_get(ngx_webrtc_stream_t *st)
+{
+    ngx_queue_t         *q;
+    ngx_webrtc_group_t  *g;
+
+    for (q = ngx_queue_head(&ngx_webrtc_viewer_groups);
+         q != ngx_queue_sentinel(&ngx_webrtc_viewer_groups);
+         q = ngx_queue_next(q))
+    {
+        g = ngx_queue_data(q, ngx_webrtc_group_t, queue);
+
+        if (g->st == st) {
+            return g;
+        }
+    }
+
+    g = ngx_calloc(sizeof(ngx_webrtc_group_t), ngx_webrtc_worker->log);
+    if (g == NULL) {
+        return NULL;
+    }
+
+    g->st = st;
+    g->reader.st = st;
+    g->reader.handler = ngx_webrtc_group_read;
+    g->reader.data = g;
+
+    if (ngx_webrtc_stream_reader_add(&g->reader) != NGX_OK) {
+        ngx_free(g);
+        return NULL;
+    }
+
+    g->cursor = st->ring.write_idx;
+    ngx_queue_init(&g->viewers);
+    ngx_queue_insert_tail(&ngx_webrtc_viewer_groups, &g->queue);
+
+    return g;
+}
+
+
+static void
+ngx_webrtc_group_read(ngx_webrtc_reader_t *rd, ngx_uint_t event)
+{
+    if (event == NGX_WEBRTC_READ_NEW) {
+        ngx_webrtc_group_pump(rd->data, 1);
+    }
+}
+
+
+static void
+ngx_webrtc_group_pump(ngx_webrtc_group_t *g, ngx_uint_t may_close)
+{
+    uint64_t                  end;
+    ngx_uint_t                i, n;
+    ngx_queue_t              *q;
+    ngx_webrtc_slot_t        *slots;
+    ngx_webrtc_viewer_t      *v;
+    ngx_webrtc_stream_t      *st;
+
+    st = g->st;
+
+    if (st->pub_pid == 0 && st->close_viewers) {
+        if (may_close) {
+            ngx_webrtc_group_close(g);
+        }
+
+        return;
+    }
+
+    end = st->ring.write_idx;
+    ngx_memory_barrier();
+
+    if (end - g->cursor > NGX_WEBRTC_RING_SLOTS) {
+        /* this worker fell a whole ring behind: skip to what is there */
+        g->cursor = end - NGX_WEBRTC_RING_SLOTS / 2;
+    }
+
+    slots = ngx_webrtc_viewer_slots;
+
+    while (g->cursor < end) {
+
+        for (n = 0;
+             n < NGX_WEBRTC_PUMP_SLOTS && g->cursor < end;
+             g->cursor++)
+        {
+            if (ngx_webrtc_ring_read(&st->ring, g->cursor, &slots[n]) == NGX_OK) {
+                n++;
+            }
+        }
+
+        for (q = ngx_queue_head(&g->viewers);
+             q != ngx_queue_sentinel(&g->viewers);
+             q = ngx_queue_next(q))
+        {
+            v = ngx_queue_data(q, ngx_webrtc_viewer_t, queue);
+
+            if (!v->session->dtls.done || v->replaying) {
+                continue;
+            }
+
+            for (i = 0; i < n; i++) {
+                ngx_webrtc_viewer_send(v->session, &slots[i], 0);
+            }
+        }
+    }
+}
+
+
+static void
+ngx_webrtc_group_close(ngx_webrtc_group_t *g)
+{
+    ngx_uint_t             n;
+    ngx_queue_t           *q;
+    ngx_webrtc_viewer_t   *v;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&g->viewers);
+         q != ngx_queue_sentinel(&g->viewers);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    /* the last leave may free the group: do not touch it after that */
+
+    while (n--) {
+        q = ngx_queue_head(&g->viewers);
+        v = ngx_queue_data(q, ngx_webrtc_viewer_t, queue);
+        ngx_webrtc_session_close(v->session, "publisher gone");
+    }
+}
+
+
+static ngx_webrtc_track_t *
+ngx_webrtc_viewer_track(ngx_webrtc_session_t *s, ngx_uint_t k)
+{
+    ngx_uint_t  i, kind;
+
+    kind = (k == 0) ? NGX_WEBRTC_MEDIA_AUDIO : NGX_WEBRTC_MEDIA_VIDEO;
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].kind == kind) {
+            return &s->tracks[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* one packet to one viewer: its header, SRTP, into the send batch */
+
+static void
+ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
+    ngx_uint_t resend)
+{
+    u_char                  *p;
+    ssize_t                  len;
+    uint16_t                 seq;
+    uint32_t                 ts;
+    ngx_webrtc_track_t      *t;
+    ngx_webrtc_shm_track_t  *st;
+
+    t = ngx_webrtc_viewer_track(s, slot->track);
+    if (t == NULL) {
+        return;
+    }
+
+    if (!t->started) {
+        /* video starts on a keyframe, audio at once */
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !slot->keyframe) {
+            return;
+        }
+
+        /*
+         * the first sequence number below 2^15, as browsers pick theirs:
+         * no wrap (which moves SRTP's rollover counter) can come before
+         * a packet the viewer receives, even if the first few are lost
+         */
+        t->seq_off = (uint16_t) ((t->seq_off & 0x7fff) - slot->seq);
+        t->started = 1;
+    }
+
+    seq = (uint16_t) (slot->seq + t->seq_off);
+    ts = slot->ts + t->ts_off;
+
+    st = &s->shm->tracks[t - s->tracks];
+
+    if (!resend) {
+        t->sent_packets++;
+        t->sent_octets += slot->len;
+
+        st->packets++;
+        st->bytes += slot->len;
+
+        /* webrtc_debug_drop: loss on the way to viewers, for tests */
+        if (ngx_webrtc_worker->conf->debug_drop
+            && (ngx_uint_t) (ngx_random() % 100)
+               < ngx_webrtc_worker->conf->debug_drop)
+        {
+            return;
+        }
+    }
+
+    p = ngx_webrtc_udp_batch_buf(ngx_webrtc_worker->udp);
+
+    p[0] = 0x80;
+    p[1] = (u_char) ((slot->marker ? 0x80 : 0) | (t->pt & 0x7f));
+    p[2] = (u_char) (seq >> 8);
+    p[3] = (u_char) seq;
+    p[4] = (u_char) (ts >> 24);
+    p[5] = (u_char) (ts >> 16);
+    p[6] = (u_char) (ts >> 8);
+    p[7] = (u_char) ts;
+    p[8] = (u_char) (t->out_ssrc >> 24);
+    p[9] = (u_char) (t->out_ssrc >> 16);
+    p[10] = (u_char) (t->out_ssrc >> 8);
+    p[11] = (u_char) t->out_ssrc;
+
+    len = ngx_webrtc_srtp_protect(&s->srtp, &t->out_index, p, slot->data,
+                                  slot->len);
+    if (len < 0) {
+        return;
+    }
+
+    ngx_webrtc_udp_batch_add(ngx_webrtc_worker->udp,
+                             (struct sockaddr *) &s->peer, s->peer_len, p,
+                             len);
+}
+
+
+/*
+ * DTLS is up: the viewer gets the packets since the last keyframe (video
+ * only; old audio would only be dropped by the player), then joins its
+ * group live.  The replay is paced, a batch per event loop turn, so that
+ * many joining viewers do not starve the socket of the publishers.
+ */
+
+
+static void
+ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v)
+{
+    uint64_t               idx;
+    ngx_webrtc_stream_t   *st;
+
+    st = v->group->st;
+
+    idx = st->ring.keyframe_idx;
+    ngx_memory_barrier();
+
+    if (idx == NGX_WEBRTC_RING_NONE || idx >= v->group->cursor
+        || v->group->cursor - idx >= NGX_WEBRTC_RING_SLOTS)
+    {
+        /* no keyframe cached: ask the publisher for one */
+        ngx_webrtc_stream_keyframe_request(st);
+        return;
+    }
+
+    v->replay_idx = idx;
+    v->replaying = 1;
+    ngx_queue_insert_tail(&ngx_webrtc_viewer_replays, &v->replay_queue);
+
+    ngx_webrtc_viewer_replay(&ngx_webrtc_viewer_replay_event);
+}
+
+
+static void
+ngx_webrtc_viewer_replay(ngx_event_t *ev)
+{
+    uint64_t               end;
+    ngx_uint_t             n;
+    ngx_queue_t           *q, *next;
+    ngx_webrtc_viewer_t   *v;
+    ngx_webrtc_slot_t      slot;
+
+    for (q = ngx_queue_head(&ngx_webrtc_viewer_replays);
+         q != ngx_queue_sentinel(&ngx_webrtc_viewer_replays);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        v = ngx_queue_data(q, ngx_webrtc_viewer_t, replay_queue);
+
+        end = v->group->cursor;
+
+        if (end - v->replay_idx > NGX_WEBRTC_RING_SLOTS) {
+            v->replay_idx = end;
+        }
+
+        for (n = 0; n < NGX_WEBRTC_REPLAY_BATCH && v->replay_idx < end;
+             v->replay_idx++)
+        {
+            if (ngx_webrtc_ring_read(&v->group->st->ring, v->replay_idx, &slot) != NGX_OK
+                || slot.track != 1)
+            {
+                continue;
+            }
+
+            ngx_webrtc_viewer_send(v->session, &slot, 0);
+            n++;
+        }
+
+        if (v->replay_idx >= end) {
+            /* caught up: live with the group from here */
+            v->replaying = 0;
+            ngx_queue_remove(&v->replay_queue);
+        }
+    }
+
+    ngx_webrtc_udp_batch_flush(ngx_webrtc_worker->udp);
+
+    if (!ngx_queue_empty(&ngx_webrtc_viewer_replays) && !ev->posted) {
+        ngx_post_event(ev, &ngx_posted_events);
+    }
+}
+
+
+/* RTCP from a viewer: NACK, PLI/FIR, receiver reports */
+
+static void
+ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    uint32_t                 now, rtt;
+    ngx_uint_t               i, j;
+    ngx_webrtc_track_t      *t;
+    ngx_webrtc_nack_ctx_t    ctx;
+    ngx_webrtc_rtcp_info_t   info;
+    ngx_webrtc_shm_track_t  *st;
+
+    s->shm->last_rx = ngx_current_msec;
+
+    /* the client has its keys: DTLS has done its part */
+    ngx_webrtc_session_release_dtls(s);
+
+    if (ngx_webrtc_rtcp_parse(&info, buf, len) != NGX_WEBRTC_PARSE_OK) {
+        return;
+    }
+
+    if (info.pli || info.fir) {
+        for (i = 0; i < s->ntracks; i++) {
+            if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+                s->shm->tracks[i].plis += info.pli + info.fir;
+            }
+        }
+
+        if (s->st) {
+            ngx_webrtc_stream_keyframe_request(s->st);
+        }
+    }
+
+    if (info.nack_packets) {
+        ctx.session = s;
+        ctx.count = 0;
+
+        (void) ngx_webrtc_rtcp_nacks(buf, len, NGX_WEBRTC_NACK_MAX,
+                                     ngx_webrtc_viewer_nack, &ctx);
+        ngx_webrtc_udp_batch_flush(ngx_webrtc_worker->udp);
+    }
+
+    now = (uint32_t) (ngx_webrtc_ntp_now() >> 16);
+
+    for (i = 0; i < info.nreports; i++) {
+        for (j = 0; j < s->ntracks; j++) {
+            t = &s->tracks[j];
+
+            if (t->out_ssrc != info.reports[i].ssrc) {
+                continue;
+            }
+
+            st = &s->shm->tracks[j];
+            st->fraction_lost = info.reports[i].fraction_lost;
+
+            if (info.reports[i].lsr) {
+                rtt = now - info.reports[i].lsr - info.reports[i].dlsr;
+
+                /* 1/65536 s to ms; ignore nonsense from clock jumps */
+                if (rtt < 65536 * 10) {
+                    st->rtt = (ngx_uint_t) rtt * 1000 / 65536;
+                }
+            }
+        }
+    }
+}
+
+
+/* a lost packet and the 16 after it (bitmask), answered from the ring */
+
+static void
+ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
+    uint16_t blp)
+{
+    uint16_t                  seq;
+    uint32_t                  idx;
+    ngx_uint_t                i, k;
+    ngx_webrtc_track_t       *t;
+    ngx_webrtc_session_t     *s;
+    ngx_webrtc_nack_ctx_t    *ctx;
+    ngx_webrtc_stream_t      *st;
+    ngx_webrtc_slot_t         slot;
+
+    ctx = data;
+    s = ctx->session;
+    st = s->st;
+
+    if (st == NULL) {
+        return;
+    }
+
+    t = NULL;
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].out_ssrc == media_ssrc) {
+            t = &s->tracks[i];
+        }
+    }
+
+    if (t == NULL) {
+        return;
+    }
+
+    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+
+    for (i = 0; i < 17; i++) {
+        if (i && !(blp & (1 << (i - 1)))) {
+            continue;
+        }
+
+        if (ctx->count++ >= NGX_WEBRTC_NACK_MAX) {
+            return;
+        }
+
+        /* the viewer's numbering back to the stream's */
+        seq = (uint16_t) (pid + i - t->seq_off);
+        idx = st->tracks[k].seq_map[seq & NGX_WEBRTC_RING_MASK];
+
+        if (ngx_webrtc_ring_read(&st->ring, idx, &slot) != NGX_OK
+            || slot.track != k || slot.seq != seq
+            || st->ring.write_idx - slot.idx > NGX_WEBRTC_RING_SLOTS)
+        {
+            continue;
+        }
+
+        ngx_webrtc_viewer_send(s, &slot, 1);
+        s->shm->tracks[t - s->tracks].nacks++;
+    }
+}
+
+
+/* sender reports, so that players can sync audio and video */
+
+static void
+ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
+{
+    size_t                    len;
+    uint32_t                  ts;
+    uint64_t                  ntp;
+    ngx_uint_t                i, k;
+    ngx_msec_t                now;
+    ngx_webrtc_track_t       *t;
+    ngx_webrtc_viewer_t      *v;
+    ngx_webrtc_stream_t      *st;
+    ngx_webrtc_stream_track_t *sk;
+    u_char                    buf[128];
+
+    st = s->st;
+
+    if (st == NULL || !s->srtp.ready) {
+        return;
+    }
+
+    v = s->ctx;
+
+    /* a lost wake-up datagram must not stall the group for long */
+    ngx_webrtc_stream_rearm(&v->group->reader);
+    ngx_webrtc_group_pump(v->group, 0);
+    ngx_webrtc_udp_batch_flush(ngx_webrtc_worker->udp);
+
+    ntp = ngx_webrtc_ntp_now();
+    now = ngx_current_msec;
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (t->sent_packets == 0) {
+            continue;
+        }
+
+        k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+        sk = &st->tracks[k];
+
+        /* the stream's clock now, from its last packet */
+        ts = sk->last_ts + (uint32_t) ((uint64_t) (now - sk->last_msec)
+                                       * sk->clock_rate / 1000)
+             + t->ts_off;
+
+        len = ngx_webrtc_rtcp_write_sr(buf, sizeof(buf) - 64, t->out_ssrc,
+                                       ntp, ts, t->sent_packets,
+                                       t->sent_octets);
+        if (len == 0) {
+            continue;
+        }
+
+        if (ngx_webrtc_srtcp_protect(&s->srtp, buf, &len) != NGX_OK) {
+            continue;
+        }
+
+        (void) ngx_webrtc_session_send(s, buf, len);
+    }
+}
+
+
+static uint64_t
+ngx_webrtc_ntp_now(void)
+{
+    struct timeval  tv;
+
+    ngx_gettimeofday(&tv);
+
+    /* seconds since 1900, and the fraction in 1/2^32 */
+    return ((uint64_t) (tv.tv_sec + 2208988800UL) << 32)
+           | (((uint64_t) tv.tv_usec << 32) / 1000000);
+}

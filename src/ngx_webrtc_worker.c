@@ -1,0 +1,239 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc_worker.h"
+#include "ngx_webrtc_udp.h"
+#include "ngx_webrtc_registry.h"
+#include "ngx_webrtc_session.h"
+#include "ngx_webrtc_publisher.h"
+#include "ngx_webrtc_viewer.h"
+
+
+/*
+ * The media core of a worker process: set up at its start (libraries,
+ * certificate, socket), torn down at its end, and the top of its
+ * receive path: the first-byte demux (RFC 7983) of what the socket
+ * reads, and the control datagrams of the sibling workers.
+ */
+
+
+static void ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
+    struct sockaddr *sa, socklen_t socklen);
+static void ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id);
+static void ngx_webrtc_worker_flush(void *data);
+static ngx_int_t ngx_webrtc_worker_close(void *data);
+
+
+ngx_webrtc_worker_t  *ngx_webrtc_worker;
+
+
+ngx_int_t
+ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
+{
+    ngx_uint_t             last;
+    ngx_core_conf_t       *ccf;
+    ngx_webrtc_udp_t      *u;
+    ngx_webrtc_worker_t   *w;
+    ngx_webrtc_shm_ctx_t  *shm;
+
+    w = ngx_pcalloc(cycle->pool, sizeof(ngx_webrtc_worker_t));
+    u = ngx_pcalloc(cycle->pool, sizeof(ngx_webrtc_udp_t));
+    if (w == NULL || u == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm = conf->shm_zone->data;
+
+    w->conf = conf;
+    w->log = cycle->log;
+    w->shm = shm;
+    w->udp = u;
+    w->generation = shm->sh->generation;
+
+    ngx_webrtc_worker = w;
+
+    ngx_webrtc_stream_init();
+    ngx_webrtc_session_init();
+    ngx_webrtc_viewer_init();
+    ngx_webrtc_sctp_init(cycle->log);
+
+    if (ngx_webrtc_srtp_init(cycle->log) != NGX_OK
+        || ngx_webrtc_ice_init(cycle->log) != NGX_OK
+        || ngx_webrtc_dtls_init(cycle->log, &w->fingerprint) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    /*
+     * worker i takes the first free port of the range starting at
+     * first + i: during a reload the old workers still hold their ports,
+     * so the range is twice the number of workers unless configured
+     */
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    last = conf->port_last;
+
+    if (last == 0) {
+        last = ngx_min(conf->port_first + 2 * ccf->worker_processes - 1,
+                       65535);
+    }
+
+    u->listen = &conf->listen;
+    u->ctl_key = shm->sh->ctl_key;
+    u->recv = ngx_webrtc_worker_recv;
+    u->ctl = ngx_webrtc_worker_ctl;
+    u->flush = ngx_webrtc_worker_flush;
+    u->close = ngx_webrtc_worker_close;
+    u->data = w;
+
+    if (ngx_webrtc_udp_open(u, cycle, conf->port_first, last) != NGX_OK) {
+        goto failed;
+    }
+
+    w->port = u->port;
+
+    return NGX_OK;
+
+failed:
+
+    ngx_webrtc_dtls_cleanup();
+    ngx_webrtc_worker = NULL;
+
+    return NGX_ERROR;
+}
+
+
+void
+ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
+{
+    ngx_webrtc_worker_t  *w;
+
+    w = ngx_webrtc_worker;
+    if (w == NULL) {
+        return;
+    }
+
+    ngx_webrtc_stream_shutdown();
+    ngx_webrtc_session_close_all();
+    ngx_webrtc_viewer_shutdown();
+    ngx_webrtc_stream_exit();
+
+    ngx_webrtc_udp_close(w->udp);
+    ngx_webrtc_dtls_cleanup();
+
+    ngx_webrtc_worker = NULL;
+}
+
+
+/* RFC 7983: 0-3 STUN, 20-63 DTLS, 128-191 RTP and RTCP */
+
+static void
+ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
+    struct sockaddr *sa, socklen_t socklen)
+{
+    u_char                 b;
+    ngx_webrtc_session_t  *s;
+
+    b = buf[0];
+
+    if (b < 4) {
+        ngx_webrtc_session_stun(buf, len, sa, socklen);
+        return;
+    }
+
+    s = ngx_webrtc_session_by_addr(sa, socklen);
+
+    if (s == NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_webrtc_worker->log, 0,
+                       "webrtc: %uz bytes from an unknown address dropped",
+                       len);
+        return;
+    }
+
+    if (b >= 20 && b <= 63) {
+        ngx_webrtc_session_dtls(s, buf, len);
+        return;
+    }
+
+    if (b >= 128 && b <= 191) {
+        ngx_webrtc_session_srtp(s, buf, len);
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_webrtc_worker->log, 0,
+                   "webrtc: datagram with first byte %ui dropped",
+                   (ngx_uint_t) b);
+}
+
+
+/* another worker asks: a DELETE landed there, a stream moved, a PLI */
+
+static void
+ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id)
+{
+    ngx_webrtc_session_t  *s;
+
+    if (type == NGX_WEBRTC_CTL_WAKE) {
+        ngx_webrtc_stream_wake();
+        return;
+    }
+
+    s = ngx_webrtc_session_find(id);
+    if (s == NULL) {
+        return;
+    }
+
+    switch (type) {
+
+    case NGX_WEBRTC_CTL_CLOSE:
+        ngx_webrtc_session_close(s, "deleted");
+        break;
+
+    case NGX_WEBRTC_CTL_KEYFRAME:
+        if (s->role == NGX_WEBRTC_ROLE_PUBLISHER) {
+            ngx_webrtc_publisher_request_keyframes(s);
+        }
+
+        break;
+    }
+}
+
+
+static void
+ngx_webrtc_worker_flush(void *data)
+{
+    ngx_webrtc_stream_flush();
+}
+
+
+/*
+ * The worker is exiting gracefully.  After a reload (the zone's
+ * generation moved on) live sessions stay until they end, as HTTP
+ * connections do; on "nginx -s quit" they end now.  When
+ * worker_shutdown_timeout expires (c->error), everything ends.
+ */
+
+static ngx_int_t
+ngx_webrtc_worker_close(void *data)
+{
+    ngx_webrtc_worker_t  *w = data;
+
+    ngx_webrtc_stream_shutdown();
+
+    if (!w->udp->connection->error
+        && w->shm->sh->generation != w->generation)
+    {
+        ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                      "webrtc: reload: %ui sessions stay in this worker",
+                      ngx_webrtc_session_count());
+        return NGX_OK;
+    }
+
+    ngx_webrtc_worker_exit((ngx_cycle_t *) ngx_cycle);
+
+    return NGX_DONE;
+}
