@@ -9,7 +9,8 @@
 
 
 /*
- * Types shared by the protocol parsers (SDP, RTP/RTCP, codecs).
+ * Types and byte helpers shared by the protocol parsers (SDP, RTP/RTCP,
+ * codecs).
  *
  * The parsers take bytes and lengths and fill caller-provided structures:
  * no allocation, no nginx runtime, so that unit tests and fuzz targets link
@@ -31,6 +32,42 @@ typedef struct {
 
 #define NGX_WEBRTC_PARSE_OK      0
 #define NGX_WEBRTC_PARSE_ERROR  -1
+
+
+/* network byte order, for the binary parsers and writers */
+
+static inline uint16_t
+ngx_webrtc_be16(u_char *p)
+{
+    return (uint16_t) ((p[0] << 8) | p[1]);
+}
+
+
+static inline uint32_t
+ngx_webrtc_be24(u_char *p)
+{
+    return ((uint32_t) p[0] << 16) | ((uint32_t) p[1] << 8) | p[2];
+}
+
+
+static inline uint32_t
+ngx_webrtc_be32(u_char *p)
+{
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+           | ((uint32_t) p[2] << 8) | p[3];
+}
+
+
+static inline u_char *
+ngx_webrtc_put32(u_char *p, uint32_t v)
+{
+    p[0] = (u_char) (v >> 24);
+    p[1] = (u_char) (v >> 16);
+    p[2] = (u_char) (v >> 8);
+    p[3] = (u_char) v;
+
+    return p + 4;
+}
 
 
 typedef enum {

@@ -33,11 +33,6 @@ typedef struct {
 } ngx_webrtc_bits_t;
 
 
-static uint16_t ngx_webrtc_be16(u_char *p);
-static uint32_t ngx_webrtc_be24(u_char *p);
-static uint32_t ngx_webrtc_be32(u_char *p);
-static u_char *ngx_webrtc_put32(u_char *p, uint32_t v);
-
 static void ngx_webrtc_bits_init(ngx_webrtc_bits_t *b, u_char *p, size_t len,
     unsigned epb);
 static uint32_t ngx_webrtc_bits_read(ngx_webrtc_bits_t *b, unsigned n);
@@ -78,40 +73,6 @@ static int ngx_webrtc_rtcp_check(u_char *p, size_t len, size_t *body);
 static void ngx_webrtc_rtcp_report(ngx_webrtc_rtcp_info_t *info, u_char *p);
 static void ngx_webrtc_rtp_source_init(ngx_webrtc_rtp_source_t *s,
     uint16_t seq);
-
-
-static uint16_t
-ngx_webrtc_be16(u_char *p)
-{
-    return (uint16_t) ((p[0] << 8) | p[1]);
-}
-
-
-static uint32_t
-ngx_webrtc_be24(u_char *p)
-{
-    return ((uint32_t) p[0] << 16) | ((uint32_t) p[1] << 8) | p[2];
-}
-
-
-static uint32_t
-ngx_webrtc_be32(u_char *p)
-{
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
-           | ((uint32_t) p[2] << 8) | p[3];
-}
-
-
-static u_char *
-ngx_webrtc_put32(u_char *p, uint32_t v)
-{
-    p[0] = (u_char) (v >> 24);
-    p[1] = (u_char) (v >> 16);
-    p[2] = (u_char) (v >> 8);
-    p[3] = (u_char) v;
-
-    return p + 4;
-}
 
 
 int
