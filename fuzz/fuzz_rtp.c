@@ -1,12 +1,15 @@
 /*
  * Copyright (C) nginx WebRTC module authors
  *
- * libFuzzer target for ngx_webrtc_rtp.c: RTP header and extensions, every
- * codec inspector, RTCP walks and the receiver statistics.
+ * libFuzzer target for ngx_webrtc_rtp.c, ngx_webrtc_rtcp.c and
+ * ngx_webrtc_codec.c: RTP header and extensions, every codec inspector,
+ * RTCP walks and the receiver statistics.
  */
 
 
 #include "ngx_webrtc_rtp.h"
+#include "ngx_webrtc_rtcp.h"
+#include "ngx_webrtc_codec.h"
 
 
 static void

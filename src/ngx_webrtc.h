@@ -21,6 +21,8 @@
 #include "ngx_webrtc_parse.h"
 #include "ngx_webrtc_sdp.h"
 #include "ngx_webrtc_rtp.h"
+#include "ngx_webrtc_rtcp.h"
+#include "ngx_webrtc_codec.h"
 #include "ngx_webrtc_gcm.h"
 
 
