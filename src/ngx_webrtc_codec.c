@@ -4,10 +4,11 @@
 
 
 /*
- * What the server learns from a video payload without decoding it: does
- * it start a frame, is it a keyframe (a new viewer starts at one), and the
- * picture size where the packet carries it (SPS, VP8/VP9 key frame header,
- * AV1 sequence header).
+ * The codecs: their names (rtpmap encoding names, also in configuration
+ * and status), and what the server learns from a video payload without
+ * decoding it: does it start a frame, is it a keyframe (a new viewer
+ * starts at one), and the picture size where the packet carries it (SPS,
+ * VP8/VP9 key frame header, AV1 sequence header).
  */
 
 #include "ngx_webrtc_codec.h"
@@ -63,6 +64,55 @@ static int ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value);
 static int ngx_webrtc_av1_seq_header(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 static uint32_t ngx_webrtc_av1_uvlc(ngx_webrtc_bits_t *b);
+
+
+static const char  *ngx_webrtc_codec_names[] = {
+    "unknown",
+    "opus",
+    "H264",
+    "VP8",
+    "VP9",
+    "AV1",
+    "H265",
+    "rtx",
+    "red",
+    "ulpfec",
+    "PCMU",
+    "PCMA",
+    "G722",
+    "telephone-event",
+    "CN"
+};
+
+
+const char *
+ngx_webrtc_codec_name(ngx_webrtc_codec_e codec)
+{
+    if ((unsigned) codec >= NGX_WEBRTC_CODEC_LAST) {
+        return ngx_webrtc_codec_names[0];
+    }
+
+    return ngx_webrtc_codec_names[codec];
+}
+
+
+ngx_webrtc_codec_e
+ngx_webrtc_codec_by_name(const u_char *name, size_t len)
+{
+    unsigned  i;
+
+    for (i = 1; i < NGX_WEBRTC_CODEC_LAST; i++) {
+        if (ngx_webrtc_caseeq(name, len, ngx_webrtc_codec_names[i])) {
+            return (ngx_webrtc_codec_e) i;
+        }
+    }
+
+    if (ngx_webrtc_caseeq(name, len, "HEVC")) {
+        return NGX_WEBRTC_CODEC_H265;
+    }
+
+    return NGX_WEBRTC_CODEC_UNKNOWN;
+}
 
 
 static void

@@ -11,6 +11,33 @@
 #include "ngx_webrtc_parse.h"
 
 
+typedef enum {
+    NGX_WEBRTC_CODEC_UNKNOWN = 0,
+    NGX_WEBRTC_CODEC_OPUS,
+    NGX_WEBRTC_CODEC_H264,
+    NGX_WEBRTC_CODEC_VP8,
+    NGX_WEBRTC_CODEC_VP9,
+    NGX_WEBRTC_CODEC_AV1,
+    NGX_WEBRTC_CODEC_H265,
+    NGX_WEBRTC_CODEC_RTX,
+    NGX_WEBRTC_CODEC_RED,
+    NGX_WEBRTC_CODEC_ULPFEC,
+    NGX_WEBRTC_CODEC_PCMU,
+    NGX_WEBRTC_CODEC_PCMA,
+    NGX_WEBRTC_CODEC_G722,
+    NGX_WEBRTC_CODEC_TELEPHONE_EVENT,
+    NGX_WEBRTC_CODEC_CN,
+    NGX_WEBRTC_CODEC_LAST
+} ngx_webrtc_codec_e;
+
+
+/* "opus", "H264", ... as used in status output and SDP answers */
+const char *ngx_webrtc_codec_name(ngx_webrtc_codec_e codec);
+
+/* case-insensitive lookup of an rtpmap encoding name */
+ngx_webrtc_codec_e ngx_webrtc_codec_by_name(const u_char *name, size_t len);
+
+
 typedef struct {
     unsigned                    keyframe:1;   /* packet starts/holds a key */
     unsigned                    frame_start:1;

@@ -60,8 +60,6 @@ static int ngx_webrtc_sdp_number(ngx_webrtc_str_t *s, uint64_t max,
     uint64_t *out);
 static int ngx_webrtc_sdp_eq(ngx_webrtc_str_t *s, const char *lit);
 static int ngx_webrtc_sdp_contains(ngx_webrtc_str_t *s, const char *lit);
-static int ngx_webrtc_sdp_caseeq(const u_char *p, size_t len,
-    const char *lit);
 static void ngx_webrtc_sdp_rest(u_char *p, u_char *end,
     ngx_webrtc_str_t *s);
 static int ngx_webrtc_sdp_fmtp_param(ngx_webrtc_str_t *fmtp, const char *key,
@@ -83,25 +81,6 @@ static void ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b,
     ngx_webrtc_sdp_codec_t *c);
 
 
-static const char  *ngx_webrtc_codec_names[] = {
-    "unknown",
-    "opus",
-    "H264",
-    "VP8",
-    "VP9",
-    "AV1",
-    "H265",
-    "rtx",
-    "red",
-    "ulpfec",
-    "PCMU",
-    "PCMA",
-    "G722",
-    "telephone-event",
-    "CN"
-};
-
-
 static const char  *ngx_webrtc_sdp_directions[] = {
     "sendrecv",
     "sendonly",
@@ -121,36 +100,6 @@ static const struct {
     { 9,  NGX_WEBRTC_CODEC_G722, 8000 },
     { 13, NGX_WEBRTC_CODEC_CN,   8000 }
 };
-
-
-const char *
-ngx_webrtc_codec_name(ngx_webrtc_codec_e codec)
-{
-    if ((unsigned) codec >= NGX_WEBRTC_CODEC_LAST) {
-        return ngx_webrtc_codec_names[0];
-    }
-
-    return ngx_webrtc_codec_names[codec];
-}
-
-
-ngx_webrtc_codec_e
-ngx_webrtc_codec_by_name(const u_char *name, size_t len)
-{
-    unsigned  i;
-
-    for (i = 1; i < NGX_WEBRTC_CODEC_LAST; i++) {
-        if (ngx_webrtc_sdp_caseeq(name, len, ngx_webrtc_codec_names[i])) {
-            return (ngx_webrtc_codec_e) i;
-        }
-    }
-
-    if (ngx_webrtc_sdp_caseeq(name, len, "HEVC")) {
-        return NGX_WEBRTC_CODEC_H265;
-    }
-
-    return NGX_WEBRTC_CODEC_UNKNOWN;
-}
 
 
 int
@@ -427,8 +376,8 @@ ngx_webrtc_sdp_finish_media(ngx_webrtc_sdp_media_t *m,
 
             /* no rtpmap: the name is ours, never written through */
             c->codec = ngx_webrtc_sdp_static_pts[j].codec;
-            c->name.data = (u_char *) ngx_webrtc_codec_names[c->codec];
-            c->name.len = strlen(ngx_webrtc_codec_names[c->codec]);
+            c->name.data = (u_char *) ngx_webrtc_codec_name(c->codec);
+            c->name.len = strlen(ngx_webrtc_codec_name(c->codec));
             c->clock_rate = ngx_webrtc_sdp_static_pts[j].clock_rate;
             break;
         }
@@ -1218,11 +1167,11 @@ ngx_webrtc_sdp_check_transport(ngx_webrtc_sdp_transport_t *t,
 
     a = &t->fp_alg;
 
-    if (!ngx_webrtc_sdp_caseeq(a->data, a->len, "sha-1")
-        && !ngx_webrtc_sdp_caseeq(a->data, a->len, "sha-224")
-        && !ngx_webrtc_sdp_caseeq(a->data, a->len, "sha-256")
-        && !ngx_webrtc_sdp_caseeq(a->data, a->len, "sha-384")
-        && !ngx_webrtc_sdp_caseeq(a->data, a->len, "sha-512"))
+    if (!ngx_webrtc_caseeq(a->data, a->len, "sha-1")
+        && !ngx_webrtc_caseeq(a->data, a->len, "sha-224")
+        && !ngx_webrtc_caseeq(a->data, a->len, "sha-256")
+        && !ngx_webrtc_caseeq(a->data, a->len, "sha-384")
+        && !ngx_webrtc_caseeq(a->data, a->len, "sha-512"))
     {
         *error = "unsupported fingerprint algorithm";
         return NGX_WEBRTC_PARSE_ERROR;
@@ -1862,37 +1811,6 @@ ngx_webrtc_sdp_contains(ngx_webrtc_str_t *s, const char *lit)
 }
 
 
-static int
-ngx_webrtc_sdp_caseeq(const u_char *p, size_t len, const char *lit)
-{
-    size_t  i;
-    u_char  a, b;
-
-    if (strlen(lit) != len) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        a = p[i];
-        b = (u_char) lit[i];
-
-        if (a >= 'A' && a <= 'Z') {
-            a |= 0x20;
-        }
-
-        if (b >= 'A' && b <= 'Z') {
-            b |= 0x20;
-        }
-
-        if (a != b) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
 /* "key=value" in a ';'-separated fmtp list, keys case-insensitive */
 
 static int
@@ -1928,7 +1846,7 @@ ngx_webrtc_sdp_fmtp_param(ngx_webrtc_str_t *fmtp, const char *key,
                 ke--;
             }
 
-            if (ngx_webrtc_sdp_caseeq(k, ke - k, key)) {
+            if (ngx_webrtc_caseeq(k, ke - k, key)) {
                 ngx_webrtc_sdp_rest(eq + 1, next, val);
                 return 1;
             }

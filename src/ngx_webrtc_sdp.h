@@ -8,7 +8,7 @@
 #define _NGX_WEBRTC_SDP_H_INCLUDED_
 
 
-#include "ngx_webrtc_parse.h"
+#include "ngx_webrtc_codec.h"
 
 
 #define NGX_WEBRTC_SDP_MAX_MEDIA        8
