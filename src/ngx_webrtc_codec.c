@@ -558,6 +558,46 @@ ngx_webrtc_h264_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 }
 
 
+/*
+ * profile_idc, constraint flags and level_idc of an SPS in a single NAL
+ * or STAP-A packet: what the stream really is, for WHEP answers.
+ */
+
+int
+ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile)
+{
+    size_t   n;
+    u_char  *end;
+
+    end = p + len;
+
+    if (len >= 4 && (p[0] & 0x1f) == 7) {
+        memcpy(profile, p + 1, 3);
+        return NGX_WEBRTC_PARSE_OK;
+    }
+
+    if (len < 1 || (p[0] & 0x1f) != 24) {
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    for (p++; end - p >= 2; p += n) {
+        n = ngx_webrtc_be16(p);
+        p += 2;
+
+        if (n > (size_t) (end - p)) {
+            break;
+        }
+
+        if (n >= 4 && (p[0] & 0x1f) == 7) {
+            memcpy(profile, p + 1, 3);
+            return NGX_WEBRTC_PARSE_OK;
+        }
+    }
+
+    return NGX_WEBRTC_PARSE_ERROR;
+}
+
+
 /* H.265, RFC 7798 */
 
 static int

@@ -59,5 +59,12 @@ typedef struct {
 int ngx_webrtc_frame_inspect(ngx_webrtc_codec_e codec, u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 
+/*
+ * Copies profile_idc, constraint flags and level_idc (3 bytes) of the SPS
+ * in an H.264 payload, a single NAL or a STAP-A, to profile; returns
+ * NGX_WEBRTC_PARSE_ERROR if the payload holds no whole SPS.
+ */
+int ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile);
+
 
 #endif /* _NGX_WEBRTC_CODEC_H_INCLUDED_ */

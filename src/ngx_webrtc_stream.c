@@ -86,8 +86,6 @@ static ngx_int_t ngx_webrtc_batch_send_split(ngx_webrtc_batch_t *b,
     ngx_uint_t i);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
     uint16_t pid, uint16_t blp);
-static ngx_int_t ngx_webrtc_h264_profile(u_char *p, size_t len,
-    u_char *profile);
 static uint64_t ngx_webrtc_ntp_now(void);
 
 
@@ -409,7 +407,7 @@ ngx_webrtc_stream_write(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
     if (keyframe && t->codec == NGX_WEBRTC_CODEC_H264 && !sk->has_profile
         && ngx_webrtc_h264_profile(rtp->payload, rtp->payload_len,
                                    sk->profile)
-           == NGX_OK)
+           == NGX_WEBRTC_PARSE_OK)
     {
         sk->has_profile = 1;
     }
@@ -1409,46 +1407,6 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
 
         (void) ngx_webrtc_send(s, buf, len);
     }
-}
-
-
-/*
- * profile_idc, constraint flags and level_idc of an SPS in a single NAL
- * or STAP-A packet: what the stream really is, for WHEP answers.
- */
-
-static ngx_int_t
-ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile)
-{
-    size_t  n;
-    u_char  *end;
-
-    end = p + len;
-
-    if (len >= 4 && (p[0] & 0x1f) == 7) {
-        ngx_memcpy(profile, p + 1, 3);
-        return NGX_OK;
-    }
-
-    if (len < 1 || (p[0] & 0x1f) != 24) {
-        return NGX_DECLINED;
-    }
-
-    for (p++; end - p >= 2; p += n) {
-        n = ((size_t) p[0] << 8) | p[1];
-        p += 2;
-
-        if (n > (size_t) (end - p)) {
-            break;
-        }
-
-        if (n >= 4 && (p[0] & 0x1f) == 7) {
-            ngx_memcpy(profile, p + 1, 3);
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
 }
 
 

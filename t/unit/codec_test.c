@@ -234,12 +234,59 @@ test_names(void)
 }
 
 
+/* the SPS bytes the stream's H.264 profile-level-id is taken from */
+
+static void
+test_h264_profile(void)
+{
+    u_char  profile[3];
+
+    /* the SPS of rtpv_h264_stap_a, its length field saying 24 bytes */
+    static u_char  stap_cut[] = { 0x78, 0x00, 0x18, 0x67, 0x42, 0xc0, 0x0b };
+    static u_char  sps_short[] = { 0x67, 0x42, 0xc0 };
+
+    memset(profile, 0, sizeof(profile));
+    ok(ngx_webrtc_h264_profile(V(h264_sps), profile) == NGX_WEBRTC_PARSE_OK
+       && profile[0] == 0x42 && profile[1] == 0xc0 && profile[2] == 0x0b,
+       "h264 profile: SPS as a single NAL");
+
+    memset(profile, 0, sizeof(profile));
+    ok(ngx_webrtc_h264_profile(V(h264_318_sps), profile)
+       == NGX_WEBRTC_PARSE_OK
+       && profile[0] == 0x64 && profile[1] == 0x00 && profile[2] == 0x0b,
+       "h264 profile: High SPS as a single NAL");
+
+    memset(profile, 0, sizeof(profile));
+    ok(ngx_webrtc_h264_profile(V(h264_stap_a), profile)
+       == NGX_WEBRTC_PARSE_OK
+       && profile[0] == 0x42 && profile[1] == 0xc0 && profile[2] == 0x0b,
+       "h264 profile: SPS in a STAP-A");
+
+    memset(profile, 0, sizeof(profile));
+    ok(ngx_webrtc_h264_profile(V(h264_444_stap_a), profile)
+       == NGX_WEBRTC_PARSE_OK
+       && profile[0] == 0xf4 && profile[1] == 0x00 && profile[2] == 0x0b,
+       "h264 profile: High 4:4:4 SPS in a STAP-A");
+
+    ok(ngx_webrtc_h264_profile(L(stap_cut), profile)
+       == NGX_WEBRTC_PARSE_ERROR, "h264 profile: truncated STAP-A refused");
+    ok(ngx_webrtc_h264_profile(L(sps_short), profile)
+       == NGX_WEBRTC_PARSE_ERROR, "h264 profile: SPS too short refused");
+    ok(ngx_webrtc_h264_profile(V(h264_fu_start), profile)
+       == NGX_WEBRTC_PARSE_ERROR
+       && ngx_webrtc_h264_profile(V(h264_p_single), profile)
+          == NGX_WEBRTC_PARSE_ERROR,
+       "h264 profile: none in FU-A or a P slice");
+}
+
+
 int
 main(void)
 {
     test_names();
     test_frames();
     test_frames_malformed();
+    test_h264_profile();
 
     return done_testing();
 }
