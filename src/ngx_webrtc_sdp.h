@@ -160,6 +160,20 @@ int ngx_webrtc_sdp_parse(ngx_webrtc_sdp_t *sdp, u_char *p, size_t len);
 
 
 /*
+ * Parser helpers that ngx_webrtc_sdp_answer.c shares: the direction
+ * attribute names by ngx_webrtc_direction_e, whether s is exactly lit or
+ * contains it, and the value of key in an fmtp "k=v;k=v" list (keys
+ * case-insensitive; 0 if absent).
+ */
+extern const char  *ngx_webrtc_sdp_directions[];
+
+int ngx_webrtc_sdp_eq(ngx_webrtc_str_t *s, const char *lit);
+int ngx_webrtc_sdp_contains(ngx_webrtc_str_t *s, const char *lit);
+int ngx_webrtc_sdp_fmtp_param(ngx_webrtc_str_t *fmtp, const char *key,
+    ngx_webrtc_str_t *val);
+
+
+/*
  * Effective transport attributes of m-section i: the m-section's own value
  * where present, else the session level one.
  */
