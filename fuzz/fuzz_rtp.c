@@ -1,12 +1,15 @@
 /*
  * Copyright (C) nginx WebRTC module authors
  *
- * libFuzzer target for ngx_webrtc_rtp.c: RTP header and extensions, every
- * codec inspector, RTCP walks and the receiver statistics.
+ * libFuzzer target for ngx_webrtc_rtp.c, ngx_webrtc_rtcp.c and
+ * ngx_webrtc_codec.c: RTP header and extensions, every codec inspector and
+ * the H.264 profile lookup, RTCP walks and the receiver statistics.
  */
 
 
 #include "ngx_webrtc_rtp.h"
+#include "ngx_webrtc_rtcp.h"
+#include "ngx_webrtc_codec.h"
 
 
 static void
@@ -22,6 +25,7 @@ ngx_webrtc_fuzz_nack(void *data, uint32_t media_ssrc, uint16_t pid,
 static void
 ngx_webrtc_fuzz_inspect(u_char *p, size_t len)
 {
+    u_char                   profile[3];
     ngx_webrtc_codec_e       c;
     ngx_webrtc_frame_info_t  info;
 
@@ -32,6 +36,8 @@ ngx_webrtc_fuzz_inspect(u_char *p, size_t len)
             __builtin_trap();
         }
     }
+
+    (void) ngx_webrtc_h264_profile(p, len, profile);
 }
 
 

@@ -23,6 +23,8 @@
 #include "ngx_webrtc_parse.h"
 #include "ngx_webrtc_sdp.h"
 #include "ngx_webrtc_rtp.h"
+#include "ngx_webrtc_rtcp.h"
+#include "ngx_webrtc_codec.h"
 
 
 #define NGX_WEBRTC_ID_LEN            32     /* hex chars, 128 bits */

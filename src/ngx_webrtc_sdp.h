@@ -8,7 +8,7 @@
 #define _NGX_WEBRTC_SDP_H_INCLUDED_
 
 
-#include "ngx_webrtc_parse.h"
+#include "ngx_webrtc_codec.h"
 
 
 #define NGX_WEBRTC_SDP_MAX_MEDIA        8
@@ -157,6 +157,20 @@ typedef struct {
  * m-sections ...); attributes that are merely unknown are skipped.
  */
 int ngx_webrtc_sdp_parse(ngx_webrtc_sdp_t *sdp, u_char *p, size_t len);
+
+
+/*
+ * Parser helpers that ngx_webrtc_sdp_answer.c shares: the direction
+ * attribute names by ngx_webrtc_direction_e, whether s is exactly lit or
+ * contains it, and the value of key in an fmtp "k=v;k=v" list (keys
+ * case-insensitive; 0 if absent).
+ */
+extern const char  *ngx_webrtc_sdp_directions[];
+
+int ngx_webrtc_sdp_eq(ngx_webrtc_str_t *s, const char *lit);
+int ngx_webrtc_sdp_contains(ngx_webrtc_str_t *s, const char *lit);
+int ngx_webrtc_sdp_fmtp_param(ngx_webrtc_str_t *fmtp, const char *key,
+    ngx_webrtc_str_t *val);
 
 
 /*

@@ -43,8 +43,6 @@ static void ngx_webrtc_stream_notify_all(ngx_uint_t event);
 static void ngx_webrtc_stream_wake_workers(ngx_webrtc_stream_t *st,
     ngx_uint_t armed_only);
 static void ngx_webrtc_stream_posted(ngx_event_t *ev);
-static ngx_int_t ngx_webrtc_h264_profile(u_char *p, size_t len,
-    u_char *profile);
 
 
 static ngx_queue_t           ngx_webrtc_stream_locals;
@@ -334,7 +332,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     if (keyframe && t->codec == NGX_WEBRTC_CODEC_H264 && !sk->has_profile
         && ngx_webrtc_h264_profile(rtp->payload, rtp->payload_len,
                                    sk->profile)
-           == NGX_OK)
+           == NGX_WEBRTC_PARSE_OK)
     {
         sk->has_profile = 1;
     }
@@ -770,44 +768,4 @@ ngx_webrtc_stream_local_free(ngx_webrtc_stream_local_t *l)
 
     ngx_queue_remove(&l->queue);
     ngx_free(l);
-}
-
-
-/*
- * profile_idc, constraint flags and level_idc of an SPS in a single NAL
- * or STAP-A packet: what the stream really is, for WHEP answers.
- */
-
-static ngx_int_t
-ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile)
-{
-    size_t  n;
-    u_char  *end;
-
-    end = p + len;
-
-    if (len >= 4 && (p[0] & 0x1f) == 7) {
-        ngx_memcpy(profile, p + 1, 3);
-        return NGX_OK;
-    }
-
-    if (len < 1 || (p[0] & 0x1f) != 24) {
-        return NGX_DECLINED;
-    }
-
-    for (p++; end - p >= 2; p += n) {
-        n = ((size_t) p[0] << 8) | p[1];
-        p += 2;
-
-        if (n > (size_t) (end - p)) {
-            break;
-        }
-
-        if (n >= 4 && (p[0] & 0x1f) == 7) {
-            ngx_memcpy(profile, p + 1, 3);
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
 }

@@ -953,23 +953,6 @@ test_errors(void)
        && sdp.media[0].codecs[0].fb_nack,
        "rtcp-fb:*, fmtp before rtpmap, HEVC");
 
-    ok(ngx_webrtc_codec_by_name((u_char *) "oPuS", 4) == NGX_WEBRTC_CODEC_OPUS
-       && ngx_webrtc_codec_by_name((u_char *) "h264", 4)
-          == NGX_WEBRTC_CODEC_H264
-       && ngx_webrtc_codec_by_name((u_char *) "H265", 4)
-          == NGX_WEBRTC_CODEC_H265
-       && ngx_webrtc_codec_by_name((u_char *) "TELEPHONE-EVENT", 15)
-          == NGX_WEBRTC_CODEC_TELEPHONE_EVENT
-       && ngx_webrtc_codec_by_name((u_char *) "opus2", 5)
-          == NGX_WEBRTC_CODEC_UNKNOWN
-       && ngx_webrtc_codec_by_name((u_char *) "", 0)
-          == NGX_WEBRTC_CODEC_UNKNOWN,
-       "codec names are case-insensitive");
-    ok(strcmp(ngx_webrtc_codec_name(NGX_WEBRTC_CODEC_OPUS), "opus") == 0
-       && strcmp(ngx_webrtc_codec_name(NGX_WEBRTC_CODEC_H265), "H265") == 0
-       && strcmp(ngx_webrtc_codec_name(NGX_WEBRTC_CODEC_LAST), "unknown")
-          == 0, "codec_name");
-
     /* 422s from real offers with one thing changed */
 
     text = load("chromium.sdp", &len);

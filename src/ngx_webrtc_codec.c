@@ -1,0 +1,1262 @@
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+/*
+ * The codecs: their names (rtpmap encoding names, also in configuration
+ * and status), and what the server learns from a video payload without
+ * decoding it: does it start a frame, is it a keyframe (a new viewer
+ * starts at one), and the picture size where the packet carries it (SPS,
+ * VP8/VP9 key frame header, AV1 sequence header).
+ */
+
+#include "ngx_webrtc_codec.h"
+
+
+#define NGX_WEBRTC_MAX_DIMENSION       65536
+
+
+/* MSB-first bit reader, optionally dropping H.26x emulation prevention */
+typedef struct {
+    u_char                     *pos;
+    u_char                     *last;
+    unsigned                    cur;
+    unsigned                    left;
+    unsigned                    zeros;
+    unsigned                    epb:1;
+    unsigned                    error:1;
+} ngx_webrtc_bits_t;
+
+
+static void ngx_webrtc_bits_init(ngx_webrtc_bits_t *b, u_char *p, size_t len,
+    unsigned epb);
+static uint32_t ngx_webrtc_bits_read(ngx_webrtc_bits_t *b, unsigned n);
+static void ngx_webrtc_bits_skip(ngx_webrtc_bits_t *b, unsigned n);
+static uint32_t ngx_webrtc_bits_ue(ngx_webrtc_bits_t *b);
+static int32_t ngx_webrtc_bits_se(ngx_webrtc_bits_t *b);
+static int ngx_webrtc_set_size(ngx_webrtc_frame_info_t *info, uint64_t width,
+    uint64_t height);
+
+static int ngx_webrtc_h264_inspect(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static void ngx_webrtc_h264_nal(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static unsigned ngx_webrtc_h264_first(unsigned type, u_char *p, size_t len);
+static int ngx_webrtc_h264_sps(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_h265_inspect(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static void ngx_webrtc_h265_nal(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static unsigned ngx_webrtc_h265_first(unsigned type, u_char *p, size_t len);
+static int ngx_webrtc_h265_sps(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_vp8_inspect(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_vp9_inspect(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_vp9_frame_size(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_av1_inspect(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value);
+static int ngx_webrtc_av1_seq_header(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+static uint32_t ngx_webrtc_av1_uvlc(ngx_webrtc_bits_t *b);
+
+
+static const char  *ngx_webrtc_codec_names[] = {
+    "unknown",
+    "opus",
+    "H264",
+    "VP8",
+    "VP9",
+    "AV1",
+    "H265",
+    "rtx",
+    "red",
+    "ulpfec",
+    "PCMU",
+    "PCMA",
+    "G722",
+    "telephone-event",
+    "CN"
+};
+
+
+const char *
+ngx_webrtc_codec_name(ngx_webrtc_codec_e codec)
+{
+    if ((unsigned) codec >= NGX_WEBRTC_CODEC_LAST) {
+        return ngx_webrtc_codec_names[0];
+    }
+
+    return ngx_webrtc_codec_names[codec];
+}
+
+
+ngx_webrtc_codec_e
+ngx_webrtc_codec_by_name(const u_char *name, size_t len)
+{
+    unsigned  i;
+
+    for (i = 1; i < NGX_WEBRTC_CODEC_LAST; i++) {
+        if (ngx_webrtc_caseeq(name, len, ngx_webrtc_codec_names[i])) {
+            return (ngx_webrtc_codec_e) i;
+        }
+    }
+
+    if (ngx_webrtc_caseeq(name, len, "HEVC")) {
+        return NGX_WEBRTC_CODEC_H265;
+    }
+
+    return NGX_WEBRTC_CODEC_UNKNOWN;
+}
+
+
+static void
+ngx_webrtc_bits_init(ngx_webrtc_bits_t *b, u_char *p, size_t len,
+    unsigned epb)
+{
+    b->pos = p;
+    b->last = p + len;
+    b->cur = 0;
+    b->left = 0;
+    b->zeros = 0;
+    b->epb = epb;
+    b->error = 0;
+}
+
+
+static uint32_t
+ngx_webrtc_bits_read(ngx_webrtc_bits_t *b, unsigned n)
+{
+    unsigned  c;
+    uint32_t  v;
+
+    v = 0;
+
+    while (n--) {
+
+        if (b->left == 0) {
+            if (b->pos >= b->last) {
+                b->error = 1;
+                return 0;
+            }
+
+            c = *b->pos++;
+
+            if (b->epb && b->zeros >= 2 && c == 3) {
+                b->zeros = 0;
+
+                if (b->pos >= b->last) {
+                    b->error = 1;
+                    return 0;
+                }
+
+                c = *b->pos++;
+            }
+
+            b->zeros = (c == 0) ? b->zeros + 1 : 0;
+            b->cur = c;
+            b->left = 8;
+        }
+
+        b->left--;
+        v = (v << 1) | ((b->cur >> b->left) & 1);
+    }
+
+    return v;
+}
+
+
+static void
+ngx_webrtc_bits_skip(ngx_webrtc_bits_t *b, unsigned n)
+{
+    while (n > 32 && !b->error) {
+        (void) ngx_webrtc_bits_read(b, 32);
+        n -= 32;
+    }
+
+    (void) ngx_webrtc_bits_read(b, n);
+}
+
+
+static uint32_t
+ngx_webrtc_bits_ue(ngx_webrtc_bits_t *b)
+{
+    unsigned  lz;
+
+    lz = 0;
+
+    while (ngx_webrtc_bits_read(b, 1) == 0) {
+        if (b->error || ++lz > 31) {
+            b->error = 1;
+            return 0;
+        }
+    }
+
+    return ((1u << lz) - 1) + ngx_webrtc_bits_read(b, lz);
+}
+
+
+static int32_t
+ngx_webrtc_bits_se(ngx_webrtc_bits_t *b)
+{
+    uint32_t  k;
+
+    k = ngx_webrtc_bits_ue(b);
+
+    if (k & 1) {
+        return (int32_t) (k >> 1) + 1;
+    }
+
+    return -(int32_t) (k >> 1);
+}
+
+
+static int
+ngx_webrtc_set_size(ngx_webrtc_frame_info_t *info, uint64_t width,
+    uint64_t height)
+{
+    if (width == 0 || height == 0
+        || width > NGX_WEBRTC_MAX_DIMENSION
+        || height > NGX_WEBRTC_MAX_DIMENSION)
+    {
+        return -1;
+    }
+
+    info->width = (unsigned) width;
+    info->height = (unsigned) height;
+    info->has_size = 1;
+
+    return 0;
+}
+
+
+int
+ngx_webrtc_frame_inspect(ngx_webrtc_codec_e codec, u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info)
+{
+    memset(info, 0, sizeof(ngx_webrtc_frame_info_t));
+
+    switch (codec) {
+
+    case NGX_WEBRTC_CODEC_H264:
+        return ngx_webrtc_h264_inspect(p, len, info);
+
+    case NGX_WEBRTC_CODEC_H265:
+        return ngx_webrtc_h265_inspect(p, len, info);
+
+    case NGX_WEBRTC_CODEC_VP8:
+        return ngx_webrtc_vp8_inspect(p, len, info);
+
+    case NGX_WEBRTC_CODEC_VP9:
+        return ngx_webrtc_vp9_inspect(p, len, info);
+
+    case NGX_WEBRTC_CODEC_AV1:
+        return ngx_webrtc_av1_inspect(p, len, info);
+
+    default:
+        return 0;
+    }
+}
+
+
+/* H.264, RFC 6184 */
+
+static int
+ngx_webrtc_h264_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    size_t    n;
+    u_char   *last;
+    unsigned  type;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    type = p[0] & 0x1f;
+
+    switch (type) {
+
+    case 0:
+    case 30:
+    case 31:
+        return -1;
+
+    case 24: /* STAP-A */
+        p++;
+        last = p + len - 1;
+
+        if (p == last) {
+            return -1;
+        }
+
+        while (p < last) {
+            if (last - p < 2) {
+                return -1;
+            }
+
+            n = ngx_webrtc_be16(p);
+            p += 2;
+
+            if (n == 0 || (size_t) (last - p) < n) {
+                return -1;
+            }
+
+            ngx_webrtc_h264_nal(p, n, info);
+            p += n;
+        }
+
+        return 0;
+
+    case 28: /* FU-A */
+        if (len < 2) {
+            return -1;
+        }
+
+        if (p[1] & 0x80) {
+            type = p[1] & 0x1f;
+            info->frame_start = ngx_webrtc_h264_first(type, p + 2, len - 2);
+
+            if (type == 5 || type == 7) {
+                info->keyframe = 1;
+            }
+        }
+
+        return 0;
+
+    case 25: /* STAP-B, MTAPs, FU-B: not used by WebRTC */
+    case 26:
+    case 27:
+    case 29:
+        return 0;
+
+    default:
+        ngx_webrtc_h264_nal(p, len, info);
+        return 0;
+    }
+}
+
+
+static void
+ngx_webrtc_h264_nal(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    unsigned  type;
+
+    type = p[0] & 0x1f;
+
+    if (ngx_webrtc_h264_first(type, p + 1, len - 1)) {
+        info->frame_start = 1;
+    }
+
+    if (type == 5) {
+        info->keyframe = 1;
+
+    } else if (type == 7) {
+        info->keyframe = 1;
+
+        if (!info->has_size) {
+            /* a bad SPS only costs the size */
+            (void) ngx_webrtc_h264_sps(p, len, info);
+        }
+    }
+}
+
+
+/*
+ * Whether a NAL unit, given its type and the bytes after its header, may
+ * start a picture: a slice must have first_mb_in_slice 0 (ue(v) "1"), so
+ * that the later slices of a multi-slice picture are not frame starts.
+ */
+
+static unsigned
+ngx_webrtc_h264_first(unsigned type, u_char *p, size_t len)
+{
+    switch (type) {
+
+    case 1:
+    case 2:
+    case 5:
+        return len > 0 && (p[0] & 0x80);
+
+    case 3:
+    case 4:
+        return 0;
+
+    default:
+        return 1;
+    }
+}
+
+
+/* seq_parameter_set_rbsp(), H.264 7.3.2.1.1, up to the cropping window */
+
+static int
+ngx_webrtc_h264_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    int32_t            delta, last_scale, next_scale;
+    uint32_t           profile, chroma, separate, poc_type, n, i, j, size;
+    uint32_t           width_mbs, height_units, frame_mbs_only;
+    uint32_t           crop_left, crop_right, crop_top, crop_bottom;
+    uint64_t           width, height, unit_x, unit_y;
+    ngx_webrtc_bits_t  b;
+
+    if (len < 2) {
+        return -1;
+    }
+
+    ngx_webrtc_bits_init(&b, p + 1, len - 1, 1);
+
+    profile = ngx_webrtc_bits_read(&b, 8);
+    ngx_webrtc_bits_skip(&b, 16);              /* constraints, level_idc */
+
+    if (ngx_webrtc_bits_ue(&b) > 31) {         /* seq_parameter_set_id */
+        return -1;
+    }
+
+    chroma = 1;
+    separate = 0;
+
+    switch (profile) {
+    case 100: case 110: case 122: case 244: case 44: case 83:
+    case 86: case 118: case 128: case 138: case 139: case 134: case 135:
+
+        chroma = ngx_webrtc_bits_ue(&b);
+        if (chroma > 3) {
+            return -1;
+        }
+
+        if (chroma == 3) {
+            separate = ngx_webrtc_bits_read(&b, 1);
+        }
+
+        (void) ngx_webrtc_bits_ue(&b);         /* bit_depth_luma_minus8 */
+        (void) ngx_webrtc_bits_ue(&b);         /* bit_depth_chroma_minus8 */
+        ngx_webrtc_bits_skip(&b, 1);           /* qpprime_y_zero_... */
+
+        if (ngx_webrtc_bits_read(&b, 1)) {     /* seq_scaling_matrix_present */
+            n = (chroma != 3) ? 8 : 12;
+
+            for (i = 0; i < n && !b.error; i++) {
+                if (!ngx_webrtc_bits_read(&b, 1)) {
+                    continue;
+                }
+
+                size = (i < 6) ? 16 : 64;
+                last_scale = 8;
+                next_scale = 8;
+
+                for (j = 0; j < size && !b.error; j++) {
+                    if (next_scale != 0) {
+                        delta = ngx_webrtc_bits_se(&b);
+                        if (delta < -128 || delta > 127) {
+                            return -1;
+                        }
+
+                        next_scale = (last_scale + delta + 256) % 256;
+                    }
+
+                    last_scale = (next_scale == 0) ? last_scale : next_scale;
+                }
+            }
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    if (ngx_webrtc_bits_ue(&b) > 12) {         /* log2_max_frame_num_minus4 */
+        return -1;
+    }
+
+    poc_type = ngx_webrtc_bits_ue(&b);
+
+    if (poc_type == 0) {
+        if (ngx_webrtc_bits_ue(&b) > 12) {
+            return -1;
+        }
+
+    } else if (poc_type == 1) {
+        ngx_webrtc_bits_skip(&b, 1);
+        (void) ngx_webrtc_bits_se(&b);
+        (void) ngx_webrtc_bits_se(&b);
+
+        n = ngx_webrtc_bits_ue(&b);
+        if (n > 255) {
+            return -1;
+        }
+
+        for (i = 0; i < n && !b.error; i++) {
+            (void) ngx_webrtc_bits_se(&b);
+        }
+
+    } else if (poc_type != 2) {
+        return -1;
+    }
+
+    (void) ngx_webrtc_bits_ue(&b);             /* max_num_ref_frames */
+    ngx_webrtc_bits_skip(&b, 1);               /* gaps_in_frame_num_... */
+
+    width_mbs = ngx_webrtc_bits_ue(&b);
+    height_units = ngx_webrtc_bits_ue(&b);
+    frame_mbs_only = ngx_webrtc_bits_read(&b, 1);
+
+    if (!frame_mbs_only) {
+        ngx_webrtc_bits_skip(&b, 1);           /* mb_adaptive_frame_field */
+    }
+
+    ngx_webrtc_bits_skip(&b, 1);               /* direct_8x8_inference */
+
+    crop_left = 0;
+    crop_right = 0;
+    crop_top = 0;
+    crop_bottom = 0;
+
+    if (ngx_webrtc_bits_read(&b, 1)) {
+        crop_left = ngx_webrtc_bits_ue(&b);
+        crop_right = ngx_webrtc_bits_ue(&b);
+        crop_top = ngx_webrtc_bits_ue(&b);
+        crop_bottom = ngx_webrtc_bits_ue(&b);
+    }
+
+    if (b.error) {
+        return -1;
+    }
+
+    width = ((uint64_t) width_mbs + 1) * 16;
+    height = ((uint64_t) height_units + 1) * 16 * (2 - frame_mbs_only);
+
+    if (separate || chroma == 0) {
+        unit_x = 1;
+        unit_y = 2 - frame_mbs_only;
+
+    } else {
+        unit_x = (chroma == 3) ? 1 : 2;
+        unit_y = ((chroma == 1) ? 2 : 1) * (2 - frame_mbs_only);
+    }
+
+    width -= (uint64_t) crop_left * unit_x;
+    width -= (uint64_t) crop_right * unit_x;
+    height -= (uint64_t) crop_top * unit_y;
+    height -= (uint64_t) crop_bottom * unit_y;
+
+    /* underflow wraps to a huge value, which set_size refuses */
+    if (((uint64_t) crop_left + crop_right) * unit_x
+        >= ((uint64_t) width_mbs + 1) * 16
+        || ((uint64_t) crop_top + crop_bottom) * unit_y
+           >= ((uint64_t) height_units + 1) * 16 * (2 - frame_mbs_only))
+    {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, width, height);
+}
+
+
+/*
+ * profile_idc, constraint flags and level_idc of an SPS in a single NAL
+ * or STAP-A packet: what the stream really is, for WHEP answers.
+ */
+
+int
+ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile)
+{
+    size_t   n;
+    u_char  *end;
+
+    end = p + len;
+
+    if (len >= 4 && (p[0] & 0x1f) == 7) {
+        memcpy(profile, p + 1, 3);
+        return NGX_WEBRTC_PARSE_OK;
+    }
+
+    if (len < 1 || (p[0] & 0x1f) != 24) {
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    for (p++; end - p >= 2; p += n) {
+        n = ngx_webrtc_be16(p);
+        p += 2;
+
+        if (n > (size_t) (end - p)) {
+            break;
+        }
+
+        if (n >= 4 && (p[0] & 0x1f) == 7) {
+            memcpy(profile, p + 1, 3);
+            return NGX_WEBRTC_PARSE_OK;
+        }
+    }
+
+    return NGX_WEBRTC_PARSE_ERROR;
+}
+
+
+/* H.265, RFC 7798 */
+
+static int
+ngx_webrtc_h265_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    size_t    n;
+    u_char   *last;
+    unsigned  type;
+
+    if (len < 2) {
+        return -1;
+    }
+
+    type = (p[0] >> 1) & 0x3f;
+
+    switch (type) {
+
+    case 48: /* aggregation packet, no DONL: sprop-max-don-diff is 0 */
+        p += 2;
+        last = p + len - 2;
+
+        if (p == last) {
+            return -1;
+        }
+
+        while (p < last) {
+            if (last - p < 2) {
+                return -1;
+            }
+
+            n = ngx_webrtc_be16(p);
+            p += 2;
+
+            if (n < 2 || (size_t) (last - p) < n) {
+                return -1;
+            }
+
+            ngx_webrtc_h265_nal(p, n, info);
+            p += n;
+        }
+
+        return 0;
+
+    case 49: /* fragmentation unit */
+        if (len < 3) {
+            return -1;
+        }
+
+        if (p[2] & 0x80) {
+            type = p[2] & 0x3f;
+            info->frame_start = ngx_webrtc_h265_first(type, p + 3, len - 3);
+
+            if ((type >= 16 && type <= 21) || type == 32 || type == 33) {
+                info->keyframe = 1;
+            }
+        }
+
+        return 0;
+
+    case 50: /* PACI */
+        return 0;
+
+    default:
+        ngx_webrtc_h265_nal(p, len, info);
+        return 0;
+    }
+}
+
+
+static void
+ngx_webrtc_h265_nal(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    unsigned  type;
+
+    type = (p[0] >> 1) & 0x3f;
+
+    if (ngx_webrtc_h265_first(type, p + 2, len - 2)) {
+        info->frame_start = 1;
+    }
+
+    if ((type >= 16 && type <= 21) || type == 32) {
+        info->keyframe = 1;
+
+    } else if (type == 33) {
+        info->keyframe = 1;
+
+        if (!info->has_size) {
+            (void) ngx_webrtc_h265_sps(p, len, info);
+        }
+    }
+}
+
+
+/* as for H.264: a VCL unit starts a picture with first_slice_segment_in_pic */
+
+static unsigned
+ngx_webrtc_h265_first(unsigned type, u_char *p, size_t len)
+{
+    if (type < 32) {
+        return len > 0 && (p[0] & 0x80);
+    }
+
+    return 1;
+}
+
+
+/* seq_parameter_set_rbsp(), H.265 7.3.2.2.1, up to the conformance window */
+
+static int
+ngx_webrtc_h265_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    uint32_t           sub_layers, i, chroma, separate, width, height;
+    uint32_t           left, right, top, bottom, unit_x, unit_y;
+    unsigned           profile_present[8], level_present[8];
+    ngx_webrtc_bits_t  b;
+
+    if (len < 3) {
+        return -1;
+    }
+
+    ngx_webrtc_bits_init(&b, p + 2, len - 2, 1);
+
+    ngx_webrtc_bits_skip(&b, 4);               /* sps_video_parameter_set_id */
+    sub_layers = ngx_webrtc_bits_read(&b, 3);  /* sps_max_sub_layers_minus1 */
+    ngx_webrtc_bits_skip(&b, 1);               /* temporal_id_nesting */
+
+    if (sub_layers > 6) {
+        return -1;
+    }
+
+    /* profile_tier_level(1, sps_max_sub_layers_minus1) */
+
+    ngx_webrtc_bits_skip(&b, 88);              /* general profile */
+    ngx_webrtc_bits_skip(&b, 8);               /* general_level_idc */
+
+    for (i = 0; i < sub_layers; i++) {
+        profile_present[i] = ngx_webrtc_bits_read(&b, 1);
+        level_present[i] = ngx_webrtc_bits_read(&b, 1);
+    }
+
+    if (sub_layers > 0) {
+        ngx_webrtc_bits_skip(&b, 2 * (8 - sub_layers));
+    }
+
+    for (i = 0; i < sub_layers; i++) {
+        if (profile_present[i]) {
+            ngx_webrtc_bits_skip(&b, 88);
+        }
+
+        if (level_present[i]) {
+            ngx_webrtc_bits_skip(&b, 8);
+        }
+    }
+
+    if (ngx_webrtc_bits_ue(&b) > 15) {         /* sps_seq_parameter_set_id */
+        return -1;
+    }
+
+    chroma = ngx_webrtc_bits_ue(&b);
+    if (chroma > 3) {
+        return -1;
+    }
+
+    separate = 0;
+
+    if (chroma == 3) {
+        separate = ngx_webrtc_bits_read(&b, 1);
+    }
+
+    width = ngx_webrtc_bits_ue(&b);
+    height = ngx_webrtc_bits_ue(&b);
+
+    left = 0;
+    right = 0;
+    top = 0;
+    bottom = 0;
+
+    if (ngx_webrtc_bits_read(&b, 1)) {         /* conformance_window_flag */
+        left = ngx_webrtc_bits_ue(&b);
+        right = ngx_webrtc_bits_ue(&b);
+        top = ngx_webrtc_bits_ue(&b);
+        bottom = ngx_webrtc_bits_ue(&b);
+    }
+
+    if (b.error) {
+        return -1;
+    }
+
+    if (separate || chroma == 0 || chroma == 3) {
+        unit_x = 1;
+        unit_y = 1;
+
+    } else {
+        unit_x = 2;
+        unit_y = (chroma == 1) ? 2 : 1;
+    }
+
+    if (((uint64_t) left + right) * unit_x >= width
+        || ((uint64_t) top + bottom) * unit_y >= height)
+    {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info,
+                               width - ((uint64_t) left + right) * unit_x,
+                               height - ((uint64_t) top + bottom) * unit_y);
+}
+
+
+/* VP8, RFC 7741 */
+
+static int
+ngx_webrtc_vp8_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    u_char  *f;
+    size_t   off;
+    u_char   x;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    off = 1;
+
+    if (p[0] & 0x80) {
+        if (len < 2) {
+            return -1;
+        }
+
+        x = p[1];
+        off = 2;
+
+        if (x & 0x80) {                        /* I: PictureID, M: 15 bits */
+            if (off >= len) {
+                return -1;
+            }
+
+            off += (p[off] & 0x80) ? 2 : 1;
+        }
+
+        if (x & 0x40) {                        /* L: TL0PICIDX */
+            off++;
+        }
+
+        if (x & 0x30) {                        /* T or K: TID/Y/KEYIDX */
+            off++;
+        }
+    }
+
+    if (off >= len) {
+        return -1;
+    }
+
+    /* S set and partition index 0: the frame starts here */
+    if ((p[0] & 0x17) != 0x10) {
+        return 0;
+    }
+
+    info->frame_start = 1;
+
+    f = p + off;
+
+    if (f[0] & 0x01) {                         /* P: interframe */
+        return 0;
+    }
+
+    info->keyframe = 1;
+
+    /* frame tag (3), start code (3), 14-bit width and height, LE */
+    if (len - off < 10 || f[3] != 0x9d || f[4] != 0x01 || f[5] != 0x2a) {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, ((f[7] << 8) | f[6]) & 0x3fff,
+                               ((f[9] << 8) | f[8]) & 0x3fff);
+}
+
+
+/* VP9, RFC 9628 */
+
+static int
+ngx_webrtc_vp9_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    size_t    off;
+    unsigned  d, sid, ns, ng, i;
+    uint32_t  width, height;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    d = p[0];
+    off = 1;
+    sid = 0;
+
+    if (d & 0x80) {                            /* I: picture id */
+        if (off >= len) {
+            return -1;
+        }
+
+        off += (p[off] & 0x80) ? 2 : 1;
+    }
+
+    if (d & 0x20) {                            /* L: layer indices */
+        if (off >= len) {
+            return -1;
+        }
+
+        sid = (p[off] >> 1) & 0x07;
+        off++;
+
+        if (!(d & 0x10)) {                     /* TL0PICIDX unless flexible */
+            off++;
+        }
+    }
+
+    if ((d & 0x50) == 0x50) {                  /* P and F: up to 3 P_DIFF */
+        for (i = 0; /* void */; i++) {
+            if (off >= len) {
+                return -1;
+            }
+
+            if (!(p[off++] & 0x01)) {
+                break;
+            }
+
+            if (i == 2) {
+                return -1;
+            }
+        }
+    }
+
+    if (d & 0x02) {                            /* V: scalability structure */
+        if (off >= len) {
+            return -1;
+        }
+
+        ns = (p[off] >> 5) + 1;
+        i = p[off];
+        off++;
+
+        if (i & 0x10) {                        /* Y: layer sizes */
+            if (len - off < ns * 4) {
+                return -1;
+            }
+
+            /* the last layer is the largest */
+            off += (ns - 1) * 4;
+            width = ngx_webrtc_be16(p + off);
+            height = ngx_webrtc_be16(p + off + 2);
+            off += 4;
+
+            (void) ngx_webrtc_set_size(info, width, height);
+        }
+
+        if (i & 0x08) {                        /* G: picture group */
+            if (off >= len) {
+                return -1;
+            }
+
+            ng = p[off++];
+
+            for (i = 0; i < ng; i++) {
+                if (off >= len) {
+                    return -1;
+                }
+
+                off += 1 + ((p[off] >> 2) & 0x03);
+            }
+        }
+    }
+
+    if (off >= len) {
+        return -1;
+    }
+
+    if (!(d & 0x08)) {                         /* B: start of a frame */
+        return 0;
+    }
+
+    info->frame_start = 1;
+
+    if ((d & 0x40) || sid != 0) {
+        return 0;
+    }
+
+    info->keyframe = 1;
+
+    if (!info->has_size) {
+        (void) ngx_webrtc_vp9_frame_size(p + off, len - off, info);
+    }
+
+    return 0;
+}
+
+
+/* uncompressed_header() of a VP9 key frame, up to frame_size() */
+
+static int
+ngx_webrtc_vp9_frame_size(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    uint32_t           profile, cs, width, height;
+    ngx_webrtc_bits_t  b;
+
+    ngx_webrtc_bits_init(&b, p, len, 0);
+
+    if (ngx_webrtc_bits_read(&b, 2) != 2) {    /* frame_marker */
+        return -1;
+    }
+
+    profile = ngx_webrtc_bits_read(&b, 1);
+    profile |= ngx_webrtc_bits_read(&b, 1) << 1;
+
+    if (profile == 3) {
+        ngx_webrtc_bits_skip(&b, 1);
+    }
+
+    if (ngx_webrtc_bits_read(&b, 1)            /* show_existing_frame */
+        || ngx_webrtc_bits_read(&b, 1))        /* frame_type: not a key */
+    {
+        return -1;
+    }
+
+    ngx_webrtc_bits_skip(&b, 2);               /* show_frame, error_res */
+
+    if (ngx_webrtc_bits_read(&b, 24) != 0x498342) {
+        return -1;
+    }
+
+    if (profile >= 2) {
+        ngx_webrtc_bits_skip(&b, 1);           /* ten_or_twelve_bit */
+    }
+
+    cs = ngx_webrtc_bits_read(&b, 3);
+
+    if (cs != 7) {                             /* not CS_RGB */
+        ngx_webrtc_bits_skip(&b, (profile & 1) ? 4 : 1);
+
+    } else if (profile & 1) {
+        ngx_webrtc_bits_skip(&b, 1);
+    }
+
+    width = ngx_webrtc_bits_read(&b, 16);
+    height = ngx_webrtc_bits_read(&b, 16);
+
+    if (b.error) {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, (uint64_t) width + 1,
+                               (uint64_t) height + 1);
+}
+
+
+/* AV1, "RTP Payload Format For AV1" (AOM) */
+
+static int
+ngx_webrtc_av1_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    u_char    *last, *obu, *q;
+    uint64_t   n, size;
+    unsigned   agg, w, count;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    agg = p[0];
+    w = (agg >> 4) & 0x03;
+    last = p + len;
+    p++;
+
+    if (agg & 0x08) {                          /* N: new coded sequence */
+        info->keyframe = 1;
+    }
+
+    for (count = 1; p < last; count++) {
+
+        if (w == 0 || count < w) {
+            if (ngx_webrtc_av1_leb128(&p, last, &n) != 0
+                || n > (uint64_t) (last - p))
+            {
+                return -1;
+            }
+
+        } else {
+            n = last - p;
+        }
+
+        obu = p;
+        p += n;
+
+        if (n == 0 || (count == 1 && (agg & 0x80))) {
+            /* empty, or Z: the first OBU continues from the last packet */
+            continue;
+        }
+
+        if (count == 1) {
+            /* a frame starts with any OBU but a tile group, list, padding */
+            switch ((obu[0] >> 3) & 0x0f) {
+            case 4:
+            case 8:
+            case 15:
+                break;
+            default:
+                info->frame_start = 1;
+            }
+        }
+
+        if (((obu[0] >> 3) & 0x0f) != 1 || info->has_size) {
+            continue;
+        }
+
+        /*
+         * OBU_SEQUENCE_HEADER: encoders send it with key frames only,
+         * so it marks a key frame even if a packetizer forgets N
+         */
+
+        info->keyframe = 1;
+
+        q = obu + 1 + ((obu[0] >> 2) & 1);     /* extension header */
+
+        if (q > p) {
+            continue;
+        }
+
+        size = p - q;
+
+        if (obu[0] & 0x02) {                   /* obu_has_size_field */
+            if (ngx_webrtc_av1_leb128(&q, p, &size) != 0) {
+                continue;
+            }
+
+            if (size > (uint64_t) (p - q)) {
+                size = p - q;
+            }
+        }
+
+        (void) ngx_webrtc_av1_seq_header(q, size, info);
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value)
+{
+    u_char    *p;
+    uint64_t   v;
+    unsigned   i;
+
+    p = *pp;
+    v = 0;
+
+    for (i = 0; i < 8; i++) {
+        if (p >= last) {
+            return -1;
+        }
+
+        v |= (uint64_t) (*p & 0x7f) << (i * 7);
+
+        if (!(*p++ & 0x80)) {
+            *pp = p;
+            *value = v;
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+/* sequence_header_obu(), AV1 5.5, up to max_frame_height_minus_1 */
+
+static int
+ngx_webrtc_av1_seq_header(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    uint32_t           decoder_model, delay_len, display_delay, n, i;
+    uint32_t           wbits, hbits, width, height;
+    ngx_webrtc_bits_t  b;
+
+    ngx_webrtc_bits_init(&b, p, len, 0);
+
+    ngx_webrtc_bits_skip(&b, 4);               /* seq_profile, still_picture */
+
+    if (ngx_webrtc_bits_read(&b, 1)) {         /* reduced_still_picture_hdr */
+        ngx_webrtc_bits_skip(&b, 5);           /* seq_level_idx[0] */
+
+    } else {
+        decoder_model = 0;
+        delay_len = 0;
+
+        if (ngx_webrtc_bits_read(&b, 1)) {     /* timing_info_present_flag */
+            ngx_webrtc_bits_skip(&b, 64);
+
+            if (ngx_webrtc_bits_read(&b, 1)) { /* equal_picture_interval */
+                (void) ngx_webrtc_av1_uvlc(&b);
+            }
+
+            decoder_model = ngx_webrtc_bits_read(&b, 1);
+
+            if (decoder_model) {
+                delay_len = ngx_webrtc_bits_read(&b, 5) + 1;
+                ngx_webrtc_bits_skip(&b, 32 + 5 + 5);
+            }
+        }
+
+        display_delay = ngx_webrtc_bits_read(&b, 1);
+        n = ngx_webrtc_bits_read(&b, 5) + 1;   /* operating points */
+
+        for (i = 0; i < n && !b.error; i++) {
+            ngx_webrtc_bits_skip(&b, 12);      /* operating_point_idc */
+
+            if (ngx_webrtc_bits_read(&b, 5) > 7) {
+                ngx_webrtc_bits_skip(&b, 1);   /* seq_tier */
+            }
+
+            if (decoder_model && ngx_webrtc_bits_read(&b, 1)) {
+                ngx_webrtc_bits_skip(&b, 2 * delay_len + 1);
+            }
+
+            if (display_delay && ngx_webrtc_bits_read(&b, 1)) {
+                ngx_webrtc_bits_skip(&b, 4);
+            }
+        }
+    }
+
+    wbits = ngx_webrtc_bits_read(&b, 4) + 1;
+    hbits = ngx_webrtc_bits_read(&b, 4) + 1;
+    width = ngx_webrtc_bits_read(&b, wbits);
+    height = ngx_webrtc_bits_read(&b, hbits);
+
+    if (b.error) {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, (uint64_t) width + 1,
+                               (uint64_t) height + 1);
+}
+
+
+static uint32_t
+ngx_webrtc_av1_uvlc(ngx_webrtc_bits_t *b)
+{
+    unsigned  lz;
+
+    lz = 0;
+
+    while (ngx_webrtc_bits_read(b, 1) == 0) {
+        if (b->error || ++lz > 32) {
+            b->error = 1;
+            return 0;
+        }
+    }
+
+    if (lz >= 32) {
+        return UINT32_MAX;
+    }
+
+    return ngx_webrtc_bits_read(b, lz) + ((1u << lz) - 1);
+}
