@@ -129,8 +129,11 @@ $(BUILD)/bench/floor: bench/floor.c src/ngx_webrtc_gcm.c src/ngx_webrtc_gcm.h
 	$(CC) $(BENCH_CFLAGS) -Isrc -o $@ $< src/ngx_webrtc_gcm.c \
 	    $$(pkg-config --cflags --libs libsrtp2 libcrypto)
 
-bench: module bench-tools
+# the publisher is t/clients/ndc_publish.js: node-datachannel from npm
+bench: test-deps
+	$(MAKE) module bench-tools
 	bench/run.sh
 
-bench-smoke: module bench-tools
+bench-smoke: test-deps
+	$(MAKE) module bench-tools
 	tools/netns.sh $(PROVE) -v t/70-bench-smoke.t

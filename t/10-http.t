@@ -17,7 +17,7 @@ use Digest::SHA qw(hmac_sha1_base64);
 use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use WebRTCTest qw(skip_unless_netns skip_unless_module);
+use WebRTCTest qw(skip_unless_netns skip_unless_module test_offer);
 
 skip_unless_netns();
 skip_unless_module();
@@ -27,15 +27,7 @@ my $T0 = time;
 ###############################################################################
 # offers
 
-sub slurp {
-    my ($name) = @_;
-    my $path = "$FindBin::Bin/data/offers/$name";
-    open my $fh, '<:raw', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
-my %offer = map { $_ => slurp("$_.sdp") }
+my %offer = map { $_ => test_offer($_) }
     qw(chromium chromium-vp8 chromium-recvonly chromium-dc aiortc aiortc-dc
        gstreamer obs libdatachannel);
 

@@ -16,12 +16,9 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium');
+skip_unless_peers('chromium');
 
 my $t = WebRTCTest->new(name => 'chromium', workers => 2);
 $t->write_conf($t->default_conf());
@@ -39,25 +36,16 @@ sub publish {
     my $codec;
 
     subtest $label => sub {
-        my @args = ('--base', $t->url('/'), '--stream', $stream,
-            '--seconds', 40, '--timeout', 20);
-        push @args, '--codec', $want if $want;
-        my $c = $t->spawn_client({ timeout => 90 },
-            $t->client_command('chromium_publish.js', @args));
-
-        my $ev = $c->wait_event(
-            sub { $_[0]{event} =~ /^(connected|error)$/ }, timeout => 45);
-        unless (ok($ev && $ev->{event} eq 'connected',
-            'page says connected'))
-        {
-            diag(explain($ev // 'no event'), $c->stderr);
+        my ($c, $id, $ev) = $t->spawn_publisher({ wait => 45 }, 'chromium',
+            $stream, '--seconds', 40, '--timeout', 20,
+            $want ? ('--codec', $want) : ());
+        unless (ok($id, 'page says connected')) {
             $c->kill;
             return;
         }
 
         my $loc = $ev->{location} // '';
         like($loc, qr{^/whip/\Q$stream\E/[0-9a-f]+$}, "Location $loc");
-        my $id = $t->session_id($loc);
 
         # the codec the browser really encodes, from its own stats
         my $st = $c->wait_event(
@@ -96,14 +84,7 @@ sub publish {
         is($del && $del->{event}, 'deleted', 'page stopped')
             or diag(explain($del // 'no event'));
         is($del && $del->{status}, 200, 'DELETE answered 200');
-
-        my $gone = $t->wait_gone($id, timeout => 10);
-        ok(defined $gone, sprintf 'session gone from status (%.1f s)',
-            $gone // -1);
-        ok(!$t->publisher($stream), "stream $stream no longer listed");
-
-        my ($rc, $out, $err) = $c->finish(timeout => 20);
-        is($rc, 0, 'client exit 0') or diag($err);
+        $t->check_ended($c, $id, stream => $stream);
     };
 
     note(sprintf '%s: %.1f s', $label, time - $t0);

@@ -13,17 +13,9 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('aiortc');
 
 my $t = WebRTCTest->new(name => 'aiortc', workers => 2);
 $t->write_conf($t->default_conf(whip => 'webrtc_token s3cret;'));
@@ -36,25 +28,17 @@ sub publish {
     my $t0 = time;
 
     subtest $label => sub {
-        my $c = $t->spawn_client({ timeout => 90 },
-            $t->client_command('aiortc_publish.py',
-                '--url', $t->url("/whip/$stream"), '--token', 's3cret',
-                '--video-codec', lc $o{codec}, '--video-size', $o{size},
-                '--seconds', 40, '--connect-timeout', 15));
-
-        my $ev = $c->wait_event(
-            sub { $_[0]{event} =~ /^(connected|error)$/ }, timeout => 30);
-        unless (ok($ev && $ev->{event} eq 'connected', 'client connected'))
-        {
-            diag(explain($ev // 'no event'), $c->stderr);
+        my ($c, $id) = $t->spawn_publisher('aiortc', $stream,
+            '--token', 's3cret', '--video-codec', lc $o{codec},
+            '--video-size', $o{size}, '--seconds', 40,
+            '--connect-timeout', 15);
+        unless (ok($id, 'client connected')) {
             $c->kill;
             return;
         }
 
-        my ($offer) = grep { $_->{event} eq 'offer' } $c->events;
-        my ($answer) = grep { $_->{event} eq 'answer' } $c->events;
-        is($answer->{status}, 201, 'POST answered 201');
-        my $id = $t->session_id($answer->{location});
+        my $offer = $c->event('offer');
+        is($c->event('answer')->{status}, 201, 'POST answered 201');
         my ($w, $h) = @{ $offer->{video_size} || [] };
         is("$w x $h", join(' x ', split /x/, $o{size}),
             "client encodes $o{size}");
@@ -74,14 +58,7 @@ sub publish {
             sub { $_[0]{event} =~ /^(deleted|error)$/ }, timeout => 20);
         is($del && $del->{status}, 200, 'DELETE answered 200')
             or diag(explain($del // 'no event'));
-
-        my $gone = $t->wait_gone($id, timeout => 10);
-        ok(defined $gone, sprintf 'session gone from status (%.1f s)',
-            $gone // -1);
-        ok(!$t->publisher($stream), "stream $stream no longer listed");
-
-        my ($rc, $out, $err) = $c->finish(timeout => 20);
-        is($rc, 0, 'client exit 0') or diag($err);
+        $t->check_ended($c, $id, stream => $stream);
     };
 
     note(sprintf '%s: %.1f s', $label, time - $t0);

@@ -17,13 +17,9 @@ use lib "$FindBin::Bin/lib";
 use Digest::SHA qw(hmac_sha1_base64);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec
-    pid_alive);
+use WebRTCTest qw(skip_unless_peers pid_alive);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec('turnserver', $ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium');
+skip_unless_peers('turnserver', 'chromium');
 
 my $t = WebRTCTest->new(name => 'turn', workers => 2);
 my $p = $t->prefix;
@@ -97,19 +93,12 @@ like($link // '', qr/credential-type="password"/, 'credential-type');
 # Chromium, relay only
 
 my $t0 = time;
-my $c = $t->spawn_client({ timeout => 90 },
-    $t->client_command('chromium_publish.js', '--base', $t->url('/'),
-        '--stream', 'relayed', '--relay', '--seconds', 40,
-        '--timeout', 20));
-
-my $ev = $c->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 45);
-ok($ev && $ev->{event} eq 'connected', 'page connected with relay only')
-    or diag(explain($ev // 'no event'), $c->stderr,
-        "coturn log:\n", $t->read_file('turn.log'));
+my ($c, $id, $ev) = $t->spawn_publisher({ wait => 45 }, 'chromium',
+    'relayed', '--relay', '--seconds', 40, '--timeout', 20);
+ok($id, 'page connected with relay only')
+    or diag("coturn log:\n", $t->read_file('turn.log'));
 cmp_ok($ev && $ev->{iceServers} // 0, '>=', 1,
     'the page got ICE servers from the Link headers');
-my $id = $t->session_id($ev && $ev->{location});
 
 my $pub = $t->check_media('relayed',
     name       => 'relayed publisher',
@@ -128,10 +117,7 @@ my $del = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
     timeout => 20);
 is($del && $del->{status}, 200, 'stopped, DELETE answered 200')
     or diag(explain($del // 'no event'));
-my $gone = $id && $t->wait_gone($id, timeout => 10);
-ok(defined $gone, 'session gone');
-my ($rc, undef, $err) = $c->finish(timeout => 20);
-is($rc, 0, 'client exit 0') or diag($err);
+$t->check_ended($c, $id);
 note(sprintf 'relayed publish: %.1f s', time - $t0);
 
 ###############################################################################

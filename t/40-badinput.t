@@ -22,7 +22,7 @@ use JSON::PP;
 use Socket qw(inet_aton inet_ntoa pack_sockaddr_in unpack_sockaddr_in);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use WebRTCTest qw(skip_unless_netns skip_unless_module);
+use WebRTCTest qw(skip_unless_netns skip_unless_module test_offer);
 
 skip_unless_netns();
 skip_unless_module();
@@ -32,16 +32,8 @@ my $SEED = $ENV{WEBRTC_SEED} // int(time);
 srand($SEED);
 note("random seed $SEED (WEBRTC_SEED=$SEED to repeat)");
 
-sub slurp {
-    my ($name) = @_;
-    my $path = "$FindBin::Bin/data/offers/$name";
-    open my $fh, '<:raw', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
-my $chromium = slurp('chromium.sdp');
-my $obs = slurp('obs.sdp');
+my $chromium = test_offer('chromium');
+my $obs = test_offer('obs');
 
 ###############################################################################
 # the server

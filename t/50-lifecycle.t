@@ -21,49 +21,21 @@ use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec
-    pid_alive);
+use WebRTCTest qw(skip_unless_peers pid_alive test_offer);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('aiortc');
 
 my $TOKEN = 's3cret';
 my $T_START = time;
 
 # an aiortc publisher on $stream; waits (bounded) until it is connected.
-# Returns ($client, $session_id), $session_id undef on failure.
+# Returns ($client, $session_id, $location), $session_id undef on failure.
 sub publish {
     my ($t, $stream, @extra) = @_;
-    my $c = $t->spawn_client({ timeout => 90 },
-        $t->client_command('aiortc_publish.py',
-            '--url', $t->url("/whip/$stream"), '--token', $TOKEN,
-            '--video-codec', 'vp8', '--seconds', 60,
-            '--connect-timeout', 15, @extra));
-    my $ev = $c->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-        timeout => 30);
-    unless ($ev && $ev->{event} eq 'connected') {
-        diag("publisher on $stream: ", explain($ev // 'no event'),
-            $c->stderr);
-        return ($c, undef);
-    }
-    my ($answer) = grep { $_->{event} eq 'answer' } $c->events;
-    return ($c, $t->session_id($answer->{location}), $answer->{location});
-}
-
-# wait until the status shows the session connected; returns it
-sub wait_connected {
-    my ($t, $id, $timeout) = @_;
-    return $t->wait_for(sub {
-        my $s = $t->session($id) or return;
-        return ($s->{state} // '') eq 'connected' ? $s : undef;
-    }, timeout => $timeout // 10);
+    my ($c, $id) = $t->spawn_publisher('aiortc', $stream, '--token', $TOKEN,
+        '--video-codec', 'vp8', '--seconds', 60, '--connect-timeout', 15,
+        @extra);
+    return ($c, $id, $id && $c->event('answer')->{location});
 }
 
 sub log_has {
@@ -160,17 +132,15 @@ subtest 'consent expiry' => sub {
 # reuseport: the kernel spreads connections over both workers (without
 # it one idle worker tends to accept them all)
 my $t = WebRTCTest->new(name => 'lifecycle', workers => 2);
-(my $conf = $t->default_conf(whip => "webrtc_token $TOKEN;"))
-    =~ s/(listen 127\.0\.0\.1:%%HTTP_PORT%%)/$1 reuseport/
-    or die 'no listen directive in the default conf';
-$t->write_conf($conf);
+$t->write_conf($t->default_conf(reuseport => 1,
+    whip => "webrtc_token $TOKEN;"));
 $t->start;
 
 subtest 'DTLS close_notify ends the session' => sub {
     my ($c, $id) = publish($t, 'dtls-close', '--close-no-delete',
         '--linger', 10);
     ok($id, 'publisher connected') or return;
-    ok(wait_connected($t, $id), 'status: connected');
+    ok($t->wait_session($id), 'status: connected');
 
     $c->signal('USR1');
     my $ev = $c->wait_event('closed', timeout => 10);
@@ -188,7 +158,7 @@ subtest 'DELETE through another worker' => sub {
     for my $n (1 .. 8) {
         my ($c, $id, $loc) = publish($t, "x$n");
         next unless $id;
-        my $s = wait_connected($t, $id);
+        my $s = $t->wait_session($id);
         push @pubs, { c => $c, id => $id, loc => $loc, s => $s };
         next unless $s;
         $on{ $s->{worker} } //= $pubs[-1];
@@ -227,14 +197,13 @@ subtest 'DELETE through another worker' => sub {
         is($d && $d->{status}, 200, "extra publisher $p->{id} deleted");
     }
     $_->{c}->kill for @pubs;
-    ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-        timeout => 10), 'no session left');
+    ok($t->wait_idle, 'no session left');
 };
 
 subtest 'republish: 409 while live, takeover after a drop' => sub {
     my ($p1, $id1) = publish($t, 'cam1');
     ok($id1, 'first publisher connected') or return;
-    ok(wait_connected($t, $id1), 'status: connected');
+    ok($t->wait_session($id1), 'status: connected');
 
     # a second publisher while the first one sends: 409
     my $c2 = $t->spawn_client({ timeout => 60 },
@@ -255,10 +224,9 @@ subtest 'republish: 409 while live, takeover after a drop' => sub {
     my $t_drop = time;
 
     # right after the drop the old session is still the publisher
-    my $offer = $t->read_file($t->root . '/t/data/offers/aiortc.sdp');
-    my $r = $t->http('POST', '/whip/cam1', body => $offer, headers => {
-        'Content-Type' => 'application/sdp',
-        'Authorization' => "Bearer $TOKEN" });
+    my $r = $t->http('POST', '/whip/cam1', body => test_offer('aiortc'),
+        headers => { 'Content-Type' => 'application/sdp',
+                     'Authorization' => "Bearer $TOKEN" });
     my $early = time - $t_drop;
     SKIP: {
         skip sprintf('POST came %.1f s after the drop', $early), 1
@@ -275,7 +243,7 @@ subtest 'republish: 409 while live, takeover after a drop' => sub {
     my ($p3, $id3) = publish($t, 'cam1');
     ok($id3, sprintf 'new publisher %.1f s after the drop: 201, connected',
         time - $t_drop);
-    ok(wait_connected($t, $id3), 'status: new session connected')
+    ok($t->wait_session($id3), 'status: new session connected')
         if $id3;
     my $st = $t->status;
     $p = $t->publisher('cam1', $st);
@@ -294,7 +262,7 @@ subtest 'republish: 409 while live, takeover after a drop' => sub {
 subtest 'reload with a live publisher' => sub {
     my ($old, $id) = publish($t, 'live');
     ok($id, 'publisher connected') or return;
-    my $s = wait_connected($t, $id);
+    my $s = $t->wait_session($id);
     ok($s, 'status: connected') or return;
     my ($w, $port) = ($s->{worker}, $s->{port});
 
@@ -333,7 +301,7 @@ subtest 'reload with a live publisher' => sub {
     # new sessions go to the new workers
     my ($nc, $nid) = publish($t, 'fresh');
     ok($nid, 'new publisher after reload: connected');
-    my $ns = $nid && wait_connected($t, $nid);
+    my $ns = $nid && $t->wait_session($nid);
     ok($ns && $new{ $ns->{worker} // 0 },
         'new session on a new worker (' . ($ns ? $ns->{worker} : '-') . ')');
     isnt($ns && $ns->{port}, $port,
@@ -367,7 +335,7 @@ subtest 'shutdown with a live publisher' => sub {
 
     my ($c, $id) = publish($q, 'until-quit');
     ok($id, 'publisher connected');
-    ok($id && wait_connected($q, $id), 'status: connected');
+    ok($id && $q->wait_session($id), 'status: connected');
     my @w = $q->worker_pids;
 
     my $t0 = time;

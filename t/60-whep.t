@@ -21,13 +21,9 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers test_offer);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium', 'ffmpeg',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
+skip_unless_peers('chromium', 'ffmpeg', 'aiortc');
 
 my $T0 = time;
 my $t = WebRTCTest->new(name => 'whep', workers => 2);
@@ -37,17 +33,10 @@ $t->start;
 my %workers = map { $_ => 1 } $t->worker_pids;
 is(scalar keys %workers, 2, 'two workers');
 
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or die "$f: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
 # the latest "stats" event of a client
 sub last_stats {
     my ($c) = @_;
-    my @s = grep { $_->{event} eq 'stats' } $c->events;
+    my @s = $c->events('stats');
     return $s[-1];
 }
 
@@ -63,12 +52,10 @@ sub check_playing {
         }, timeout => 10);
         ok($a, 'frames decoded: ' . ($a ? $a->{framesDecoded} : 'none'))
             or return diag($c->stderr);
-        my $n = () = grep { $_->{event} eq 'stats' } $c->events;
-        # two fresh samples later (the client prints one per second)
-        my $b = $t->wait_for(sub {
-            my @s = grep { $_->{event} eq 'stats' } $c->events;
-            return @s >= $n + int($gap) ? $s[-1] : undef;
-        }, timeout => $gap + 5);
+        # fresh samples later (the client prints one per second)
+        my @later = $c->next_events('stats', int($gap),
+            timeout => $gap + 5, interval => 0.2);
+        my $b = @later >= int($gap) ? $later[-1] : undef;
         ok($b, 'later stats sample') or return;
         cmp_ok($b->{framesDecoded}, '>', $a->{framesDecoded},
             "framesDecoded grows ($a->{framesDecoded} -> $b->{framesDecoded})");
@@ -85,23 +72,18 @@ sub check_playing {
 # stop a viewer through its page (#stop: DELETE) and check it is gone
 sub stop_viewer {
     my ($c, $id, $label) = @_;
-    $c->signal('USR1');
-    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-        timeout => 15);
-    is($d && $d->{status}, 200, "$label: DELETE 200")
-        or diag(explain($d // 'no event'));
+    my ($rc, undef, $err) = $t->leave($c, $label);
     ok(defined $t->wait_gone($id // '', timeout => 10),
         "$label: gone from status");
-    my ($rc, undef, $err) = $c->finish(timeout => 15);
     is($rc, 0, "$label: client exit 0") or diag($err);
 }
 
 ###############################################################################
 # 409 before the publisher; a viewer that waits, then plays
 
-my $recvonly = slurp($t->root . '/t/data/offers/chromium-recvonly.sdp');
 {
-    my $r = $t->http('POST', '/whep/cam1', body => $recvonly,
+    my $r = $t->http('POST', '/whep/cam1',
+        body => test_offer('chromium-recvonly'),
         headers => { 'Content-Type' => 'application/sdp' });
     is($r->{status}, 409, 'WHEP POST without publisher: 409');
     like($r->{headers}{'retry-after'} // '', qr/^\d+$/,
@@ -122,13 +104,9 @@ ok($w && defined $w->{retryAfter}, 'the page saw Retry-After: '
 my $t_wait = time;
 
 sleep 3;
-my $pub = $t->spawn_client({ timeout => 150 },
-    $t->client_command('chromium_publish.js', '--base', $t->url('/'),
-        '--stream', 'cam1', '--seconds', 120, '--timeout', 20));
-my $pe = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 30);
-ok($pe && $pe->{event} eq 'connected', 'publisher connected')
-    or diag(explain($pe // 'no event'), $pub->stderr);
+my ($pub, $pid) = $t->spawn_publisher({ timeout => 150, wait => 30 },
+    'chromium', 'cam1', '--seconds', 120, '--timeout', 20);
+ok($pid, 'publisher connected');
 my $p = $t->check_media('cam1', audio => 'opus', video => qr/./,
     timeout => 20, name => 'chromium publisher');
 my $vcodec = WebRTCTest::track($p, 'video');
@@ -208,24 +186,23 @@ note(sprintf 'viewers on both workers: %.1f s', time - $T0);
 ###############################################################################
 # aiortc and node-datachannel viewers of the Chromium stream
 
+# the second of two fresh stats samples of a client (bounded), or undef
+sub two_more_stats {
+    my ($c) = @_;
+    my @s = $c->next_events('stats', 2, timeout => 6, interval => 0.2);
+    return @s >= 2 ? $s[-1] : undef;
+}
+
 subtest 'aiortc viewer of a Chromium publisher' => sub {
-    my $c = $t->spawn_client({ timeout => 60 },
-        $t->client_command('aiortc_watch.py', '--url', $t->url('/whep/cam1'),
-            '--seconds', 30, '--connect-timeout', 15, '--frame-timeout', 15));
-    my $ff = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 40);
-    ok($ff && $ff->{event} eq 'first_frame', 'aiortc decodes a frame'
+    my ($c, $id, $ff) = $t->spawn_viewer({ timeout => 60, wait => 40 },
+        'aiortc', 'cam1', '--seconds', 30, '--connect-timeout', 15,
+        '--frame-timeout', 15);
+    ok($id, 'aiortc decodes a frame'
         . ($ff && $ff->{t} ? sprintf(' (%.2f s after its POST)', $ff->{t})
-            : '')) or return diag(explain($ff), $c->stderr);
-    my ($ans) = grep { $_->{event} eq 'answer' } $c->events;
-    my $id = $t->session_id($ans->{location});
+            : '')) or return;
     my $s0 = $c->wait_event(sub { $_[0]{event} eq 'stats'
         && ($_[0]{audio_frames} // 0) > 0 }, timeout => 5);
-    my $n = () = grep { $_->{event} eq 'stats' } $c->events;
-    my $s1 = $t->wait_for(sub {
-        my @s = grep { $_->{event} eq 'stats' } $c->events;
-        return @s >= $n + 2 ? $s[-1] : undef;
-    }, timeout => 6);
+    my $s1 = two_more_stats($c);
     ok($s0 && $s1, 'stats samples') or return;
     cmp_ok($s1->{video_frames}, '>', $s0->{video_frames},
         "decoded video frames grow ($s0->{video_frames} -> "
@@ -235,30 +212,19 @@ subtest 'aiortc viewer of a Chromium publisher' => sub {
         . "$s1->{audio_frames})");
     $t->check_viewer('cam1', $id, audio => 'opus',
         video => $vcodec // qr/./, name => 'aiortc viewer', interval => 1);
-    $c->signal('USR1');
-    my $d = $c->wait_event('deleted', timeout => 15);
-    is($d && $d->{status}, 200, 'DELETE 200');
-    my ($rc, undef, $err) = $c->finish(timeout => 15);
+    my ($rc, undef, $err) = $t->leave($c, 'aiortc viewer');
     is($rc, 0, 'exit 0') or diag($err);
 };
 
 subtest 'node-datachannel viewer of a Chromium publisher' => sub {
-    my $c = $t->spawn_client({ timeout => 60 },
-        $t->client_command('ndc_watch.js', '--url', $t->url('/whep/cam1'),
-            '--seconds', 30, '--connect-timeout', 15, '--frame-timeout', 15));
-    my $k = $c->wait_event(
-        sub { $_[0]{event} =~ /^(first_keyframe|error)$/ }, timeout => 30);
-    ok($k && $k->{event} eq 'first_keyframe', 'a keyframe arrives'
+    my ($c, $id, $k) = $t->spawn_viewer({ timeout => 60, wait => 30 },
+        'ndc', 'cam1', '--seconds', 30, '--connect-timeout', 15,
+        '--frame-timeout', 15);
+    ok($id, 'a keyframe arrives'
         . ($k && defined $k->{t} ? " ($k->{t} s after the POST)" : ''))
-        or return diag(explain($k), $c->stderr);
-    my ($ans) = grep { $_->{event} eq 'answer' } $c->events;
-    my $id = $t->session_id($ans->{location});
+        or return;
     my $s0 = $c->wait_event('stats', timeout => 3);
-    my $n = () = grep { $_->{event} eq 'stats' } $c->events;
-    my $s1 = $t->wait_for(sub {
-        my @s = grep { $_->{event} eq 'stats' } $c->events;
-        return @s >= $n + 2 ? $s[-1] : undef;
-    }, timeout => 6);
+    my $s1 = two_more_stats($c);
     ok($s0 && $s1, 'stats samples') or return;
     cmp_ok($s1->{video_packets}, '>', $s0->{video_packets},
         "video packets grow ($s0->{video_packets} -> $s1->{video_packets})");
@@ -268,10 +234,7 @@ subtest 'node-datachannel viewer of a Chromium publisher' => sub {
     is(scalar @{ $s1->{video_ssrcs} || [] }, 1, 'one video SSRC');
     $t->check_viewer('cam1', $id, audio => 'opus',
         video => $vcodec // qr/./, name => 'ndc viewer', interval => 1);
-    $c->signal('USR1');
-    my $d = $c->wait_event('deleted', timeout => 15);
-    is($d && $d->{status}, 200, 'DELETE 200');
-    my ($rc, undef, $err) = $c->finish(timeout => 15);
+    my ($rc, undef, $err) = $t->leave($c, 'ndc viewer');
     is($rc, 0, 'exit 0') or diag($err);
 };
 
@@ -279,11 +242,7 @@ note(sprintf 'aiortc, ndc viewers: %.1f s', time - $T0);
 
 # the Chromium viewers leave (#stop: DELETE), then the publisher
 stop_viewer($_->{c}, $_->{id}, "chromium viewer $_->{id}") for @viewers;
-$pub->signal('USR1');
-my $pd = $pub->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-    timeout => 15);
-is($pd && $pd->{status}, 200, 'publisher DELETE 200');
-$pub->finish(timeout => 15);
+$t->leave($pub, 'publisher');
 note(sprintf 'chromium part: %.1f s', time - $T0);
 
 ###############################################################################
@@ -292,22 +251,18 @@ note(sprintf 'chromium part: %.1f s', time - $T0);
 for my $profile (qw(baseline high)) {
     subtest "answer profile-level-id, $profile stream claimed as 42e01f"
         => sub {
-        my $file = $t->test_h264_profile($profile);
-        my $sps = WebRTCTest::h264_profile_level_id(slurp($file));
+        my $file = $t->test_h264(profile => $profile);
+        my $sps = WebRTCTest::h264_profile_level_id($t->read_file($file));
         ok($sps, "the file's SPS says $sps") or return;
         isnt($sps, '42e01f', 'differs from what the publisher claims');
 
         my $stream = "obs-$profile";
-        my $pc = $t->spawn_client({ timeout => 60 },
-            $t->client_command('ndc_publish.js', '--url',
-                $t->url("/whip/$stream"), '--h264', $file, '--seconds', 40,
-                '--connect-timeout', 15));
-        my $e = $pc->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-            timeout => 20);
-        ok($e && $e->{event} eq 'connected', 'publisher connected')
-            or return diag(explain($e), $pc->stderr);
-        my ($pans) = grep { $_->{event} eq 'answer' } $pc->events;
-        my $claimed = WebRTCTest::sdp_fmtp($pans->{sdp}, 'video', 'H264');
+        my ($pc, $pid) = $t->spawn_publisher({ timeout => 60, wait => 20 },
+            'ndc', $stream, '--h264', $file, '--seconds', 40,
+            '--connect-timeout', 15);
+        ok($pid, 'publisher connected') or return;
+        my $claimed = WebRTCTest::sdp_fmtp($pc->event('answer')->{sdp},
+            'video', 'H264');
         note("WHIP answer fmtp: " . ($claimed // 'none'));
         # the server knows the profile once it has seen an SPS
         ok($t->wait_for(sub {
@@ -338,15 +293,11 @@ for my $profile (qw(baseline high)) {
         my ($rc, undef, $err) = $c->finish(timeout => 20);
         is($rc, 0, 'viewer exit 0') or diag($err);
 
-        $pc->signal('USR1');
-        my $d = $pc->wait_event('deleted', timeout => 15);
-        is($d && $d->{status}, 200, 'publisher DELETE 200');
-        $pc->finish(timeout => 15);
+        $t->leave($pc, 'publisher');
     };
 }
 
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+ok($t->wait_idle, 'no session left');
 is(join(',', $t->worker_pids), join(',', sort { $a <=> $b } keys %workers),
     'same workers as at the start');
 

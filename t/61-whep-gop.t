@@ -18,18 +18,9 @@ use lib "$FindBin::Bin/lib";
 use List::Util qw(first max);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('chromium', 'aiortc');
 
 my $GOP = 4;            # publisher keyframe interval, seconds
 my $JOIN = 1.75;        # join this long after a keyframe
@@ -39,19 +30,15 @@ my $t = WebRTCTest->new(name => 'whep-gop', workers => 2);
 $t->write_conf($t->whep_conf(reuseport => 1));
 $t->start;
 
-my $pub = $t->spawn_client({ timeout => 120 },
-    $t->client_command('aiortc_publish.py', '--url', $t->url('/whip/gop'),
-        '--video-codec', 'h264', '--keyframe-interval', $GOP, '--ignore-pli',
-        '--seconds', 100, '--connect-timeout', 15));
-my $pe = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 30);
-ok($pe && $pe->{event} eq 'connected', 'publisher connected')
-    or diag(explain($pe // 'no event'), $pub->stderr);
+my ($pub, $pid) = $t->spawn_publisher({ timeout => 120 }, 'aiortc', 'gop',
+    '--video-codec', 'h264', '--keyframe-interval', $GOP, '--ignore-pli',
+    '--seconds', 100, '--connect-timeout', 15);
+ok($pid, 'publisher connected');
 $t->check_media('gop', audio => 'opus', video => 'H264', timeout => 15,
     name => 'aiortc, keyframe every 4 s, PLI ignored');
 
 sub keyframes {
-    return map { $_->{wall} } grep { $_->{event} eq 'keyframe' } $pub->events;
+    return map { $_->{wall} } $pub->events('keyframe');
 }
 
 # the publisher's first keyframe after $wall (waits for it, bounded)
@@ -67,29 +54,19 @@ sub prev_keyframe {
     return $k[-1];
 }
 
-# one viewer joining mid-GOP.
-#   spawn: sub returning a client;
-#   first: sub($client) returning ($post_wall, $first_wall, $detail) once
-#          the viewer has its first picture, () on failure (bounded).
+# one viewer of $kind joining mid-GOP, with @args.
+#   o: spawn_viewer's options (the client's time limit, the wait for its
+#      first picture);
+#   times: sub($client, $first) returning ($post_wall, $detail) for the
+#          viewer's first picture event $first.
 # Aims the POST at $JOIN s after a keyframe, from a measured start-up
 # delay, and retries (at most 6 times) when it lands too close to a
-# keyframe.
+# keyframe. A viewer leaves with a DELETE (a killed one would linger
+# until consent expiry).
 my %startup = (aiortc => 1.0, chromium => 3.0, ndc => 0.4);
 
-# a viewer leaves with a DELETE (a killed one would linger until consent
-# expiry)
-sub leave {
-    my ($c) = @_;
-    $c->signal('USR1');
-    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-        timeout => 15);
-    is($d && $d->{status}, 200, 'viewer left: DELETE 200')
-        or diag(explain($d // 'no event'));
-    $c->finish(timeout => 15);
-}
-
 sub join_mid_gop {
-    my ($kind, $spawn, $firstcb) = @_;
+    my ($kind, $o, $times, @args) = @_;
 
     subtest "$kind viewer joining mid-GOP" => sub {
         for my $try (1 .. 6) {
@@ -105,13 +82,15 @@ sub join_mid_gop {
             sleep($at - time) if $at > time;
 
             my $spawned = time;
-            my $c = $spawn->();
-            my ($post, $shown, $detail) = $firstcb->($c);
+            my ($c, $id, $first) = $t->spawn_viewer($o, $kind, 'gop',
+                '--seconds', 30, @args);
+            my ($post, $detail) = $id && $first->{wall}
+                ? $times->($c, $first) : ();
             unless (ok($post, "$kind: a first picture (try $try)")) {
-                diag(explain([$c->events]), $c->stderr);
                 $c->kill;
                 return;
             }
+            my $shown = $first->{wall};
             $startup{$kind} = $post - $spawned;
 
             my $prev = prev_keyframe($post);
@@ -126,7 +105,7 @@ sub join_mid_gop {
                 note(sprintf '%s: POST %.2f s after a keyframe, %.2f s '
                     . 'before the next: not mid-GOP, again', $kind, $since,
                     $until);
-                leave($c);
+                $t->leave($c, 'viewer left');
                 next;
             }
 
@@ -141,7 +120,7 @@ sub join_mid_gop {
             my @between = grep { $_ > $post && $_ <= $shown } keyframes();
             is(scalar @between, 0,
                 'no keyframe encoded between the POST and the picture');
-            leave($c);
+            $t->leave($c, 'viewer left');
             return;
         }
         fail("$kind: no POST landed mid-GOP in 6 tries");
@@ -150,51 +129,27 @@ sub join_mid_gop {
 
 ###############################################################################
 
-join_mid_gop('aiortc', sub {
-    $t->spawn_client({ timeout => 60 },
-        $t->client_command('aiortc_watch.py', '--url', $t->url('/whep/gop'),
-            '--seconds', 30, '--connect-timeout', 10,
-            '--frame-timeout', 10, '--frame-log'));
-}, sub {
-    my ($c) = @_;
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 20);
-    return () unless $e && $e->{event} eq 'first_frame';
-    my @f = grep { $_->{event} eq 'frame' } $c->events;
-    return ($e->{wall} - $e->{t}, $e->{wall},
+join_mid_gop('aiortc', { timeout => 60, wait => 20 }, sub {
+    my ($c, $e) = @_;
+    my $f = $c->event('frame');
+    return ($e->{wall} - $e->{t},
         sprintf('(%dx%d, first frame key: %s)', $e->{width}, $e->{height},
-            @f && $f[0]{key} ? 'yes' : 'no'));
-});
+            $f && $f->{key} ? 'yes' : 'no'));
+}, '--connect-timeout', 10, '--frame-timeout', 10, '--frame-log');
 
-join_mid_gop('chromium', sub {
-    $t->spawn_client({ timeout => 90 },
-        $t->client_command('chromium_watch.js', '--base', $t->url('/'),
-            '--stream', 'gop', '--seconds', 30, '--timeout', 15,
-            '--warmup'));
-}, sub {
-    my ($c) = @_;
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 40);
-    return () unless $e && $e->{event} eq 'first_frame' && $e->{wall};
-    my ($w) = grep { $_->{event} eq 'warmup' } $c->events;
-    return ($e->{wall} - $e->{ttffMs} / 1000, $e->{wall},
+join_mid_gop('chromium', { timeout => 90, wait => 40 }, sub {
+    my ($c, $e) = @_;
+    my $w = $c->event('warmup');
+    return ($e->{wall} - $e->{ttffMs} / 1000,
         sprintf('(ttff %d ms, connected after %d ms, warm-up %d ms)',
             $e->{ttffMs}, $e->{connectMs} // -1, $w ? $w->{ms} : -1));
-});
+}, '--timeout', 15, '--warmup');
 
-join_mid_gop('ndc', sub {
-    $t->spawn_client({ timeout => 60 },
-        $t->client_command('ndc_watch.js', '--url', $t->url('/whep/gop'),
-            '--seconds', 30, '--connect-timeout', 10,
-            '--frame-timeout', 10));
-}, sub {
-    my ($c) = @_;
-    my $e = $c->wait_event(
-        sub { $_[0]{event} =~ /^(first_keyframe|error)$/ }, timeout => 20);
-    return () unless $e && $e->{event} eq 'first_keyframe';
-    return ($e->{wall} - $e->{t}, $e->{wall},
+join_mid_gop('ndc', { timeout => 60, wait => 20 }, sub {
+    my ($c, $e) = @_;
+    return ($e->{wall} - $e->{t},
         "(first keyframe: $e->{codec}, NAL types @{$e->{nal_types} || []})");
-});
+}, '--connect-timeout', 10, '--frame-timeout', 10);
 
 ###############################################################################
 # the publisher really ignored PLI: keyframes every 4 s, nothing else
@@ -204,7 +159,7 @@ my @gaps = map { $k[$_] - $k[$_ - 1] } 1 .. $#k;
 cmp_ok(scalar @k, '>=', 4, scalar(@k) . ' keyframes encoded');
 cmp_ok((sort { $a <=> $b } @gaps)[0] // 0, '>', $GOP - 0.5,
     'no extra keyframe: gaps ' . join(' ', map { sprintf '%.2f', $_ } @gaps));
-my @pli = grep { $_->{event} eq 'pli' } $pub->events;
+my @pli = $pub->events('pli');
 ok(!grep({ !$_->{ignored} } @pli), scalar(@pli)
     . ' PLI reached the publisher, all ignored');
 note(scalar(@pli) . ' PLI forwarded to the publisher (at most 1/s)');
@@ -214,13 +169,8 @@ note(scalar(@pli) . ' PLI forwarded to the publisher (at most 1/s)');
         . ' keyframe requests to the publisher');
 }
 
-$pub->signal('USR1');
-my $d = $pub->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-    timeout => 15);
-is($d && $d->{status}, 200, 'publisher DELETE 200');
-$pub->finish(timeout => 15);
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+$t->leave($pub, 'publisher');
+ok($t->wait_idle, 'no session left');
 
 $t->done;
 note(sprintf 'total %.1f s', time - $T0);

@@ -18,78 +18,34 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec
-    pid_alive);
+use WebRTCTest qw(skip_unless_peers pid_alive);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('chromium', 'aiortc');
 
 my $T0 = time;
 my $t = WebRTCTest->new(name => 'whep-reload', workers => 2);
 $t->write_conf($t->whep_conf(reuseport => 1));
 $t->start;
 
-# an aiortc publisher (H264), connected; returns ($client, $id)
+# an aiortc publisher (H264), connected; returns ($client, $id, $event)
 sub publish {
-    my ($path, @extra) = @_;
-    my $c = $t->spawn_client({ timeout => 120 },
-        $t->client_command('aiortc_publish.py', '--url', $t->url($path),
-            '--video-codec', 'h264', '--seconds', 100,
-            '--connect-timeout', 15, @extra));
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-        timeout => 30);
-    unless ($e && $e->{event} eq 'connected') {
-        diag("publisher $path: ", explain([$c->events]), $c->stderr);
-        return ($c, undef, $e);
-    }
-    my ($a) = grep { $_->{event} eq 'answer' } $c->events;
-    return ($c, $t->session_id($a->{location}));
+    my ($stream) = @_;
+    return $t->spawn_publisher({ timeout => 120 }, 'aiortc', $stream,
+        '--video-codec', 'h264', '--seconds', 100, '--connect-timeout', 15);
 }
 
 # a Chromium viewer that shows a first frame; returns ($client, $id)
 sub watch {
     my ($stream) = @_;
-    my $c = $t->spawn_client({ timeout => 120 },
-        $t->client_command('chromium_watch.js', '--base', $t->url('/'),
-            '--stream', $stream, '--seconds', 100, '--timeout', 20));
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 40);
-    unless ($e && $e->{event} eq 'first_frame') {
-        diag("viewer of $stream: ", explain([$c->events]), $c->stderr);
-        return ($c, undef);
-    }
-    my ($cn) = grep { $_->{event} eq 'connected' } $c->events;
-    return ($c, $t->session_id($cn->{location}));
-}
-
-sub stats_events {
-    my ($c) = @_;
-    return grep { $_->{event} eq 'stats' } $c->events;
-}
-
-# the next $n stats samples of a client (bounded); returns them
-sub next_stats {
-    my ($c, $n) = @_;
-    my $have = () = stats_events($c);
-    my $ok = $t->wait_for(sub { stats_events($c) >= $have + $n },
-        timeout => $n + 5, interval => 0.1);
-    my @s = stats_events($c);
-    return @s[$have .. $#s];
+    return $t->spawn_viewer({ timeout => 120 }, 'chromium', $stream,
+        '--seconds', 100, '--timeout', 20);
 }
 
 ###############################################################################
 # reload while playing
 
 subtest 'reload during playback' => sub {
-    my ($pub, $pid) = publish('/whip/live');
+    my ($pub, $pid) = publish('live');
     ok($pid, 'publisher connected') or return;
     my ($v1, $id1) = watch('live');
     ok($id1, 'viewer 1 plays') or return;
@@ -97,13 +53,13 @@ subtest 'reload during playback' => sub {
     ok($s1, 'viewer 1 connected in status') or return;
     my $w1 = $s1->{worker};
 
-    my @before = next_stats($v1, 2);
+    my @before = $v1->next_events('stats', 2);
     my $t_reload = time;
     ok($t->reload, 'reload');
     my %new = map { $_ => 1 } $t->worker_pids;
     ok(!$new{$w1}, "viewer 1's worker $w1 is an old worker");
     ok(pid_alive($w1), "old worker $w1 still runs for its sessions");
-    my @after = next_stats($v1, 4);
+    my @after = $v1->next_events('stats', 4);
     my @all = (@before, @after);
     cmp_ok(scalar @after, '>=', 4, 'stats samples after the reload');
     cmp_ok($after[-1]{framesDecoded}, '>', $before[-1]{framesDecoded},
@@ -129,7 +85,7 @@ subtest 'reload during playback' => sub {
     my $s2 = $t->wait_session($id2);
     ok($s2 && $new{ $s2->{worker} // 0 }, 'viewer 2 on a new worker ('
         . ($s2 ? $s2->{worker} : '-') . ')');
-    my @v2 = next_stats($v2, 2);
+    my @v2 = $v2->next_events('stats', 2);
     cmp_ok($v2[-1]{framesDecoded} // 0, '>', $v2[0]{framesDecoded} // 0,
         'viewer 2: framesDecoded grows');
     cmp_ok($v2[-1]{audioPacketsReceived} // 0, '>', 0,
@@ -145,10 +101,7 @@ subtest 'reload during playback' => sub {
 
     $t->leave($v2, 'viewer 2');
     $t->leave($v1, 'viewer 1');
-    $pub->signal('USR1');
-    my $d = $pub->wait_event('deleted', timeout => 15);
-    is($d && $d->{status}, 200, 'publisher DELETE 200');
-    $pub->finish(timeout => 15);
+    $t->leave($pub, 'publisher');
     ok($t->wait_for(sub { !pid_alive($w1) }, timeout => 10),
         "old worker $w1 exits once its sessions are gone");
 };
@@ -158,12 +111,12 @@ note(sprintf 'reload: %.1f s', time - $T0);
 # publisher replaced: the viewer stays and continues
 
 subtest 'publisher replaced, viewer follows' => sub {
-    my ($a, $aid) = publish('/whip/swap');
+    my ($a, $aid) = publish('swap');
     ok($aid, 'publisher A connected') or return;
     my ($v, $vid) = watch('swap');
     ok($vid, 'viewer plays A') or return;
     ok($t->wait_session($vid), 'viewer connected in status');
-    my @s0 = next_stats($v, 2);
+    my @s0 = $v->next_events('stats', 2);
     cmp_ok($s0[-1]{framesDecoded}, '>', 0, 'frames decoded from A');
 
     $a->kill('KILL');
@@ -173,7 +126,7 @@ subtest 'publisher replaced, viewer follows' => sub {
     my ($b, $bid);
     for my $try (1 .. 3) {
         my $e;
-        ($b, $bid, $e) = publish('/whip/swap');
+        ($b, $bid, $e) = publish('swap');
         last if $bid;
         last unless $e && ($e->{status} // 0) == 409;
         note("B got 409, try $try");
@@ -186,39 +139,35 @@ subtest 'publisher replaced, viewer follows' => sub {
     is($p && $p->{id}, $bid, 'status: B publishes swap');
     ok(!$t->session($aid), 'A is gone');
 
-    my $mark = stats_events($v);
-    my $atb = (stats_events($v))[-1];
+    my $mark = $v->events('stats');
+    my $atb = ($v->events('stats'))[-1];
     my $grew = $t->wait_for(sub {
-        my @s = stats_events($v);
+        my @s = $v->events('stats');
         return $s[-1]{framesDecoded} > $atb->{framesDecoded} + 30
             && @s > $mark + 1 ? $s[-1] : undef;
     }, timeout => 12, interval => 0.2);
     ok($grew, sprintf 'frames continue with B: %d -> %d, %.1f s after B '
         . 'connected', $atb->{framesDecoded},
         $grew ? $grew->{framesDecoded} : -1, time - $t_b)
-        or diag(explain([stats_events($v)]));
-    my @s1 = next_stats($v, 2);
+        or diag(explain([$v->events('stats')]));
+    my @s1 = $v->next_events('stats', 2);
     cmp_ok($s1[-1]{framesDecoded}, '>', $s1[0]{framesDecoded},
         'and keep growing');
     cmp_ok($s1[-1]{audioPacketsReceived}, '>', $s1[0]{audioPacketsReceived},
         'audio continues');
     is($s1[-1]{state}, 'connected', 'browser connected throughout');
-    ok(!grep({ $_->{event} eq 'state' } $v->events),
+    ok(!$v->events('state'),
         'no connection state change seen by the browser');
     my $r = $t->check_viewer('swap', $vid, audio => 'opus', video => 'H264',
         name => 'viewer after the takeover');
     is($r && $r->{id}, $vid, 'same viewer session id');
 
     $t->leave($v, 'viewer');
-    $b->signal('USR1');
-    my $d = $b->wait_event('deleted', timeout => 15);
-    is($d && $d->{status}, 200, 'publisher B DELETE 200');
-    $b->finish(timeout => 15);
+    $t->leave($b, 'publisher B');
 };
 note(sprintf 'replace: %.1f s', time - $T0);
 
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+ok($t->wait_idle, 'no session left');
 
 $t->done;
 note(sprintf 'total %.1f s', time - $T0);

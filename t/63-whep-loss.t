@@ -19,64 +19,22 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('chromium', 'aiortc');
 
 my $T0 = time;
 
 sub publish {
-    my ($t, $path) = @_;
-    my $c = $t->spawn_client({ timeout => 90 },
-        $t->client_command('aiortc_publish.py', '--url', $t->url($path),
-            '--video-codec', 'h264', '--seconds', 80,
-            '--connect-timeout', 15));
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-        timeout => 30);
-    unless ($e && $e->{event} eq 'connected') {
-        diag("publisher $path: ", explain([$c->events]), $c->stderr);
-        return ($c, undef);
-    }
-    my ($a) = grep { $_->{event} eq 'answer' } $c->events;
-    return ($c, $t->session_id($a->{location}));
+    my ($t, $stream) = @_;
+    return $t->spawn_publisher('aiortc', $stream, '--video-codec', 'h264',
+        '--seconds', 80, '--connect-timeout', 15);
 }
 
 sub watch_chromium {
     my ($t, $stream) = @_;
-    my $c = $t->spawn_client({ timeout => 90 },
-        $t->client_command('chromium_watch.js', '--base', $t->url('/'),
-            '--stream', $stream, '--seconds', 60, '--timeout', 20));
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 40);
-    unless ($e && $e->{event} eq 'first_frame') {
-        diag("viewer of $stream: ", explain([$c->events]), $c->stderr);
-        return ($c, undef);
-    }
-    my ($cn) = grep { $_->{event} eq 'connected' } $c->events;
-    return ($c, $t->session_id($cn->{location}));
-}
-
-sub stats_events {
-    my ($c) = @_;
-    return grep { $_->{event} eq 'stats' } $c->events;
-}
-
-sub next_stats {
-    my ($t, $c, $n) = @_;
-    my $have = () = stats_events($c);
-    $t->wait_for(sub { stats_events($c) >= $have + $n },
-        timeout => $n + 5, interval => 0.1);
-    my @s = stats_events($c);
-    return @s[$have .. $#s];
+    return $t->spawn_viewer('chromium', $stream, '--seconds', 60,
+        '--timeout', 20);
 }
 
 ###############################################################################
@@ -87,13 +45,13 @@ subtest 'webrtc_debug_drop 5: NACK recovery' => sub {
     $t->write_conf($t->whep_conf(http => 'webrtc_debug_drop 5;'));
     $t->start;
 
-    my ($pub, $pid) = publish($t, '/whip/lossy');
+    my ($pub, $pid) = publish($t, 'lossy');
     ok($pid, 'publisher connected') or return $t->done;
     my ($v, $vid) = watch_chromium($t, 'lossy');
     ok($vid, 'viewer shows a first frame despite the loss')
         or return $t->done;
 
-    my @s = next_stats($t, $v, 6);
+    my @s = $v->next_events('stats', 6);
     cmp_ok(scalar @s, '>=', 6, 'six one-second samples');
     my @fd = map { $_->{framesDecoded} } @s;
     is(WebRTCTest::freeze_max(@s), 0,
@@ -114,19 +72,13 @@ subtest 'webrtc_debug_drop 5: NACK recovery' => sub {
     note('status video track: ' . JSON::PP->new->canonical->encode($vt))
         if $vt;
 
-    my @s2 = next_stats($t, $v, 2);
+    my @s2 = $v->next_events('stats', 2);
     cmp_ok($s2[-1]{framesDecoded}, '>', $fd[-1],
         "frames keep increasing ($fd[-1] -> $s2[-1]{framesDecoded})");
     is($s2[-1]{state}, 'connected', 'still connected');
 
-    $v->signal('USR1');
-    my $d = $v->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-        timeout => 15);
-    is($d && $d->{status}, 200, 'viewer DELETE 200');
-    $pub->signal('USR1');
-    $d = $pub->wait_event('deleted', timeout => 15);
-    is($d && $d->{status}, 200, 'publisher DELETE 200');
-    $_->finish(timeout => 15) for $v, $pub;
+    $t->leave($v, 'viewer');
+    $t->leave($pub, 'publisher');
     $t->done;
 };
 note(sprintf 'loss: %.1f s', time - $T0);
@@ -140,20 +92,14 @@ subtest 'webrtc_viewers_follow off: viewers end with the publisher' => sub {
         whip => 'webrtc_viewers_follow off;'));
     $t->start;
 
-    my ($pub, $pid) = publish($t, '/whip/nf');
+    my ($pub, $pid) = publish($t, 'nf');
     ok($pid, 'publisher connected') or return $t->done;
     my ($v, $vid) = watch_chromium($t, 'nf');
     ok($vid, 'Chromium viewer plays') or return $t->done;
-    my $a = $t->spawn_client({ timeout => 60 },
-        $t->client_command('aiortc_watch.py', '--url', $t->url('/whep/nf'),
-            '--seconds', 40, '--connect-timeout', 10,
-            '--frame-timeout', 10));
-    my $af = $a->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 20);
-    ok($af && $af->{event} eq 'first_frame', 'aiortc viewer plays')
-        or return $t->done;
-    my ($aa) = grep { $_->{event} eq 'answer' } $a->events;
-    my $aid = $t->session_id($aa->{location});
+    my ($a, $aid) = $t->spawn_viewer({ timeout => 60, wait => 20 },
+        'aiortc', 'nf', '--seconds', 40, '--connect-timeout', 10,
+        '--frame-timeout', 10);
+    ok($aid, 'aiortc viewer plays') or return $t->done;
     $t->check_viewer('nf', $vid, audio => 'opus', video => 'H264',
         name => 'Chromium viewer', interval => 1);
     ok($t->wait_session($aid), 'aiortc viewer connected in status');

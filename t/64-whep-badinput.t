@@ -27,11 +27,9 @@ use IO::Socket::INET;
 use Socket qw(pack_sockaddr_in inet_aton);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers test_offer);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node', 'ffmpeg');
+skip_unless_peers('ndc', 'ffmpeg');
 
 my $SEED = $ENV{WEBRTC_SEED} // time;
 srand($SEED);
@@ -51,13 +49,6 @@ EOF
 $t->start;
 my @workers = $t->worker_pids;
 my @ports = map { $t->udp_port($_) } 0 .. $t->workers - 1;
-
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or die "$f: $!";
-    local $/;
-    return scalar <$fh>;
-}
 
 sub post {
     my ($path, $body, $ct) = @_;
@@ -83,8 +74,8 @@ sub video_only_pts {
     return join("\r\n", @out) . "\r\n";
 }
 
-my $recvonly = slurp($t->root . '/t/data/offers/chromium-recvonly.sdp');
-my $sendonly = slurp($t->root . '/t/data/offers/chromium.sdp');
+my $recvonly = test_offer('chromium-recvonly');
+my $sendonly = test_offer('chromium');
 
 ###############################################################################
 # before the publisher: 409
@@ -101,13 +92,9 @@ my $sendonly = slurp($t->root . '/t/data/offers/chromium.sdp');
 }
 
 my $h264 = $t->test_h264;
-my $pub = $t->spawn_client({ timeout => 120 },
-    $t->client_command('ndc_publish.js', '--url', $t->url('/whip/cam'),
-        '--h264', $h264, '--seconds', 100, '--connect-timeout', 15));
-my $pe = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 20);
-ok($pe && $pe->{event} eq 'connected', 'publisher connected')
-    or diag(explain($pe // 'no event'), $pub->stderr);
+my ($pub, $pub_id) = $t->spawn_publisher({ timeout => 120, wait => 20 },
+    'ndc', 'cam', '--h264', $h264, '--seconds', 100, '--connect-timeout', 15);
+ok($pub_id, 'publisher connected');
 $t->check_media('cam', audio => 'opus', video => 'H264', timeout => 15,
     name => 'OBS-shaped publisher, H264');
 
@@ -157,13 +144,9 @@ subtest 'not a viewer offer' => sub {
 # webrtc_max_viewers 1
 
 subtest 'webrtc_max_viewers 1: the second viewer gets 503' => sub {
-    my $v1 = $t->spawn_client({ timeout => 60 },
-        $t->client_command('ndc_watch.js', '--url', $t->url('/whep1/cam'),
-            '--seconds', 30, '--max-retries', 0));
-    my $k = $v1->wait_event(
-        sub { $_[0]{event} =~ /^(first_keyframe|error)$/ }, timeout => 15);
-    ok($k && $k->{event} eq 'first_keyframe', 'first viewer plays')
-        or return diag(explain([$v1->events]), $v1->stderr);
+    my ($v1, $v1_id) = $t->spawn_viewer({ timeout => 60, wait => 15 },
+        'ndc', '/whep1/cam', '--seconds', 30, '--max-retries', 0);
+    ok($v1_id, 'first viewer plays') or return;
 
     my $r = post('/whep1/cam', $recvonly);
     is($r->{status}, 503, 'second viewer (raw POST): 503');
@@ -178,10 +161,7 @@ subtest 'webrtc_max_viewers 1: the second viewer gets 503' => sub {
     is($e && $e->{status}, 503, 'second viewer (node-datachannel): 503');
     is(scalar $t->viewers('cam'), 1, 'one viewer in status');
 
-    $v1->signal('USR1');
-    my $d = $v1->wait_event('deleted', timeout => 10);
-    is($d && $d->{status}, 200, 'first viewer leaves');
-    $v1->finish(timeout => 10);
+    $t->leave($v1, 'first viewer leaves');
     ok($t->wait_for(sub { !$t->viewers('cam') }, timeout => 5),
         'no viewer left');
     $r = post('/whep1/cam', $recvonly);
@@ -199,15 +179,9 @@ sub rand_bytes {
 }
 
 subtest 'garbage datagrams from random ports while a viewer plays' => sub {
-    my $v = $t->spawn_client({ timeout => 60 },
-        $t->client_command('ndc_watch.js', '--url', $t->url('/whep/cam'),
-            '--seconds', 30, '--max-retries', 0));
-    my $k = $v->wait_event(
-        sub { $_[0]{event} =~ /^(first_keyframe|error)$/ }, timeout => 15);
-    ok($k && $k->{event} eq 'first_keyframe', 'viewer plays')
-        or return diag(explain([$v->events]), $v->stderr);
-    my ($ans) = grep { $_->{event} eq 'answer' } $v->events;
-    my $vid = $t->session_id($ans->{location});
+    my ($v, $vid) = $t->spawn_viewer({ timeout => 60, wait => 15 },
+        'ndc', 'cam', '--seconds', 30, '--max-retries', 0);
+    ok($vid, 'viewer plays') or return;
     my $s0 = $v->wait_event('stats', timeout => 3);
 
     my ($sent, $socks) = (0, 0);
@@ -239,11 +213,8 @@ subtest 'garbage datagrams from random ports while a viewer plays' => sub {
     note("$sent datagrams from $socks source ports");
     cmp_ok($sent, '>', 1000, "sent $sent garbage datagrams");
 
-    my $n = () = grep { $_->{event} eq 'stats' } $v->events;
-    my $s1 = $t->wait_for(sub {
-        my @s = grep { $_->{event} eq 'stats' } $v->events;
-        return @s >= $n + 2 ? $s[-1] : undef;
-    }, timeout => 6);
+    my @s = $v->next_events('stats', 2, timeout => 6, interval => 0.2);
+    my $s1 = @s >= 2 ? $s[-1] : undef;
     ok($s0 && $s1, 'viewer stats') or return;
     cmp_ok($s1->{video_packets}, '>', $s0->{video_packets},
         "viewer still receives video ($s0->{video_packets} -> "
@@ -253,10 +224,7 @@ subtest 'garbage datagrams from random ports while a viewer plays' => sub {
         name => 'viewer after the garbage', interval => 1);
     is(join(',', $t->worker_pids), join(',', @workers), 'same workers');
 
-    $v->signal('USR1');
-    my $d = $v->wait_event('deleted', timeout => 10);
-    is($d && $d->{status}, 200, 'viewer DELETE 200');
-    $v->finish(timeout => 10);
+    $t->leave($v, 'viewer');
 };
 
 ###############################################################################
@@ -327,17 +295,11 @@ subtest '50 viewers joining and leaving quickly' => sub {
     $t->check_media('cam', audio => 'opus', video => 'H264', timeout => 5,
         name => 'publisher after the churn');
     my $p = $t->publisher('cam');
-    is($p && $p->{id}, $t->session_id($pe && (grep
-        { $_->{event} eq 'answer' } $pub->events)[0]{location}),
-        'same publisher session');
+    is($p && $p->{id}, $pub_id, 'same publisher session');
 };
 
-$pub->signal('USR1');
-my $d = $pub->wait_event('deleted', timeout => 15);
-is($d && $d->{status}, 200, 'publisher DELETE 200');
-$pub->finish(timeout => 15);
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+$t->leave($pub, 'publisher');
+ok($t->wait_idle, 'no session left');
 
 $t->done;
 note(sprintf 'total %.1f s', time - $T0);

@@ -15,18 +15,9 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3', 'ip');
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('chromium', 'aiortc', 'ip');
 
 my $mtu = `ip -o link show lo` =~ /mtu (\d+)/ ? $1 : 65536;
 system('ip', 'link', 'set', 'lo', 'mtu', 1100) == 0
@@ -37,31 +28,16 @@ my $t = WebRTCTest->new(name => 'whep-nogso', workers => 1);
 $t->write_conf($t->whep_conf);
 $t->start;
 
-my $pub = $t->spawn_client({ timeout => 90 },
-    $t->client_command('aiortc_publish.py', '--url', $t->url('/whip/small'),
-        '--video-codec', 'h264', '--seconds', 60, '--connect-timeout', 15));
-my $pe = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 30);
-ok($pe && $pe->{event} eq 'connected', 'aiortc publisher connected')
-    or diag(explain([$pub->events]), $pub->stderr);
+my ($pub, $pid) = $t->spawn_publisher('aiortc', 'small',
+    '--video-codec', 'h264', '--seconds', 60, '--connect-timeout', 15);
+ok($pid, 'aiortc publisher connected');
 
-my $v = $t->spawn_client({ timeout => 90 },
-    $t->client_command('chromium_watch.js', '--base', $t->url('/'),
-        '--stream', 'small', '--seconds', 40, '--timeout', 20));
-my $first = $v->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-    timeout => 40);
-ok($first && $first->{event} eq 'first_frame',
-    'Chromium shows a first frame')
-    or diag(explain([$v->events]), $v->stderr);
+my ($v, $vid) = $t->spawn_viewer('chromium', 'small', '--seconds', 40,
+    '--timeout', 20);
+ok($vid, 'Chromium shows a first frame');
 
-my @s;
-if ($first && $first->{event} eq 'first_frame') {
-    my $have = () = grep { $_->{event} eq 'stats' } $v->events;
-    $t->wait_for(sub { (grep { $_->{event} eq 'stats' } $v->events)
-        >= $have + 5 }, timeout => 12, interval => 0.2);
-    @s = grep { $_->{event} eq 'stats' } $v->events;
-    @s = @s[$have .. $#s];
-}
+my @s = $vid ? $v->next_events('stats', 5, timeout => 12, interval => 0.2)
+    : ();
 cmp_ok(scalar @s, '>=', 5, 'five one-second samples');
 my @fd = map { $_->{framesDecoded} } @s;
 is(WebRTCTest::freeze_max(@s), 0, "frames decoded in every second: @fd");

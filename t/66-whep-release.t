@@ -22,39 +22,23 @@ use lib "$FindBin::Bin/lib";
 use Socket qw(inet_aton pack_sockaddr_in AF_INET SOCK_RAW IPPROTO_RAW);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('aiortc');
 
 my $t = WebRTCTest->new(name => 'whep-release', workers => 1);
 $t->write_conf($t->whep_conf);
 $t->start;
 
-my $pub = $t->spawn_client({ timeout => 120 },
-    $t->client_command('aiortc_publish.py', '--url', $t->url('/whip/rel'),
-        '--video-codec', 'h264', '--seconds', 90, '--connect-timeout', 15));
-my $pe = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 30);
-ok($pe && $pe->{event} eq 'connected', 'publisher connected')
+my ($pub, $pid) = $t->spawn_publisher({ timeout => 120 }, 'aiortc', 'rel',
+    '--video-codec', 'h264', '--seconds', 90, '--connect-timeout', 15);
+ok($pid, 'publisher connected')
     or BAIL_OUT('no publisher: ' . $pub->stderr);
 
 sub watch {
     my (@args) = @_;
-    my $c = $t->spawn_client({ timeout => 90 },
-        $t->client_command('aiortc_watch.py', '--url', $t->url('/whep/rel'),
-            '--connect-timeout', 10, '--frame-timeout', 10, @args));
-    my $e = $c->wait_event(sub { $_[0]{event} =~ /^(first_frame|error)$/ },
-        timeout => 20);
-    return ($c, undef) unless $e && $e->{event} eq 'first_frame';
-    my ($a) = grep { $_->{event} eq 'answer' } $c->events;
-    return ($c, $t->session_id($a->{location}));
+    return $t->spawn_viewer({ wait => 20 }, 'aiortc', 'rel',
+        '--connect-timeout', 10, '--frame-timeout', 10, @args);
 }
 
 ###############################################################################
@@ -92,9 +76,9 @@ subtest 'a forged alert ends nothing' => sub {
     my $sent = forge_udp($ip, $port, '127.0.0.1', $t->udp_port, $alert);
     ok($sent, 'forged alert sent from the viewer\'s address') or return;
 
-    my @before = grep { $_->{event} eq 'stats' } $c->events;
+    my @before = $c->events('stats');
     sleep 4 + 3;
-    my @after = grep { $_->{event} eq 'stats' } $c->events;
+    my @after = $c->events('stats');
     my $s2 = $t->session($id);
     ok($s2, 'viewer still in the status after the grace');
     is($s2 && $s2->{state}, 'connected', 'still connected');

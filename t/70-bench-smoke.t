@@ -15,11 +15,9 @@ use lib "$FindBin::Bin/lib";
 
 use JSON::PP;
 use Test::More;
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node', 'ffmpeg');
+skip_unless_peers('ndc', 'ffmpeg');
 
 my $load = "$WebRTCTest::ROOT/build/bench/whep-load";
 plan skip_all => "no $load (make bench-tools)" unless -x $load;
@@ -31,13 +29,9 @@ $t->write_conf($t->whep_conf);
 $t->start;
 
 my $h264 = $t->test_h264(size => '640x360');
-my $pub = $t->spawn_client({ timeout => 90 },
-    $t->client_command('ndc_publish.js', '--url', $t->url('/whip/bench'),
-        '--h264', $h264, '--seconds', 40, '--connect-timeout', 15));
-my $ev = $pub->wait_event(sub { $_[0]{event} =~ /^(connected|error)$/ },
-    timeout => 30);
-ok($ev && $ev->{event} eq 'connected', 'publisher connected')
-    or diag(explain($ev // 'no event'), $pub->stderr);
+my ($pub, $pid) = $t->spawn_publisher('ndc', 'bench', '--h264', $h264,
+    '--seconds', 40, '--connect-timeout', 15);
+ok($pid, 'publisher connected');
 
 # a keyframe in the ring, so that a join time exists
 ok($t->wait_for(sub {

@@ -32,19 +32,9 @@ use JSON::PP;
 use MIME::Base64 qw(decode_base64 encode_base64);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers test_offer send_command);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('chromium', 'aiortc');
 
 my $T0 = time;
 my $N = 20;                 # messages of the publisher's sequence
@@ -80,14 +70,6 @@ is(scalar keys %workers, 2, 'two workers');
 
 ###############################################################################
 # helpers
-
-# append one command to a client's control file
-sub command {
-    my ($file, $cmd) = @_;
-    open my $fh, '>>', $file or die "$file: $!";
-    print {$fh} JSON::PP->new->utf8->canonical->encode($cmd), "\n";
-    close $fh or die "$file: $!";
-}
 
 # the expected sequence as {binary, bytes}
 sub expected {
@@ -146,22 +128,12 @@ sub pub_messages {
 ###############################################################################
 # the publisher, an SSE reader, the WHEP Link
 
-my $pctl = $t->prefix . '/clients/publisher.ctl';
-$t->write_file($pctl, '');
-my $pub = $t->spawn_client({ timeout => 120 },
-    $t->client_command('aiortc_publish.py', '--url', $t->url("/whip/$STREAM"),
-        '--datachannel', '--dc-label', 'chat', '--dc-control', $pctl,
-        '--video-size', '160x120', '--seconds', 100,
-        '--connect-timeout', 15));
-
-my $pub_open = $pub->wait_event(sub {
-    ($_[0]{event} eq 'datachannel' && ($_[0]{state} // '') eq 'open')
-        || $_[0]{event} eq 'error' }, timeout => 30);
-ok($pub_open && ($pub_open->{state} // '') eq 'open',
-    'aiortc publisher connected, its "chat" channel is open')
-    or diag(explain([$pub->events]), $pub->stderr);
-my ($answer) = grep { $_->{event} eq 'answer' } $pub->events;
-my $pub_id = $t->session_id($answer && $answer->{location});
+my $pctl = $t->control_file('publisher');
+my ($pub, $pub_id) = $t->spawn_publisher(
+    { timeout => 120, until => 'datachannel open' }, 'aiortc', $STREAM,
+    '--datachannel', '--dc-label', 'chat', '--dc-control', $pctl,
+    '--video-size', '160x120', '--seconds', 100, '--connect-timeout', 15);
+ok($pub_id, 'aiortc publisher connected, its "chat" channel is open');
 
 # SSE before any message
 my $sse = $t->sse_open("/events/$STREAM");
@@ -170,7 +142,7 @@ like($sse->header('Content-Type') // '', qr{^text/event-stream},
     'Content-Type: text/event-stream');
 
 subtest 'the WHEP 201 links to the events' => sub {
-    my $offer = $t->read_file($t->root . '/t/data/offers/chromium-recvonly.sdp');
+    my $offer = test_offer('chromium-recvonly');
     for my $loc ('/whep/', '/whep-pub/') {
         my $r = $t->http('POST', "$loc$STREAM", body => $offer,
             headers => { 'Content-Type' => 'application/sdp' });
@@ -189,8 +161,7 @@ subtest 'the WHEP 201 links to the events' => sub {
 ###############################################################################
 # Chromium viewers until both workers have one
 
-my $cctl = $t->prefix . '/clients/viewers.ctl';
-$t->write_file($cctl, '');
+my $cctl = $t->control_file('viewers');
 my $view = $t->spawn_client({ timeout => 150 },
     $t->client_command('chromium_chat.js', '--base', $t->url('/'),
         '--stream', $STREAM, '--pages', 2, '--control', $cctl,
@@ -224,7 +195,7 @@ for (1 .. 6) {
     refresh_tabs();
     my %seen = map { ($_->{worker} // 0) => 1 } values %tab;
     last if 2 <= grep { $workers{$_} } keys %seen;
-    command($cctl, { cmd => 'open' });
+    send_command($cctl, { cmd => 'open' });
     $opened++;
     $t->wait_for(sub { my $n = tabs_up(); !defined $n || $n >= $opened },
         timeout => 30);
@@ -244,7 +215,7 @@ note(sprintf 'viewers up at %.1f s', time - $T0);
 # the publisher's sequence
 
 subtest "publisher's $N messages reach every viewer and SSE, in order" => sub {
-    command($pctl, { messages => $N, interval => 0.02 });
+    send_command($pctl, { messages => $N, interval => 0.02 });
     my @want = expected(1, $N);
 
     for my $p (@pages) {
@@ -261,7 +232,7 @@ subtest "publisher's $N messages reach every viewer and SSE, in order" => sub {
     }
 
     # what the page shows
-    command($cctl, { cmd => 'dom', page => 0 });
+    send_command($cctl, { cmd => 'dom', page => 0 });
     my $dom = $view->wait_event('dom', timeout => 10);
     my @lines = @{ $dom ? $dom->{lines} : [] };
     ok(scalar(grep { $_ eq 'recv chat [binary 12 bytes]' } @lines),
@@ -299,7 +270,7 @@ subtest 'from_viewers all: a viewer reaches the publisher, the others, SSE'
     my $text = "from tab 0 \xc3\xa9";
     my $n_before = { map { $_ => scalar chats($view, $_) } @pages };
     my $sse_before = $sse->events;
-    command($cctl, { cmd => 'send', page => 0, text => "from tab 0 \x{e9}" });
+    send_command($cctl, { cmd => 'send', page => 0, text => "from tab 0 \x{e9}" });
     my $sent = $view->wait_event('sent', timeout => 10);
     ok($sent && $sent->{ok}, 'tab 0 sent it');
 
@@ -404,7 +375,7 @@ subtest 'Last-Event-ID resumes after that message' => sub {
     is(scalar($r3->events), 0, 'a bogus Last-Event-ID: only new messages');
 
     # and they all get the next one
-    command($pctl, { send => 'after resume' });
+    send_command($pctl, { send => 'after resume' });
     for my $x ([$r, 'resumed'], [$r2, 'latest'], [$r3, 'bogus']) {
         my ($s, $name) = @$x;
         my $n = $s->events;
@@ -421,8 +392,8 @@ subtest 'Last-Event-ID resumes after that message' => sub {
 
 subtest 'from_viewers publisher: only the publisher and SSE' => sub {
     my $base = $opened;
-    command($cctl, { cmd => 'open', query => 'whep=/whep-pub/' });
-    command($cctl, { cmd => 'open', query => 'whep=/whep-pub/' });
+    send_command($cctl, { cmd => 'open', query => 'whep=/whep-pub/' });
+    send_command($cctl, { cmd => 'open', query => 'whep=/whep-pub/' });
     $t->wait_for(sub { my $n = tabs_up(); !defined $n || $n >= $base + 2 },
         timeout => 40);
     my @pt = ($base, $base + 1);
@@ -436,7 +407,7 @@ subtest 'from_viewers publisher: only the publisher and SSE' => sub {
 
     my %before = map { $_ => scalar chats($view, $_) } @pages, @pt;
     my $sse_before = $sse->events;
-    command($cctl, { cmd => 'send', page => $pt[0], text => 'from pub-mode' });
+    send_command($cctl, { cmd => 'send', page => $pt[0], text => 'from pub-mode' });
 
     my $m = $pub->wait_event(sub { $_[0]{event} eq 'datachannel'
         && ($_[0]{data} // '') eq 'from pub-mode' }, timeout => 10);
@@ -455,7 +426,7 @@ subtest 'from_viewers publisher: only the publisher and SSE' => sub {
         . " message of a 'publisher'-location viewer");
 
     # but the publisher's messages reach them
-    command($pctl, { send => 'to everyone' });
+    send_command($pctl, { send => 'to everyone' });
     for my $p (@pt) {
         my @c = wait_chats($view, $p, $before{$p} + 1, 10);
         is($c[-1] && $c[-1]{data}, 'to everyone',
@@ -468,7 +439,7 @@ subtest 'from_viewers publisher: only the publisher and SSE' => sub {
 
 subtest 'from_viewers off: a viewer\'s message goes nowhere, counted' => sub {
     my $k = $opened;
-    command($cctl, { cmd => 'open', query => 'whep=/whep-off/' });
+    send_command($cctl, { cmd => 'open', query => 'whep=/whep-off/' });
     $t->wait_for(sub { my $n = tabs_up(); !defined $n || $n >= $k + 1 },
         timeout => 30);
     my ($c) = grep { $_->{event} eq 'connected' && $_->{page} == $k }
@@ -482,7 +453,7 @@ subtest 'from_viewers off: a viewer\'s message goes nowhere, counted' => sub {
     $sse->poll(0.5);    # what is still on its way from earlier
     my $sse_before = $sse->events;
     my $d0 = ($t->session($id) // {})->{data} // {};
-    command($cctl, { cmd => 'send', page => $k, text => 'from off' });
+    send_command($cctl, { cmd => 'send', page => $k, text => 'from off' });
     my $sent = $view->wait_event(sub { $_[0]{event} eq 'sent'
         && $_[0]{page} == $k }, timeout => 10);
     ok($sent && $sent->{ok}, 'the page sent it');
@@ -499,7 +470,7 @@ subtest 'from_viewers off: a viewer\'s message goes nowhere, counted' => sub {
     ok(!grep({ $_->{event} eq 'datachannel' && ($_->{data} // '') eq
         'from off' } $pub->events), 'the publisher did not get it');
     # it still gets the publisher's messages
-    command($pctl, { send => 'to off too' });
+    send_command($pctl, { send => 'to off too' });
     my @c = $t->wait_for(sub { grep { $_->{data} eq 'to off too' }
         chats($view, $k) }, timeout => 10);
     ok(scalar(@c), 'it gets the publisher\'s messages');
@@ -573,24 +544,20 @@ subtest 'POST on a new label: the server opens that channel' => sub {
         or diag(join "\n", grep { /Error|assert/ } split /\n/, $pub->stderr);
 };
 
-command($cctl, { cmd => 'screenshot', page => 0,
+send_command($cctl, { cmd => 'screenshot', page => 0,
     path => $t->prefix . '/watch.png' });
 $view->wait_event('screenshot', timeout => 10);
 
-command($cctl, { cmd => 'quit' });
+send_command($cctl, { cmd => 'quit' });
 my ($vrc, undef, $verr) = $view->finish(timeout => 30);
 is($vrc, 0, 'viewers stopped (DELETE 200 each)') or diag($verr);
 ok(!grep({ $_->{event} eq 'closed' && ($_->{status} // 0) != 200 }
     $view->events), 'every tab: DELETE 200');
 
-$pub->signal('USR1');
-my $del = $pub->wait_event('deleted', timeout => 15);
-is($del && $del->{status}, 200, 'publisher deleted (or had left)');
-$pub->finish(timeout => 15);
+$t->leave($pub, 'publisher');
 $sse->close;
 
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+ok($t->wait_idle, 'no session left');
 
 $t->done;
 note(sprintf 'total %.1f s', time - $T0);

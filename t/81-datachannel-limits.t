@@ -32,19 +32,9 @@ use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec
-    pid_alive);
+use WebRTCTest qw(skip_unless_peers pid_alive send_command);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{WEBRTC_PYTHON} // '/usr/bin/python3');
-
-{
-    my $py = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
-    plan(skip_all => 'aiortc not importable by ' . $py)
-        if system($py, '-c', 'import aiortc') != 0;
-}
+skip_unless_peers('ndc', 'aiortc');
 
 my $T0 = time;
 
@@ -55,13 +45,6 @@ $t->write_conf($t->whep_conf(reuseport => 1,
     server => "location /events/ { webrtc_events; }"));
 $t->start;
 
-sub command {
-    my ($file, $cmd) = @_;
-    open my $fh, '>>', $file or die "$file: $!";
-    print {$fh} JSON::PP->new->utf8->canonical->encode($cmd), "\n";
-    close $fh or die "$file: $!";
-}
-
 sub log_lines {
     my ($re) = @_;
     return grep { $_ =~ $re } split /\n/, $t->error_log;
@@ -71,22 +54,12 @@ sub log_lines {
 # its channel is open. Returns ($client, $control_file, $session_id).
 sub aiortc_publisher {
     my ($stream) = @_;
-    my $ctl = $t->prefix . "/clients/$stream.ctl";
-    $t->write_file($ctl, '');
-    my $c = $t->spawn_client({ timeout => 90 },
-        $t->client_command('aiortc_publish.py', '--url',
-            $t->url("/whip/$stream"), '--no-audio', '--no-video',
-            '--datachannel', '--dc-label', 'chat', '--dc-control', $ctl,
-            '--seconds', 80, '--connect-timeout', 15));
-    my $ev = $c->wait_event(sub {
-        ($_[0]{event} eq 'datachannel' && ($_[0]{state} // '') eq 'open')
-            || $_[0]{event} eq 'error' }, timeout => 30);
-    unless ($ev && $ev->{event} eq 'datachannel') {
-        diag("publisher $stream: ", explain([$c->events]), $c->stderr);
-        return ($c, $ctl, undef);
-    }
-    my ($a) = grep { $_->{event} eq 'answer' } $c->events;
-    return ($c, $ctl, $t->session_id($a->{location}));
+    my $ctl = $t->control_file($stream);
+    my ($c, $id) = $t->spawn_publisher({ until => 'datachannel open' },
+        'aiortc', $stream, '--no-audio', '--no-video', '--datachannel',
+        '--dc-label', 'chat', '--dc-control', $ctl, '--seconds', 80,
+        '--connect-timeout', 15);
+    return ($c, $ctl, $id);
 }
 
 sub data_of {
@@ -157,10 +130,10 @@ my $nsent1 = 0;
 
 subtest 'webrtc_data_max_message 1k' => sub {
     my $d0 = data_of($id1);
-    command($ctl1, { text_size => 2000 });
-    command($ctl1, { binary_size => 1025 });
-    command($ctl1, { binary_size => 1024, byte => 0x41 });
-    command($ctl1, { send => 'small after big' });
+    send_command($ctl1, { text_size => 2000 });
+    send_command($ctl1, { binary_size => 1025 });
+    send_command($ctl1, { binary_size => 1024, byte => 0x41 });
+    send_command($ctl1, { send => 'small after big' });
     $nsent1 += 4;
     wait_sent($p1, $nsent1);
 
@@ -200,12 +173,12 @@ subtest 'webrtc_data_rate 20: a flood' => sub {
     is(scalar(log_lines($rate_re)), 0, 'no rate line yet');
 
     sleep 1.2;      # a fresh second for the limit
-    command($ctl1, { flood => 60, align => JSON::PP::true });
+    send_command($ctl1, { flood => 60, align => JSON::PP::true });
     $nsent1++;
     my $f = wait_sent($p1, $nsent1);
     ok($f && $f->{what} eq 'flood', 'aiortc sent 60 messages at once');
     # meanwhile, another stream
-    command($ctl2, { messages => 10, interval => 0 });
+    send_command($ctl2, { messages => 10, interval => 0 });
 
     # a POST in the same second as the flood
     my $r = $t->http('POST', '/events/lim1?label=chat',
@@ -242,7 +215,7 @@ subtest 'webrtc_data_rate 20: a flood' => sub {
         'no rate line for lim2');
 
     sleep 1.1;
-    command($ctl1, { send => 'after the flood' });
+    send_command($ctl1, { send => 'after the flood' });
     $nsent1++;
     my $n = $sse1->events;
     my @e = $sse1->wait_events($n + 1, timeout => 10);
@@ -284,14 +257,14 @@ subtest 'invalid DCEP, stray streams, SCTP garbage: no harm' => sub {
         { garbage => 300 },
         { garbage => 1 },
     );
-    command($ctl1, $_) for @cmds;
+    send_command($ctl1, $_) for @cmds;
     $nsent1 += @cmds;
     my $last = wait_sent($p1, $nsent1);
     ok($last, 'aiortc sent the ' . scalar(@cmds) . ' bad inputs')
         or diag(explain([grep { $_->{event} =~ /dc_sent|error/ } $p1->events]));
 
     sleep 0.5;
-    command($ctl1, { send => 'still alive' });
+    send_command($ctl1, { send => 'still alive' });
     $nsent1++;
     my @e = $sse1->wait_events($n + 1, timeout => 10);
     $sse1->poll(0.5);
@@ -316,14 +289,14 @@ subtest 'invalid DCEP, stray streams, SCTP garbage: no harm' => sub {
 };
 
 subtest 'a closed channel' => sub {
-    command($ctl1, { close_channel => 'chat' });
+    send_command($ctl1, { close_channel => 'chat' });
     $nsent1++;
     wait_sent($p1, $nsent1);
     ok($t->wait_for(sub { (data_of($id1)->{channels} // 1) == 0 },
         timeout => 5), 'status: channels 0 after the peer closed it');
     # a new channel with another label works
     my $n = $sse1->events;
-    command($ctl1, { send => 'on a new channel', label => 'chat2' });
+    send_command($ctl1, { send => 'on a new channel', label => 'chat2' });
     $nsent1++;
     my @e = $sse1->wait_events($n + 1, timeout => 10);
     is_deeply($e[-1] && [@{ $e[-1] }{qw(event data)}],
@@ -334,7 +307,7 @@ subtest 'a closed channel' => sub {
 # header's, valid CRC and tag). usrsctp may end this peer's association
 # for it; what matters is that nothing else is hurt.
 subtest 'an SCTP protocol violation: only that peer is affected' => sub {
-    command($ctl1, { sctp_packet => '00000002' });
+    send_command($ctl1, { sctp_packet => '00000002' });
     $nsent1++;
     ok(wait_sent($p1, $nsent1), 'aiortc sent a chunk of length 2');
     sleep 1;
@@ -343,29 +316,24 @@ subtest 'an SCTP protocol violation: only that peer is affected' => sub {
     is($t->session($id1) && $t->session($id1)->{state}, 'connected',
         'lim1 session still listed, connected');
     my $n = $sse2->events;
-    command($ctl2, { send => 'lim2 after the violation' });
+    send_command($ctl2, { send => 'lim2 after the violation' });
     my @e = $sse2->wait_events($n + 1, timeout => 10);
     is($e[-1] && $e[-1]{data}, 'lim2 after the violation',
         'lim2 keeps working');
     # is lim1's association still up? (informational)
     my $m = $sse1->events;
-    command($ctl1, { send => 'lim1 after the violation' });
+    send_command($ctl1, { send => 'lim1 after the violation' });
     $nsent1++;
     $sse1->wait_events($m + 1, timeout => 3);
     note('lim1 channel after the violation: ' . ($sse1->events > $m
         ? 'still works' : 'ended (usrsctp aborted the association)'));
 };
 
-for my $x ([$p1, 'lim1'], [$p2, 'lim2']) {
-    $x->[0]->signal('USR1');
-    my $d = $x->[0]->wait_event('deleted', timeout => 15);
-    is($d && $d->{status}, 200, "publisher $x->[1] deleted");
-    $x->[0]->finish(timeout => 10);
-}
+$t->leave($p1, 'publisher lim1');
+$t->leave($p2, 'publisher lim2');
 $sse1->close;
 $sse2->close;
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+ok($t->wait_idle, 'no session left');
 
 $t->done;
 

@@ -18,12 +18,9 @@ use lib "$FindBin::Bin/lib";
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_netns skip_unless_module skip_unless_exec);
+use WebRTCTest qw(skip_unless_peers send_command);
 
-skip_unless_netns();
-skip_unless_module();
-skip_unless_exec($ENV{WEBRTC_NODE} // 'node',
-    $ENV{CHROMIUM} // '/usr/bin/chromium');
+skip_unless_peers('chromium');
 
 my $T0 = time;
 
@@ -38,21 +35,11 @@ $t->write_conf($t->whep_conf(reuseport => 1,
 EOF
 $t->start;
 
-# append one command to a client's control file
-sub command {
-    my ($file, $cmd) = @_;
-    open my $fh, '>>', $file or die "$file: $!";
-    print {$fh} JSON::PP->new->utf8->canonical->encode($cmd), "\n";
-    close $fh or die "$file: $!";
-}
-
 
 subtest 'publish.html chat -> watch.html and events.html' => sub {
     my $s = 'page1';
-    my $pc = $t->prefix . '/clients/page-pub.ctl';
-    my $vc = $t->prefix . '/clients/page-view.ctl';
-    my $ec = $t->prefix . '/clients/page-events.ctl';
-    $t->write_file($_, '') for $pc, $vc, $ec;
+    my ($pc, $vc, $ec) = map { $t->control_file("page-$_") }
+        qw(pub view events);
     my @common = ('--base', $t->url('/'), '--stream', $s, '--timeout', 25,
         '--seconds', 60);
     my $cp = $t->spawn_client({ timeout => 100 }, $t->client_command(
@@ -76,7 +63,7 @@ subtest 'publish.html chat -> watch.html and events.html' => sub {
         'events.html reading the stream')
         or diag(explain([$ce->events]), $ce->stderr);
 
-    command($pc, { cmd => 'send', page => 0, text => 'hello from the page' });
+    send_command($pc, { cmd => 'send', page => 0, text => 'hello from the page' });
     my $v = $cv->wait_event('chat', timeout => 10);
     is_deeply($v && [@$v{qw(label data binary)}],
         ['chat', 'hello from the page', JSON::PP::false],
@@ -85,12 +72,12 @@ subtest 'publish.html chat -> watch.html and events.html' => sub {
     is_deeply($e && [@$e{qw(label data)}], ['chat', 'hello from the page'],
         'events.html shows it (event chat)');
 
-    command($vc, { cmd => 'send', page => 0, text => 'hello publisher' });
+    send_command($vc, { cmd => 'send', page => 0, text => 'hello publisher' });
     my $p = $cp->wait_event('chat', timeout => 10);
     is($p && $p->{data}, 'hello publisher',
         'the publisher page got the viewer page\'s message');
 
-    command($ec, { cmd => 'post', page => 0, label => 'chat',
+    send_command($ec, { cmd => 'post', page => 0, label => 'chat',
         data => 'from events.html' });
     my $posted = $ce->wait_event('posted', timeout => 10);
     is($posted && $posted->{status}, 204, 'events.html POST: 204');
@@ -102,7 +89,7 @@ subtest 'publish.html chat -> watch.html and events.html' => sub {
         'the viewer page got the POSTed message');
 
     # binary, as the events page's "As: binary" sends it
-    command($ec, { cmd => 'post', page => 0, label => 'chat',
+    send_command($ec, { cmd => 'post', page => 0, label => 'chat',
         data => 'abc', type => 'application/octet-stream' });
     my $b = $cv->wait_event(sub { $_[0]{event} eq 'chat' && $_[0]{binary} },
         timeout => 10);
@@ -111,7 +98,7 @@ subtest 'publish.html chat -> watch.html and events.html' => sub {
     my $e2 = $ce->wait_event(sub { $_[0]{event} eq 'sse'
         && $_[0]{data} eq 'YWJj' }, timeout => 10);
     ok($e2, 'events.html shows it in base64');
-    command($vc, { cmd => 'dom', page => 0 });
+    send_command($vc, { cmd => 'dom', page => 0 });
     my $dom = $cv->wait_event('dom', timeout => 10);
     ok($dom && grep({ $_ eq 'recv chat [binary 3 bytes]' } @{ $dom->{lines} }),
         'the viewer page shows "chat [binary 3 bytes]"')
@@ -123,10 +110,10 @@ subtest 'publish.html chat -> watch.html and events.html' => sub {
         [$ce, $ec, 'events'])
     {
         my ($c, $ctl, $name) = @$x;
-        command($ctl, { cmd => 'screenshot', page => 0,
+        send_command($ctl, { cmd => 'screenshot', page => 0,
             path => $t->prefix . "/$name.png" });
         $c->wait_event('screenshot', timeout => 10);
-        command($ctl, { cmd => 'quit' });
+        send_command($ctl, { cmd => 'quit' });
     }
     for my $x ([$cv, 'watch'], [$ce, 'events'], [$cp, 'publish']) {
         my ($rc, undef, $err) = $x->[0]->finish(timeout => 30);
@@ -135,8 +122,7 @@ subtest 'publish.html chat -> watch.html and events.html' => sub {
 };
 
 
-ok($t->wait_for(sub { my $st = $t->status; $st && !$st->{sessions} },
-    timeout => 10), 'no session left');
+ok($t->wait_idle, 'no session left');
 
 $t->done;
 note(sprintf 'total %.1f s', time - $T0);

@@ -94,19 +94,17 @@ import base64
 import fractions
 import json
 import os
-import signal
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
-import aioice.ice
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 
-# aioice skips loopback addresses: gather on 127.0.0.1 only
-aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+import aiortc_setup  # noqa: E402  (before aiortc: ICE on loopback)
+import whip  # noqa: E402
+from whip import emit  # noqa: E402
 
-from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import RTCPeerConnection  # noqa: E402
 from aiortc.mediastreams import (  # noqa: E402
     AudioStreamTrack,
     VideoStreamTrack,
@@ -114,14 +112,6 @@ from aiortc.mediastreams import (  # noqa: E402
 from aiortc.rtcrtpsender import RTCRtpSender  # noqa: E402
 
 USER_AGENT = "aiortc/1.4 (ngx-webrtc-tests)"
-HTTP_TIMEOUT = 10
-
-
-def emit(event, **fields):
-    obj = {"event": event}
-    obj.update(fields)
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 class PatternTrack(VideoStreamTrack):
@@ -178,28 +168,6 @@ def dc_message(k):
     return f"msg {k} \u00e9"
 
 
-def http_request(method, url, body=None, headers=None):
-    """(status, headers as list of (name, value), body); status 0 when
-    the server could not be reached."""
-    req = urllib.request.Request(url, data=body, method=method,
-                                 headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as r:
-            return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return (e.code, list(e.headers.items()),
-                e.read().decode("utf-8", "replace"))
-    except (urllib.error.URLError, OSError) as e:
-        return 0, [], str(getattr(e, "reason", e))
-
-
-def header(headers, name):
-    for k, v in headers:
-        if k.lower() == name:
-            return v
-    return None
-
-
 def prefer_codec(transceiver, kind, codec):
     if codec == "any":
         return
@@ -209,42 +177,6 @@ def prefer_codec(transceiver, kind, codec):
     if not any(c.mimeType.lower() == f"{kind}/{codec}" for c in chosen):
         raise SystemExit(f"codec {codec} not available for {kind}")
     transceiver.setCodecPreferences(chosen)
-
-
-def offer_summary(sdp):
-    media = [line.split()[0][2:] for line in sdp.splitlines()
-             if line.startswith("m=")]
-    cands = sum(1 for line in sdp.splitlines()
-                if line.startswith("a=candidate:"))
-    return {"media": media, "candidates": cands}
-
-
-def dtls_state(pc):
-    """"closed" or "failed" if any DTLS transport is, else "connected"
-    (or the first other state seen)."""
-    states = set()
-    for t in pc.getTransceivers():
-        tr = t.sender.transport if t.sender else None
-        if tr is not None:
-            states.add(tr.state)
-    if pc.sctp is not None and pc.sctp.transport is not None:
-        states.add(pc.sctp.transport.state)
-    for bad in ("failed", "closed"):
-        if bad in states:
-            return bad
-    states.discard("connected")
-    return states.pop() if states else "connected"
-
-
-async def wait_connected(pc, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pc.connectionState == "connected":
-            return True
-        if pc.connectionState in ("failed", "closed"):
-            return False
-        await asyncio.sleep(0.05)
-    return False
 
 
 async def collect_stats(pc):
@@ -262,9 +194,7 @@ async def collect_stats(pc):
 
 async def run(args):
     pc = RTCPeerConnection()
-    headers = {"User-Agent": USER_AGENT}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    headers = whip.request_headers(USER_AGENT, args.token)
 
     if args.audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
@@ -305,77 +235,22 @@ async def run(args):
             emit("datachannel", state="remote", label=ch.label)
             watch_channel(ch)
 
-    last = {}
+    if not args.print_offer:
+        aiortc_setup.report_states(pc)
 
-    @pc.on("connectionstatechange")
-    def on_conn():
-        report_state()
-
-    @pc.on("iceconnectionstatechange")
-    def on_ice():
-        report_state()
-
-    def report_state():
-        if args.print_offer:
-            return
-        now = {"ice": pc.iceConnectionState,
-               "connection": pc.connectionState}
-        if now != last:
-            last.update(now)
-            emit("state", **now)
-
-    offer = await pc.createOffer()
-    # aiortc gathers all candidates here (bounded by its own timers)
-    await asyncio.wait_for(pc.setLocalDescription(offer), args.connect_timeout)
-    sdp = pc.localDescription.sdp
-
-    if args.print_offer:
-        sys.stdout.write(sdp)
-        sys.stdout.flush()
-        await pc.close()
+    sdp = await aiortc_setup.local_offer(
+        pc, args, **({"video_size": [args.width, args.height]}
+                     if args.video else {}))
+    if sdp is None:
         return 0
 
-    summary = offer_summary(sdp)
-    if args.video:
-        summary["video_size"] = [args.width, args.height]
-    emit("offer", **summary)
+    response = await whip.post_offer(args.url, sdp, headers)
+    session_url, rc = await aiortc_setup.accept_answer(
+        pc, args.url, response[:3], headers)
+    if session_url is None:
+        return rc
 
-    status, rh, body = await asyncio.to_thread(
-        http_request, "POST", args.url, sdp.encode(),
-        dict(headers, **{"Content-Type": "application/sdp"}))
-
-    if status != 201:
-        emit("error", stage="post", status=status, body=body)
-        await pc.close()
-        return 2
-
-    location = header(rh, "location")
-    links = [v for k, v in rh if k.lower() == "link"]
-    emit("answer", status=status, location=location,
-         etag=header(rh, "etag"), content_type=header(rh, "content-type"),
-         links=links, sdp=body)
-
-    if not location:
-        emit("error", stage="post", status=status, body="no Location header")
-        await pc.close()
-        return 2
-    session_url = urllib.parse.urljoin(args.url, location)
-
-    # OBS drops anything before v=0; be as lenient
-    answer = body[body.find("v=0"):] if "v=0" in body else body
-    try:
-        await pc.setRemoteDescription(
-            RTCSessionDescription(sdp=answer, type="answer"))
-    except Exception as e:  # noqa: BLE001
-        emit("error", stage="answer", status=status, body=str(e))
-        await asyncio.to_thread(http_request, "DELETE", session_url,
-                                None, headers)
-        await pc.close()
-        return 1
-
-    stop_early = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1,
-                                                  stop_early.set)
+    stop_early = aiortc_setup.stop_signal()
 
     control = {"offset": 0, "rest": ""}
     next_ping = 0.0
@@ -478,16 +353,11 @@ async def run(args):
         return cmds
 
     rc = 0
-    if await wait_connected(pc, args.connect_timeout):
+    if await aiortc_setup.wait_connected(pc, args.connect_timeout):
         emit("connected")
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline and not stop_early.is_set():
-            # aiortc keeps connectionState "connected" when the server
-            # ends DTLS (close_notify): look at the DTLS transports too
-            dtls = dtls_state(pc)
-            if pc.connectionState != "connected" or dtls != "connected":
-                emit("disconnected", connection=pc.connectionState,
-                     ice=pc.iceConnectionState, dtls=dtls)
+            if aiortc_setup.lost(pc):
                 rc = 3
                 break
             if dc is not None and dc.readyState == "open":
@@ -509,40 +379,10 @@ async def run(args):
                              body=repr(e))
             await asyncio.sleep(0.05)
     else:
-        emit("error", stage="connect", status=status,
-             body=f"not connected after {args.connect_timeout} s "
-                  f"(connection {pc.connectionState}, "
-                  f"ice {pc.iceConnectionState})")
         rc = 3
 
     emit("stats", tracks=await collect_stats(pc))
-
-    if args.no_delete:
-        # a peer that vanished: no DELETE, no DTLS close_notify
-        sys.stdout.flush()
-        os._exit(rc)
-
-    if args.close_no_delete:
-        # close the peer connection (DTLS close_notify), no DELETE
-        try:
-            await asyncio.wait_for(pc.close(), 5)
-        except asyncio.TimeoutError:
-            pass
-        emit("closed", connection=pc.connectionState)
-        await asyncio.sleep(args.linger)
-        return rc
-
-    status, _, body = await asyncio.to_thread(
-        http_request, "DELETE", session_url, None, headers)
-    emit("deleted", status=status, body=body if status != 200 else None)
-    if status != 200 and rc == 0:
-        rc = 2
-
-    try:
-        await asyncio.wait_for(pc.close(), 5)
-    except asyncio.TimeoutError:
-        pass
-    return rc
+    return await aiortc_setup.end(pc, session_url, headers, rc, args)
 
 
 # --- --keyframe-interval / --ignore-pli -----------------------------------
@@ -699,23 +539,11 @@ def install_keyframe_control(interval, ignore_pli):
 
 def main():
     p = argparse.ArgumentParser(description="WHIP publisher (aiortc)")
-    p.add_argument("--url", required=True)
-    p.add_argument("--token")
-    p.add_argument("--seconds", type=float, default=5)
-    p.add_argument("--no-delete", action="store_true")
-    p.add_argument("--audio", action=argparse.BooleanOptionalAction,
-                   default=True)
-    p.add_argument("--video", action=argparse.BooleanOptionalAction,
-                   default=True)
+    whip.add_arguments(p)
     p.add_argument("--video-codec", default="any",
                    choices=["any", "h264", "vp8"])
     p.add_argument("--video-size", default="640x360",
                    help="WxH of the generated video (default 640x360)")
-    p.add_argument("--close-no-delete", action="store_true",
-                   help="close the peer connection without DELETE")
-    p.add_argument("--linger", type=float, default=0,
-                   help="with --close-no-delete: seconds to wait before "
-                        "exiting")
     p.add_argument("--datachannel", action="store_true")
     p.add_argument("--dc-ping", action="store_true",
                    help="send a text message on the data channel every 0.2 s")
@@ -728,8 +556,6 @@ def main():
                    help="seconds between --dc-messages messages")
     p.add_argument("--dc-control", metavar="FILE",
                    help="run the data channel commands appended to FILE")
-    p.add_argument("--connect-timeout", type=float, default=10)
-    p.add_argument("--print-offer", action="store_true")
     p.add_argument("--keyframe-interval", type=float, metavar="SECONDS",
                    help="video keyframes only every SECONDS (and on PLI "
                         "unless --ignore-pli); prints keyframe events")
@@ -753,22 +579,11 @@ def main():
             or args.height % 2:
         p.error("bad --video-size (WxH, even, at least 16x16)")
 
-    # a hard limit on everything, on top of each bounded wait
-    budget = (args.seconds + args.linger + 3 * args.connect_timeout
-              + 3 * HTTP_TIMEOUT)
-
-    async def bounded():
-        return await asyncio.wait_for(run(args), budget)
-
-    try:
-        rc = asyncio.run(bounded())
-    except asyncio.TimeoutError:
-        emit("error", stage="timeout", status=0,
-             body=f"gave up after {budget:.0f} s")
-        rc = 1
-    sys.stdout.flush()
-    # aiortc may leave threads (encoders) behind: do not wait for them
-    os._exit(rc)
+    # aiortc may leave threads (encoders) behind: run_bounded does not
+    # wait for them
+    whip.run_bounded(lambda: run(args),
+                     args.seconds + args.linger + 3 * args.connect_timeout
+                     + 3 * whip.HTTP_TIMEOUT)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Debian's packages.
 
     /usr/bin/python3 t/clients/aiortc_watch.py \
         --url http://127.0.0.1:8080/whep/cam1 [--token T] [--seconds 5] \
-        [--no-delete | --close-no-delete] [--no-audio] [--no-video] \
+        [--no-delete | --close-no-delete [--linger S]] [--no-audio] \
+        [--no-video] \
         [--max-retries 60] \
         [--connect-timeout 10] [--frame-timeout 10] [--frame-log] \
         [--print-offer]
@@ -40,8 +41,9 @@ Prints one JSON object per line on stdout:
                                                  every --stats-interval s
     {"event":"disconnected","connection":..,"ice":..,"dtls":..}
     {"event":"deleted","status":200}             after DELETE
-    {"event":"closed"}                           --close-no-delete: after
-                                                 pc.close(), instead of DELETE
+    {"event":"closed","connection":..}           --close-no-delete: after
+                                                 pc.close(), instead of
+                                                 DELETE; then --linger s
     {"event":"error","stage":..,"status":..,"body":..}
 
 Exit status: 0 success, 2 HTTP error (POST not 201 after the retries,
@@ -55,22 +57,19 @@ SIGUSR1 ends the watching phase early (as if --seconds had elapsed).
 
 import argparse
 import asyncio
-import json
 import os
-import signal
 import struct
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
-import aioice.ice
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 
-# aioice skips loopback addresses: gather on 127.0.0.1 only
-aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+import aiortc_setup  # noqa: E402  (before aiortc: ICE on loopback)
+import whip  # noqa: E402
+from whip import emit  # noqa: E402
 
-from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import RTCPeerConnection  # noqa: E402
 from aiortc import rtp as aiortc_rtp  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
@@ -99,86 +98,6 @@ def _tolerant_ext_get(self, extension_profile, extension_value):
         return values
 
 USER_AGENT = "aiortc/1.4 (ngx-webrtc-tests; whep)"
-HTTP_TIMEOUT = 10
-BACKOFF = [0.5, 1, 2, 4, 5]
-MIN_RETRY = 0.25
-
-
-def emit(event, **fields):
-    obj = {"event": event}
-    obj.update(fields)
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-def http_request(method, url, body=None, headers=None):
-    """(status, headers as list of (name, value), body); status 0 when
-    the server could not be reached."""
-    req = urllib.request.Request(url, data=body, method=method,
-                                 headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT) as r:
-            return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return (e.code, list(e.headers.items()),
-                e.read().decode("utf-8", "replace"))
-    except (urllib.error.URLError, OSError) as e:
-        return 0, [], str(getattr(e, "reason", e))
-
-
-def header(headers, name):
-    for k, v in headers:
-        if k.lower() == name:
-            return v
-    return None
-
-
-def retry_after(value):
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        from email.utils import parsedate_to_datetime
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def offer_summary(sdp):
-    lines = sdp.splitlines()
-    return {"media": [line.split()[0][2:] for line in lines
-                      if line.startswith("m=")],
-            "directions": [line[2:] for line in lines
-                           if line in ("a=recvonly", "a=sendrecv",
-                                       "a=sendonly", "a=inactive")],
-            "candidates": sum(1 for line in lines
-                              if line.startswith("a=candidate:"))}
-
-
-def dtls_state(pc):
-    states = set()
-    for t in pc.getTransceivers():
-        tr = t.receiver.transport if t.receiver else None
-        if tr is not None:
-            states.add(tr.state)
-    for bad in ("failed", "closed"):
-        if bad in states:
-            return bad
-    states.discard("connected")
-    return states.pop() if states else "connected"
-
-
-async def wait_connected(pc, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pc.connectionState == "connected":
-            return True
-        if pc.connectionState in ("failed", "closed"):
-            return False
-        await asyncio.sleep(0.05)
-    return False
 
 
 async def inbound_stats(pc):
@@ -245,9 +164,7 @@ async def consume(track, c, args, first_video_event):
 
 async def run(args):
     pc = RTCPeerConnection()
-    headers = {"User-Agent": USER_AGENT}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    headers = whip.request_headers(USER_AGENT, args.token)
 
     if args.audio:
         pc.addTransceiver("audio", direction="recvonly")
@@ -257,7 +174,6 @@ async def run(args):
     c = Counters()
     first_video = asyncio.Event()
     tasks = []
-    last = {}
 
     @pc.on("track")
     def on_track(track):
@@ -265,83 +181,26 @@ async def run(args):
         tasks.append(asyncio.ensure_future(consume(track, c, args,
                                                    first_video)))
 
-    def report_state():
-        if args.print_offer:
-            return
-        now = {"ice": pc.iceConnectionState,
-               "connection": pc.connectionState}
-        if now != last:
-            last.update(now)
-            emit("state", **now)
+    if not args.print_offer:
+        aiortc_setup.report_states(pc)
 
-    pc.on("connectionstatechange", report_state)
-    pc.on("iceconnectionstatechange", report_state)
-
-    offer = await pc.createOffer()
-    # aiortc gathers all candidates here (bounded by its own timers)
-    await asyncio.wait_for(pc.setLocalDescription(offer), args.connect_timeout)
-    sdp = pc.localDescription.sdp
-
-    if args.print_offer:
-        sys.stdout.write(sdp)
-        sys.stdout.flush()
-        await pc.close()
+    sdp = await aiortc_setup.local_offer(pc, args)
+    if sdp is None:
         return 0
 
-    emit("offer", **offer_summary(sdp))
-
-    retries = 0
-    while True:
+    def before_post():
         c.post_start = time.monotonic()
         if c.first_post is None:
             c.first_post = c.post_start
-        status, rh, body = await asyncio.to_thread(
-            http_request, "POST", args.url, sdp.encode(),
-            dict(headers, **{"Content-Type": "application/sdp"}))
-        if status == 409 and retries < args.max_retries:
-            retries += 1
-            ra = retry_after(header(rh, "retry-after"))
-            delay = BACKOFF[min(retries, len(BACKOFF)) - 1]
-            if ra is not None and ra < delay:
-                delay = max(MIN_RETRY, ra)
-            emit("waiting", retries=retries, status=status, retry_after=ra,
-                 delay=delay, body=body.strip()[:200])
-            await asyncio.sleep(delay)
-            continue
-        break
 
-    if status != 201:
-        emit("error", stage="post", status=status, body=body.strip(),
-             retries=retries)
-        await pc.close()
-        return 2
+    status, rh, body, retries = await whip.post_offer(
+        args.url, sdp, headers, args.max_retries, before_post)
+    session_url, rc = await aiortc_setup.accept_answer(
+        pc, args.url, (status, rh, body), headers, retries=retries)
+    if session_url is None:
+        return rc
 
-    location = header(rh, "location")
-    links = [v for k, v in rh if k.lower() == "link"]
-    emit("answer", status=status, location=location,
-         etag=header(rh, "etag"), content_type=header(rh, "content-type"),
-         links=links, retries=retries, sdp=body)
-
-    if not location:
-        emit("error", stage="post", status=status, body="no Location header")
-        await pc.close()
-        return 2
-    session_url = urllib.parse.urljoin(args.url, location)
-
-    answer = body[body.find("v=0"):] if "v=0" in body else body
-    try:
-        await pc.setRemoteDescription(
-            RTCSessionDescription(sdp=answer, type="answer"))
-    except Exception as e:  # noqa: BLE001
-        emit("error", stage="answer", status=status, body=str(e))
-        await asyncio.to_thread(http_request, "DELETE", session_url,
-                                None, headers)
-        await pc.close()
-        return 1
-
-    stop_early = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1,
-                                                  stop_early.set)
+    stop_early = aiortc_setup.stop_signal()
 
     async def stats_line():
         st = await inbound_stats(pc)
@@ -349,16 +208,12 @@ async def run(args):
              audio_frames=c.audio_frames, width=c.width, height=c.height,
              bad_extensions=BAD_EXTENSIONS[0], **st)
 
-    rc = 0
-    if await wait_connected(pc, args.connect_timeout):
+    if await aiortc_setup.wait_connected(pc, args.connect_timeout):
         emit("connected")
         if args.video:
             deadline = time.monotonic() + args.frame_timeout
             while not first_video.is_set() and not stop_early.is_set():
-                dtls = dtls_state(pc)
-                if pc.connectionState != "connected" or dtls != "connected":
-                    emit("disconnected", connection=pc.connectionState,
-                         ice=pc.iceConnectionState, dtls=dtls)
+                if aiortc_setup.lost(pc):
                     rc = 3
                     break
                 if time.monotonic() > deadline:
@@ -372,10 +227,7 @@ async def run(args):
         next_stats = start + args.stats_interval
         while rc == 0 and time.monotonic() - start < args.seconds \
                 and not stop_early.is_set():
-            dtls = dtls_state(pc)
-            if pc.connectionState != "connected" or dtls != "connected":
-                emit("disconnected", connection=pc.connectionState,
-                     ice=pc.iceConnectionState, dtls=dtls)
+            if aiortc_setup.lost(pc):
                 rc = 3
                 break
             if time.monotonic() >= next_stats:
@@ -383,68 +235,23 @@ async def run(args):
                 await stats_line()
             await asyncio.sleep(0.05)
     else:
-        emit("error", stage="connect", status=status,
-             body=f"not connected after {args.connect_timeout} s "
-                  f"(connection {pc.connectionState}, "
-                  f"ice {pc.iceConnectionState})")
         rc = 3
 
     await stats_line()
-
-    if args.no_delete:
-        # a viewer that vanished: no DELETE, no DTLS close_notify
-        sys.stdout.flush()
-        os._exit(rc)
-
-    if args.close_no_delete:
-        # a viewer that closes its connection (DTLS close_notify) and
-        # sends no DELETE
-        await close(pc, tasks)
-        emit("closed")
-        return rc
-
-    status, _, body = await asyncio.to_thread(
-        http_request, "DELETE", session_url, None, headers)
-    emit("deleted", status=status, body=body if status != 200 else None)
-    if status != 200 and rc == 0:
-        rc = 2
-
-    await close(pc, tasks)
-    return rc
-
-
-async def close(pc, tasks):
-    """Stops the frame readers and closes the connection (DTLS
-    close_notify), waiting at most 5 s."""
-    for t in tasks:
-        t.cancel()
-    try:
-        await asyncio.wait_for(pc.close(), 5)
-    except asyncio.TimeoutError:
-        pass
+    return await aiortc_setup.end(pc, session_url, headers, rc, args, tasks)
 
 
 def main():
     p = argparse.ArgumentParser(description="WHEP viewer (aiortc)")
-    p.add_argument("--url", required=True)
-    p.add_argument("--token")
-    p.add_argument("--seconds", type=float, default=5,
-                   help="seconds to watch after the first frame")
-    p.add_argument("--no-delete", action="store_true")
-    p.add_argument("--close-no-delete", action="store_true")
-    p.add_argument("--audio", action=argparse.BooleanOptionalAction,
-                   default=True)
-    p.add_argument("--video", action=argparse.BooleanOptionalAction,
-                   default=True)
+    whip.add_arguments(p, seconds_help="seconds to watch after the first "
+                                       "frame")
     p.add_argument("--max-retries", type=int, default=60,
                    help="POSTs repeated after a 409 (default 60)")
-    p.add_argument("--connect-timeout", type=float, default=10)
     p.add_argument("--frame-timeout", type=float, default=10,
                    help="seconds to wait for the first decoded video frame")
     p.add_argument("--stats-interval", type=float, default=1)
     p.add_argument("--frame-log", action="store_true",
                    help="print every decoded video frame")
-    p.add_argument("--print-offer", action="store_true")
     p.add_argument("--strict-extensions", action="store_true",
                    help="keep aiortc's BUNDLE header-extension bug (a "
                         "1-byte audio-level with abs-send-time's id "
@@ -457,25 +264,13 @@ def main():
     if args.max_retries < 0 or args.stats_interval <= 0:
         p.error("bad --max-retries or --stats-interval")
 
-    budget = (args.seconds + args.frame_timeout + 3 * args.connect_timeout
-              + 3 * HTTP_TIMEOUT
-              + args.max_retries * (BACKOFF[-1] + HTTP_TIMEOUT))
-
-    async def bounded():
-        return await asyncio.wait_for(run(args), budget)
-
-    try:
-        rc = asyncio.run(bounded())
-    except asyncio.TimeoutError:
-        emit("error", stage="timeout", status=0,
-             body=f"gave up after {budget:.0f} s")
-        rc = 1
-    except Exception as e:  # noqa: BLE001
-        emit("error", stage="exception", status=0, body=repr(e))
-        rc = 1
-    sys.stdout.flush()
-    # aiortc may leave threads (decoders) behind: do not wait for them
-    os._exit(rc)
+    # aiortc may leave threads (decoders) behind: run_bounded does not
+    # wait for them
+    whip.run_bounded(lambda: run(args),
+                     args.seconds + args.linger + args.frame_timeout
+                     + 3 * args.connect_timeout + 3 * whip.HTTP_TIMEOUT
+                     + args.max_retries
+                     * (whip.BACKOFF[-1] + whip.HTTP_TIMEOUT))
 
 
 if __name__ == "__main__":

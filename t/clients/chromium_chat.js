@@ -44,55 +44,24 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const { emit, sleep, stop } = require('./lib/cli');
+const {
+    usageOf, options, withBrowser, logPage, load, stopPage,
+} = require('./lib/chromium');
 
-function emit(obj) {
-    process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-function usage(msg) {
-    if (msg) {
-        emit({ event: 'error', message: msg });
-    }
-    process.stderr.write('usage: chromium_chat.js --base URL [--page watch|publish|events] ' +
+const usage = usageOf('usage: chromium_chat.js --base URL [--page watch|publish|events] ' +
         '[--stream NAME] [--pages N] [--query Q] [--control FILE] [--timeout S] ' +
-        '[--seconds S]\n');
-    process.exit(msg ? 2 : 0);
-}
+        '[--seconds S]');
 
-function parseArgs(argv) {
-    const o = {
-        base: null, page: 'watch', stream: 'cam1', pages: 1, query: '',
-        control: null, timeout: 20, seconds: 60,
-        chromium: process.env.CHROMIUM || '/usr/bin/chromium'
-    };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const val = () => {
-            if (i + 1 >= argv.length) {
-                usage('missing value for ' + a);
-            }
-            return argv[++i];
-        };
-        switch (a) {
-        case '--base': o.base = val().replace(/\/+$/, ''); break;
-        case '--page': o.page = val(); break;
-        case '--stream': o.stream = val(); break;
-        case '--pages': o.pages = Number(val()); break;
-        case '--query': o.query = val(); break;
-        case '--control': o.control = val(); break;
-        case '--timeout': o.timeout = Number(val()); break;
-        case '--seconds': o.seconds = Number(val()); break;
-        case '--chromium': o.chromium = val(); break;
-        case '-h': case '--help': usage(); break;
-        default: usage('unknown argument ' + a);
-        }
-    }
-    if (!o.base) {
-        usage('--base is required');
-    }
+function clientOptions(argv) {
+    const o = options(argv, {
+        '--page': ['page', String],
+        '--pages': ['pages', Number],
+        '--query': ['query', String],
+        '--control': ['control', String],
+    }, {
+        page: 'watch', pages: 1, query: '', control: null, seconds: 60
+    }, usage);
     if (!['watch', 'publish', 'events'].includes(o.page)) {
         usage('bad --page');
     }
@@ -102,12 +71,7 @@ function parseArgs(argv) {
     return o;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let quit = false;
-process.on('SIGUSR1', () => { quit = true; });
-
-const opt = parseArgs(process.argv.slice(2));
+const opt = clientOptions(process.argv.slice(2));
 const tabs = [];     /* {page, seen, state, closed} */
 let context = null;
 
@@ -131,14 +95,7 @@ async function openTab(extraQuery) {
     const page = await context.newPage();
     const tab = { page, seen: 0, state: null, closed: false, i };
     tabs.push(tab);
-    page.on('console', (msg) => {
-        if (msg.type() === 'error') {
-            process.stderr.write(`[${i}] console.error: ${msg.text()}\n`);
-        }
-    });
-    page.on('pageerror', (err) => {
-        process.stderr.write(`[${i}] pageerror: ${err.message}\n`);
-    });
+    logPage(page, `[${i}] `);
 
     const q = new URLSearchParams(opt.query);
     for (const [k, v] of new URLSearchParams(extraQuery || '')) {
@@ -146,11 +103,7 @@ async function openTab(extraQuery) {
     }
     q.set('stream', opt.stream);
     q.set('autostart', '1');
-    const url = `${opt.base}/${opt.page}.html?${q.toString()}`;
-    const resp = await page.goto(url, { waitUntil: 'load', timeout: 10000 });
-    if (!resp || !resp.ok()) {
-        throw new Error(`cannot load ${url}: HTTP ${resp ? resp.status() : 'no response'}`);
-    }
+    await load(page, `${opt.base}/${opt.page}.html?${q.toString()}`);
 
     const deadline = Date.now() + opt.timeout * 1000;
     let s = null;
@@ -171,9 +124,9 @@ async function openTab(extraQuery) {
         await sleep(50);
     }
     tab.state = s.state;
-    emit({ event: 'connected', page: i, location: s.location, eventsUrl: s.eventsUrl });
+    emit('connected', { page: i, location: s.location, eventsUrl: s.eventsUrl });
     if (opt.page !== 'events') {
-        emit({ event: 'chat_open', page: i });
+        emit('chat_open', { page: i });
     }
     return tab;
 }
@@ -192,17 +145,17 @@ async function drain() {
         for (const e of r.items) {
             tab.seen++;
             if (opt.page === 'events') {
-                emit({ event: 'sse', page: tab.i, n: tab.seen, id: e.id, label: e.event, data: e.data });
+                emit('sse', { page: tab.i, n: tab.seen, id: e.id, label: e.event, data: e.data });
             } else {
-                emit({
-                    event: 'chat', page: tab.i, n: tab.seen, label: e.label, data: e.data,
+                emit('chat', {
+                    page: tab.i, n: tab.seen, label: e.label, data: e.data,
                     binary: e.binary, size: e.size
                 });
             }
         }
         if (r.state !== tab.state) {
             tab.state = r.state;
-            emit({ event: 'state', page: tab.i, state: r.state });
+            emit('state', { page: tab.i, state: r.state });
         }
     }
 }
@@ -216,12 +169,7 @@ async function stopTab(tab) {
         await tab.page.evaluate(() => window.eventsPlayer.disconnect());
         return 0;
     }
-    await tab.page.click('#stop', { timeout: 5000 });
-    await tab.page.waitForFunction(() => {
-        const w = window.whepState || window.whipState;
-        return w.state === 'closed' && (w.deleteStatus !== null || !w.location);
-    }, null, { timeout: 10000, polling: 100 });
-    return tab.page.evaluate(() => (window.whepState || window.whipState).deleteStatus);
+    return stopPage(tab.page);
 }
 
 function tabOf(cmd) {
@@ -240,13 +188,13 @@ async function run(cmd) {
     case 'send': {
         const tab = tabOf(cmd);
         const ok = await tab.page.evaluate((t) => window.chatSend(t), String(cmd.text));
-        emit({ event: 'sent', page: tab.i, ok, text: cmd.text });
+        emit('sent', { page: tab.i, ok, text: cmd.text });
         break;
     }
     case 'post': {
         const tab = tabOf(cmd);
         const status = await tab.page.evaluate((c) => window.eventsPost(c.label, c.data, c.type), cmd);
-        emit({ event: 'posted', page: tab.i, status });
+        emit('posted', { page: tab.i, status });
         break;
     }
     case 'dom': {
@@ -260,23 +208,23 @@ async function run(cmd) {
                 state: st ? st.dataset.state : null
             };
         });
-        emit({ event: 'dom', page: tab.i, lines: r.lines, state: r.state });
+        emit('dom', { page: tab.i, lines: r.lines, state: r.state });
         break;
     }
     case 'screenshot': {
         const tab = tabOf(cmd);
         await tab.page.screenshot({ path: cmd.path, fullPage: true });
-        emit({ event: 'screenshot', page: tab.i, path: cmd.path });
+        emit('screenshot', { page: tab.i, path: cmd.path });
         break;
     }
     case 'close': {
         const tab = tabOf(cmd);
         const status = await stopTab(tab);
-        emit({ event: 'closed', page: tab.i, status });
+        emit('closed', { page: tab.i, status });
         break;
     }
     case 'quit':
-        quit = true;
+        stop.early = true;
         break;
     default:
         throw new Error('unknown command ' + JSON.stringify(cmd));
@@ -321,91 +269,47 @@ function readControl() {
     return cmds;
 }
 
-async function main() {
-    const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-chat-'));
-    let exitCode = 0;
+withBrowser({
+    executable: opt.chromium, name: 'chromium-chat',
+    seconds: opt.seconds + opt.timeout * (opt.pages + 2) + 60,
+    viewport: { width: 1280, height: 900 },
+    /* tabs in the background keep their timers running */
+    flags: [
+        '--disable-background-timer-throttling',
+        '--disable-renderer-backgrounding',
+        '--disable-backgrounding-occluded-windows',
+    ]
+}, async (ctx) => {
+    context = ctx;
+    const first = context.pages()[0];
 
-    const hardLimit = (opt.seconds + opt.timeout * (opt.pages + 2) + 60) * 1000;
-    const watchdog = setTimeout(() => {
-        emit({ event: 'error', message: `watchdog: gave up after ${hardLimit / 1000} s` });
-        try {
-            fs.rmSync(userDataDir, { recursive: true, force: true });
-        } catch (e) { /* ignore */ }
-        process.exit(2);
-    }, hardLimit);
-    watchdog.unref();
+    for (let i = 0; i < opt.pages; i++) {
+        await openTab();
+    }
+    if (first) {
+        await first.close().catch(() => {});
+    }
 
-    try {
-        context = await chromium.launchPersistentContext(userDataDir, {
-            executablePath: opt.chromium,
-            headless: false,   /* --headless=new below */
-            timeout: 30000,
-            viewport: { width: 1280, height: 900 },
-            args: [
-                '--headless=new',
-                '--no-sandbox',
-                '--disable-gpu',
-                '--disable-quic',
-                '--no-first-run',
-                '--disable-background-networking',
-                '--disable-component-update',
-                '--disable-sync',
-                '--use-fake-device-for-media-stream',
-                '--use-fake-ui-for-media-stream',
-                '--allow-loopback-in-peer-connection',
-                '--autoplay-policy=no-user-gesture-required',
-                /* tabs in the background keep their timers running */
-                '--disable-background-timer-throttling',
-                '--disable-renderer-backgrounding',
-                '--disable-backgrounding-occluded-windows',
-                '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
-            ]
-        });
-        context.setDefaultTimeout(10000);
-        const first = context.pages()[0];
-
-        for (let i = 0; i < opt.pages; i++) {
-            await openTab();
-        }
-        if (first) {
-            await first.close().catch(() => {});
-        }
-
-        const t0 = Date.now();
-        while (!quit && Date.now() - t0 < opt.seconds * 1000) {
-            await drain();
-            for (const cmd of readControl()) {
-                await run(cmd);
-                await drain();
-            }
-            for (const tab of tabs) {
-                if (!tab.closed && ['failed', 'closed', 'error'].includes(tab.state)) {
-                    throw new Error(`tab ${tab.i}: connection ${tab.state}`);
-                }
-            }
-            await sleep(100);
-        }
+    const t0 = Date.now();
+    while (!stop.early && Date.now() - t0 < opt.seconds * 1000) {
         await drain();
+        for (const cmd of readControl()) {
+            await run(cmd);
+            await drain();
+        }
         for (const tab of tabs) {
-            if (!tab.closed) {
-                const status = await stopTab(tab);
-                emit({ event: 'closed', page: tab.i, status });
+            if (!tab.closed && ['failed', 'closed', 'error'].includes(tab.state)) {
+                throw new Error(`tab ${tab.i}: connection ${tab.state}`);
             }
         }
-        emit({ event: 'done' });
-    } catch (e) {
-        const message = String(e.message || e).split('\n')[0].replace(/\u001b\[[0-9;]*m/g, '');
-        emit({ event: 'error', message });
-        exitCode = 2;
+        await sleep(100);
     }
-
-    if (context) {
-        await Promise.race([context.close().catch(() => {}), sleep(10000)]);
+    await drain();
+    for (const tab of tabs) {
+        if (!tab.closed) {
+            const status = await stopTab(tab);
+            emit('closed', { page: tab.i, status });
+        }
     }
-    try {
-        fs.rmSync(userDataDir, { recursive: true, force: true });
-    } catch (e) { /* ignore */ }
-    process.exit(exitCode);
-}
-
-main();
+    emit('done');
+});

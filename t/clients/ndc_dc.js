@@ -35,13 +35,13 @@
  * / connection lost, 4 fewer than --expect messages, 1 anything else.
  */
 
-const ndc = require('node-datachannel');
+const { emit, sleep, stop, parseArgs } = require('./lib/cli');
+const whip = require('./lib/whip');
+const {
+    ndc, peerConnection, negotiate, waitConnected, waitFor, finish, leave, watchdog, run,
+} = require('./lib/ndc');
 
 const HTTP_TIMEOUT_MS = 8000;
-
-function emit(event, fields) {
-    process.stdout.write(JSON.stringify(Object.assign({ event }, fields || {})) + '\n');
-}
 
 function usage(msg) {
     if (msg) process.stderr.write(`ndc_dc: ${msg}\n`);
@@ -51,64 +51,26 @@ function usage(msg) {
     process.exit(64);
 }
 
-function parseArgs(argv) {
-    const a = {
+function options(argv) {
+    const a = parseArgs(argv, {
+        '--url': ['url', String],
+        '--token': ['token', String],
+        '--label': ['label', String],
+        '--messages': ['messages', Number],
+        '--interval': ['interval', Number],
+        '--expect': ['expect', Number],
+        '--seconds': ['seconds', Number],
+        '--connect-timeout': ['connectTimeout', Number],
+        '--audio': ['audio', true],
+    }, {
         url: null, token: null, label: 'chat', messages: 0, interval: 20,
         expect: 0, seconds: 10, audio: false, connectTimeout: 10,
-    };
-    const need = (i) => {
-        if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
-        return argv[i + 1];
-    };
-    for (let i = 0; i < argv.length; i++) {
-        switch (argv[i]) {
-        case '--url': a.url = need(i); i++; break;
-        case '--token': a.token = need(i); i++; break;
-        case '--label': a.label = need(i); i++; break;
-        case '--messages': a.messages = Number(need(i)); i++; break;
-        case '--interval': a.interval = Number(need(i)); i++; break;
-        case '--expect': a.expect = Number(need(i)); i++; break;
-        case '--seconds': a.seconds = Number(need(i)); i++; break;
-        case '--connect-timeout': a.connectTimeout = Number(need(i)); i++; break;
-        case '--audio': a.audio = true; break;
-        case '-h': case '--help': usage(); break;
-        default: usage(`unknown argument ${argv[i]}`);
-        }
-    }
+    }, usage);
     if (!a.url) usage('--url is required');
     for (const k of ['messages', 'interval', 'expect', 'seconds', 'connectTimeout']) {
         if (!(a[k] >= 0)) usage(`bad --${k}`);
     }
     return a;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let stopEarly = false;
-process.on('SIGUSR1', () => { stopEarly = true; });
-
-async function httpRequest(method, url, headers, body) {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), HTTP_TIMEOUT_MS);
-    try {
-        const res = await fetch(url, { method, headers, body, signal: ctl.signal });
-        const text = await res.text();
-        return { status: res.status, headers: res.headers, body: text, url: res.url };
-    } catch (e) {
-        return { status: 0, headers: new Headers(), body: String(e.message || e), url };
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
-async function waitFor(cond, ms, abort) {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-        if (cond()) return true;
-        if (abort && abort()) return false;
-        await sleep(20);
-    }
-    return cond();
 }
 
 /* the k-th message: text "ndc <k>", every 4th one binary */
@@ -122,10 +84,9 @@ function message(k) {
 }
 
 async function main() {
-    const args = parseArgs(process.argv.slice(2));
-    const pc = new ndc.PeerConnection('whip-dc', { iceServers: [], bindAddress: '127.0.0.1' });
-    const headers = { 'User-Agent': 'ndc_dc (libdatachannel)' };
-    if (args.token) headers.Authorization = `Bearer ${args.token}`;
+    const args = options(process.argv.slice(2));
+    const pc = peerConnection('whip-dc');
+    const headers = whip.requestHeaders('ndc_dc (libdatachannel)', args.token);
 
     let audio = null;
     if (args.audio) {
@@ -157,7 +118,8 @@ async function main() {
         watch(rdc);
     });
 
-    const gathered = await waitFor(() => pc.gatheringState() === 'complete', 5000);
+    /* the data channel made the offer: wait for its candidates */
+    const gathered = await waitFor(() => pc.gatheringState() === 'complete', 5000, null);
     const desc = pc.localDescription();
     if (!desc || !desc.sdp) {
         emit('error', { stage: 'offer', status: 0, body: `no offer (gathering ${gathered})` });
@@ -167,36 +129,16 @@ async function main() {
     emit('offer', { media: offer.split(/\r?\n/).filter((l) => l.startsWith('m='))
         .map((l) => l.slice(2).split(' ').slice(0, 3).join(' ')) });
 
-    const res = await httpRequest('POST', args.url,
-        Object.assign({ 'Content-Type': 'application/sdp' }, headers), offer);
-    if (res.status !== 201) {
-        emit('error', { stage: 'post', status: res.status, body: res.body });
-        return finish(pc, 2);
-    }
-    const location = res.headers.get('location');
-    const link = res.headers.get('link');
-    emit('answer', { status: res.status, location, links: link ? link.split(/,\s*(?=<)/) : [] });
-    if (!location) {
-        emit('error', { stage: 'post', status: res.status, body: 'no Location' });
-        return finish(pc, 2);
-    }
-    const resource = new URL(location, res.url || args.url).toString();
-    try {
-        pc.setRemoteDescription(res.body, 'answer');
-    } catch (e) {
-        emit('error', { stage: 'answer', status: res.status, body: String(e.message || e) });
-        await httpRequest('DELETE', resource, headers);
-        return finish(pc, 1);
-    }
+    const session = await negotiate(pc, args.url, headers, offer, { timeoutMs: HTTP_TIMEOUT_MS });
+    if (session.rc) return finish(pc, session.rc);
 
     let rc = 0;
-    const failed = () => ['failed', 'closed'].includes(pc.state());
-    if (!await waitFor(() => pc.state() === 'connected', args.connectTimeout * 1000, failed)) {
-        emit('error', { stage: 'connect', status: 0, body: `connection ${pc.state()}` });
+    if (!await waitConnected(pc, args.connectTimeout)) {
         rc = 3;
     } else {
         emit('connected');
-        if (!await waitFor(() => open, args.connectTimeout * 1000, failed)) {
+        if (!await waitFor(() => open, args.connectTimeout * 1000, null,
+            () => ['failed', 'closed'].includes(pc.state()))) {
             emit('error', { stage: 'channel', status: 0, body: 'data channel not open' });
             rc = 3;
         }
@@ -207,7 +149,7 @@ async function main() {
         let sent = 0;
         let fails = 0;
         let nextAudio = Date.now();
-        for (let k = 1; k <= args.messages && !stopEarly; k++) {
+        for (let k = 1; k <= args.messages && !stop.early; k++) {
             const m = message(k);
             const ok = typeof m === 'string' ? dc.sendMessage(m) : dc.sendMessageBinary(m);
             if (ok) sent++; else fails++;
@@ -216,7 +158,7 @@ async function main() {
         emit('sent', { count: sent, failed: fails });
 
         const end = start + args.seconds * 1000;
-        while (!stopEarly && (Date.now() < end || received.length < args.expect)) {
+        while (!stop.early && (Date.now() < end || received.length < args.expect)) {
             if (Date.now() > end + args.connectTimeout * 1000) break;
             if (pc.state() !== 'connected') {
                 emit('disconnected', { connection: pc.state() });
@@ -232,25 +174,8 @@ async function main() {
         if (rc === 0 && received.length < args.expect) rc = 4;
     }
 
-    pc.close();
-    const del = await httpRequest('DELETE', resource, headers);
-    emit('deleted', { status: del.status });
-    if (del.status !== 200 && rc === 0) rc = 2;
-    return finish(pc, rc);
+    return leave(pc, session.resourceUrl, headers, rc, HTTP_TIMEOUT_MS);
 }
 
-function finish(pc, rc) {
-    try { pc.close(); } catch (e) { /* closed */ }
-    try { ndc.cleanup(); } catch (e) { /* ignore */ }
-    process.stdout.write('', () => process.exit(rc));
-}
-
-setTimeout(() => {
-    emit('error', { stage: 'timeout', status: 0, body: 'gave up after 120 s' });
-    process.exit(1);
-}, 120000).unref();
-
-main().catch((e) => {
-    emit('error', { stage: 'exception', status: 0, body: String(e && e.stack || e) });
-    process.exit(1);
-});
+watchdog(120);
+run(main);

@@ -56,7 +56,11 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const ndc = require('node-datachannel');
+const { emit, sleep, stop, parseArgs } = require('./lib/cli');
+const {
+    ndc, OPTIONS, peerConnection, startSession, waitConnected,
+    finish, hardExit, leave, watchdog, run,
+} = require('./lib/ndc');
 
 const AUDIO_MID = '0';
 const AUDIO_PT = 111;
@@ -67,42 +71,16 @@ const FPS = 30;
 const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 const HTTP_TIMEOUT_MS = 8000;   /* OBS: CURLOPT_TIMEOUT 8 */
 
-function emit(event, fields) {
-    process.stdout.write(JSON.stringify(Object.assign({ event }, fields || {}))
-        + '\n');
-}
-
-function parseArgs(argv) {
-    const a = {
+function options(argv) {
+    const a = parseArgs(argv, Object.assign({
+        '--h264': ['h264', String],
+        '--with-candidates': ['withCandidates', true],
+    }, OPTIONS), {
         url: null, token: null, seconds: 5, delete: true, audio: true,
         video: true, withCandidates: false, h264: null, connectTimeout: 10,
         userAgent: 'Mozilla/5.0 (OBS-Studio/30.2.0; Linux x86_64; en-US)',
         printOffer: false, verbose: false,
-    };
-    const need = (i) => {
-        if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
-        return argv[i + 1];
-    };
-    for (let i = 0; i < argv.length; i++) {
-        switch (argv[i]) {
-        case '--url': a.url = need(i); i++; break;
-        case '--token': a.token = need(i); i++; break;
-        case '--seconds': a.seconds = Number(need(i)); i++; break;
-        case '--connect-timeout': a.connectTimeout = Number(need(i)); i++; break;
-        case '--h264': a.h264 = need(i); i++; break;
-        case '--user-agent': a.userAgent = need(i); i++; break;
-        case '--no-delete': a.delete = false; break;
-        case '--audio': a.audio = true; break;
-        case '--no-audio': a.audio = false; break;
-        case '--video': a.video = true; break;
-        case '--no-video': a.video = false; break;
-        case '--with-candidates': a.withCandidates = true; break;
-        case '--print-offer': a.printOffer = true; break;
-        case '--verbose': a.verbose = true; break;
-        case '-h': case '--help': usage(); break;
-        default: usage(`unknown argument ${argv[i]}`);
-        }
-    }
+    }, usage);
     if (!a.url && !a.printOffer) usage('--url is required');
     if (!a.audio && !a.video) usage('nothing to send');
     if (!(a.seconds >= 0) || !(a.connectTimeout > 0)) usage('bad number');
@@ -117,11 +95,6 @@ function usage(msg) {
         + '[--user-agent UA] [--print-offer] [--verbose]\n');
     process.exit(64);
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let stopEarly = false;
-process.on('SIGUSR1', () => { stopEarly = true; });
 
 function randomU32() {
     return (1 + Math.floor(Math.random() * 0xfffffffd)) >>> 0;
@@ -205,43 +178,12 @@ function accessUnits(buf) {
     return aus;
 }
 
-/* ---------------------------------------------------------------- HTTP */
-
-async function httpRequest(method, url, headers, body) {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), HTTP_TIMEOUT_MS);
-    try {
-        const res = await fetch(url, {
-            method, headers, body, redirect: 'follow', signal: ctl.signal,
-        });
-        const text = await res.text();
-        return { status: res.status, headers: res.headers, body: text,
-            url: res.url };
-    } catch (e) {
-        const cause = e.cause ? ` (${e.cause.code || e.cause.message})` : '';
-        return { status: 0, headers: new Headers(), body: `${e.message}${cause}`,
-            url };
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
-function offerSummary(sdp) {
-    const lines = sdp.split(/\r?\n/);
-    return {
-        media: lines.filter((l) => l.startsWith('m=')).map((l) => l.slice(2).split(' ')[0]),
-        candidates: lines.filter((l) => l.startsWith('a=candidate:')).length,
-    };
-}
-
 /* ---------------------------------------------------------------- main */
 
 async function main() {
-    const args = parseArgs(process.argv.slice(2));
+    const args = options(process.argv.slice(2));
 
-    if (args.verbose) {
-        ndc.initLogger('Debug', (level, msg) => process.stderr.write(`[${level}] ${msg}\n`));
-    }
+    watchdog(args.seconds + 2 * args.connectTimeout + 3 * HTTP_TIMEOUT_MS / 1000 + 70);
 
     let h264 = null;
     if (args.video && !args.printOffer) {
@@ -252,10 +194,7 @@ async function main() {
         }
     }
 
-    const pc = new ndc.PeerConnection('whip', {
-        iceServers: [],
-        bindAddress: '127.0.0.1',
-    });
+    const pc = peerConnection('whip', args.verbose);
 
     const msid = randomId(16);
     const cname = randomId(16);
@@ -290,78 +229,9 @@ async function main() {
         videoTrack.setMediaHandler(packetizer);
     }
 
-    let last = {};
-    let closing = false;
-    const reportState = () => {
-        if (args.printOffer) return;
-        const now = { ice: pc.iceState(), connection: pc.state() };
-        if (now.ice !== last.ice || now.connection !== last.connection) {
-            last = now;
-            if (!closing) emit('state', now);
-        }
-    };
-    pc.onStateChange(reportState);
-    pc.onIceStateChange(reportState);
-
     /* the offer as OBS 30.2+ sends it: before any candidate */
-    const offerReady = new Promise((resolve) => {
-        pc.onLocalDescription((sdp, type) => resolve({ sdp, type }));
-    });
-    pc.setLocalDescription();
-    let offer = (await withTimeout(offerReady, 5000, 'no local description')).sdp;
-
-    if (args.withCandidates) {
-        await waitFor(() => pc.gatheringState() === 'complete',
-            args.connectTimeout * 1000, 'ICE gathering');
-        offer = pc.localDescription().sdp;
-    }
-
-    if (args.printOffer) {
-        process.stdout.write(offer);
-        return finish(pc, 0);
-    }
-
-    emit('offer', offerSummary(offer));
-
-    const headers = {
-        'Content-Type': 'application/sdp',
-        'User-Agent': args.userAgent,
-    };
-    if (args.token) headers.Authorization = `Bearer ${args.token}`;
-
-    const res = await httpRequest('POST', args.url, headers, offer);
-    if (res.status !== 201) {
-        emit('error', { stage: 'post', status: res.status, body: res.body });
-        return finish(pc, 2);
-    }
-
-    const location = res.headers.get('location');
-    /* fetch joins repeated headers with ", ": split before each "<" */
-    const linkHeader = res.headers.get('link');
-    const links = linkHeader ? linkHeader.split(/,\s*(?=<)/) : [];
-    emit('answer', {
-        status: res.status, location, etag: res.headers.get('etag'),
-        content_type: res.headers.get('content-type'), links,
-        sdp: res.body,
-    });
-
-    if (!res.body || res.body.indexOf('v=0') < 0) {
-        emit('error', { stage: 'post', status: res.status, body: 'no SDP in the answer' });
-        return finish(pc, 2);
-    }
-    if (!location) {
-        emit('error', { stage: 'post', status: res.status, body: 'no Location header' });
-        return finish(pc, 2);
-    }
-    const resourceUrl = new URL(location, res.url || args.url).toString();
-
-    try {
-        pc.setRemoteDescription(res.body.slice(res.body.indexOf('v=0')), 'answer');
-    } catch (e) {
-        emit('error', { stage: 'answer', status: res.status, body: String(e.message || e) });
-        await httpRequest('DELETE', resourceUrl, deleteHeaders(args), undefined);
-        return finish(pc, 1);
-    }
+    const session = await startSession(pc, args, args.withCandidates, { timeoutMs: HTTP_TIMEOUT_MS });
+    if (!session.resourceUrl) return finish(pc, session.rc);
 
     let rc = 0;
     const stats = {
@@ -369,19 +239,8 @@ async function main() {
         audio: { kind: 'audio', frames: 0, bytes: 0 },
     };
 
-    const connected = await waitFor(
-        () => pc.state() === 'connected'
-            && (!videoTrack || videoTrack.isOpen())
-            && (!audioTrack || audioTrack.isOpen()),
-        args.connectTimeout * 1000, null,
-        () => pc.state() === 'failed' || pc.state() === 'closed');
-
-    if (!connected) {
-        emit('error', {
-            stage: 'connect', status: res.status,
-            body: `not connected after ${args.connectTimeout} s (connection `
-                + `${pc.state()}, ice ${pc.iceState()})`,
-        });
+    if (!await waitConnected(pc, args.connectTimeout,
+        () => (!videoTrack || videoTrack.isOpen()) && (!audioTrack || audioTrack.isOpen()))) {
         rc = 3;
     } else {
         emit('connected');
@@ -398,18 +257,7 @@ async function main() {
         return hardExit(rc);
     }
 
-    closing = true;
-    pc.close();
-    const del = await httpRequest('DELETE', resourceUrl, deleteHeaders(args), undefined);
-    emit('deleted', { status: del.status, body: del.status === 200 ? undefined : del.body });
-    if (del.status !== 200 && rc === 0) rc = 2;
-    return finish(pc, rc);
-}
-
-function deleteHeaders(args) {
-    const h = { 'User-Agent': args.userAgent };
-    if (args.token) h.Authorization = `Bearer ${args.token}`;
-    return h;
+    return leave(pc, session.resourceUrl, session.headers, rc, HTTP_TIMEOUT_MS);
 }
 
 async function sendMedia(args, pc, m, stats) {
@@ -420,7 +268,7 @@ async function sendMedia(args, pc, m, stats) {
     const vTs0 = m.videoCfg ? m.videoCfg.timestamp : 0;
     const aTs0 = m.audioCfg ? m.audioCfg.timestamp : 0;
 
-    while (Date.now() < end && !stopEarly) {
+    while (Date.now() < end && !stop.early) {
         if (pc.state() !== 'connected') {
             emit('disconnected', { connection: pc.state(), ice: pc.iceState() });
             return 3;
@@ -452,52 +300,4 @@ async function sendMedia(args, pc, m, stats) {
     return 0;
 }
 
-function withTimeout(promise, ms, what) {
-    let timer;
-    return Promise.race([
-        promise,
-        new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
-        }),
-    ]).finally(() => clearTimeout(timer));
-}
-
-async function waitFor(cond, ms, what, abort) {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-        if (cond()) return true;
-        if (abort && abort()) return false;
-        await sleep(20);
-    }
-    if (cond()) return true;
-    if (what) throw new Error(`timeout: ${what}`);
-    return false;
-}
-
-function finish(pc, rc) {
-    try { pc.close(); } catch (e) { /* already closed */ }
-    try { ndc.cleanup(); } catch (e) { /* ignore */ }
-    hardExit(rc);
-}
-
-function hardExit(rc) {
-    /* do not wait for libdatachannel's threads */
-    process.stdout.write('', () => process.exit(rc));
-}
-
-/* a hard limit on everything, on top of each bounded wait */
-const budgetArgs = (() => {
-    try { return parseArgs(process.argv.slice(2)); } catch (e) { return null; }
-})();
-const budget = budgetArgs
-    ? (budgetArgs.seconds + 2 * budgetArgs.connectTimeout + 3 * HTTP_TIMEOUT_MS / 1000 + 70)
-    : 120;
-setTimeout(() => {
-    emit('error', { stage: 'timeout', status: 0, body: `gave up after ${budget} s` });
-    process.exit(1);
-}, budget * 1000).unref();
-
-main().catch((e) => {
-    emit('error', { stage: 'exception', status: 0, body: String(e && e.stack || e) });
-    process.exit(1);
-});
+run(main);

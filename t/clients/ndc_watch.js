@@ -48,7 +48,12 @@
  * SIGUSR1 ends the watching phase early.
  */
 
-const ndc = require('node-datachannel');
+const { emit, sleep, stop, parseArgs } = require('./lib/cli');
+const whip = require('./lib/whip');
+const {
+    ndc, OPTIONS, peerConnection, startSession, waitConnected,
+    waitFor, finish, hardExit, leave, watchdog, run,
+} = require('./lib/ndc');
 
 const HTTP_TIMEOUT_MS = 10000;
 const AUDIO_MID = '0';
@@ -56,10 +61,6 @@ const VIDEO_MID = '1';
 const OPUS_PT = 111;
 const H264_PT = 96;
 const VP8_PT = 97;
-const BACKOFF = [0.5, 1, 2, 4, 5];
-const MIN_RETRY = 0.25;
-
-const emit = (event, f) => process.stdout.write(JSON.stringify(Object.assign({ event }, f || {})) + '\n');
 
 function usage(msg) {
     if (msg) process.stderr.write(`ndc_watch: ${msg}\n`);
@@ -71,89 +72,26 @@ function usage(msg) {
     process.exit(64);
 }
 
-function parseArgs(argv) {
-    const a = {
+function options(argv) {
+    const a = parseArgs(argv, Object.assign({
+        '--max-retries': ['maxRetries', Number],
+        '--frame-timeout': ['frameTimeout', Number],
+        '--video-codec': ['videoCodec', (v) => v.toLowerCase()],
+        '--no-candidates': ['candidates', false],
+        '--no-rtcp': ['rtcp', false],
+        '--request-keyframe': ['requestKeyframe', true],
+    }, OPTIONS), {
         url: null, token: null, seconds: 5, delete: true, audio: true, video: true,
         videoCodec: 'both', maxRetries: 60, connectTimeout: 10, frameTimeout: 10,
         candidates: true, rtcp: true, requestKeyframe: false, printOffer: false,
         verbose: false, userAgent: 'ndc-watch (ngx-webrtc-tests)',
-    };
-    const need = (i) => {
-        if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
-        return argv[i + 1];
-    };
-    for (let i = 0; i < argv.length; i++) {
-        switch (argv[i]) {
-        case '--url': a.url = need(i); i++; break;
-        case '--token': a.token = need(i); i++; break;
-        case '--seconds': a.seconds = Number(need(i)); i++; break;
-        case '--max-retries': a.maxRetries = Number(need(i)); i++; break;
-        case '--connect-timeout': a.connectTimeout = Number(need(i)); i++; break;
-        case '--frame-timeout': a.frameTimeout = Number(need(i)); i++; break;
-        case '--video-codec': a.videoCodec = need(i).toLowerCase(); i++; break;
-        case '--user-agent': a.userAgent = need(i); i++; break;
-        case '--no-delete': a.delete = false; break;
-        case '--audio': a.audio = true; break;
-        case '--no-audio': a.audio = false; break;
-        case '--video': a.video = true; break;
-        case '--no-video': a.video = false; break;
-        case '--no-candidates': a.candidates = false; break;
-        case '--no-rtcp': a.rtcp = false; break;
-        case '--request-keyframe': a.requestKeyframe = true; break;
-        case '--print-offer': a.printOffer = true; break;
-        case '--verbose': a.verbose = true; break;
-        case '-h': case '--help': usage(); break;
-        default: usage(`unknown argument ${argv[i]}`);
-        }
-    }
+    }, usage);
     if (!a.url && !a.printOffer) usage('--url is required');
     if (!a.audio && !a.video) usage('nothing to receive');
     if (!['both', 'h264', 'vp8'].includes(a.videoCodec)) usage('bad --video-codec');
     if (!(a.seconds >= 0) || !(a.connectTimeout > 0) || !(a.frameTimeout > 0)
         || !(a.maxRetries >= 0)) usage('bad number');
     return a;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let stopEarly = false;
-process.on('SIGUSR1', () => { stopEarly = true; });
-
-/* ---------------------------------------------------------------- HTTP */
-
-async function httpRequest(method, url, headers, body) {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), HTTP_TIMEOUT_MS);
-    try {
-        const res = await fetch(url, {
-            method, headers, body, redirect: 'follow', signal: ctl.signal,
-        });
-        const text = await res.text();
-        return { status: res.status, headers: res.headers, body: text, url: res.url };
-    } catch (e) {
-        const cause = e.cause ? ` (${e.cause.code || e.cause.message})` : '';
-        return { status: 0, headers: new Headers(), body: `${e.message}${cause}`, url };
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
-function retryAfter(v) {
-    if (v === null || v === undefined) return null;
-    v = String(v).trim();
-    if (/^\d+$/.test(v)) return parseInt(v, 10);
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? null : Math.max(0, (t - Date.now()) / 1000);
-}
-
-function offerSummary(sdp) {
-    const lines = sdp.split(/\r?\n/);
-    return {
-        media: lines.filter((l) => l.startsWith('m=')).map((l) => l.slice(2).split(' ')[0]),
-        directions: lines.filter((l) => /^a=(recvonly|sendonly|sendrecv|inactive)$/.test(l))
-            .map((l) => l.slice(2)),
-        candidates: lines.filter((l) => l.startsWith('a=candidate:')).length,
-    };
 }
 
 /* payload type -> codec name (lower case) per media kind, from an SDP */
@@ -220,12 +158,12 @@ function newTrackStats(kind) {
 /* ---------------------------------------------------------------- main */
 
 async function main() {
-    const args = parseArgs(process.argv.slice(2));
-    if (args.verbose) {
-        ndc.initLogger('Debug', (level, msg) => process.stderr.write(`[${level}] ${msg}\n`));
-    }
+    const args = options(process.argv.slice(2));
+    watchdog(args.seconds + args.frameTimeout + 2 * args.connectTimeout
+        + 3 * HTTP_TIMEOUT_MS / 1000
+        + args.maxRetries * (whip.BACKOFF[whip.BACKOFF.length - 1] + HTTP_TIMEOUT_MS / 1000) + 30);
 
-    const pc = new ndc.PeerConnection('whep', { iceServers: [], bindAddress: '127.0.0.1' });
+    const pc = peerConnection('whep', args.verbose);
     const tracks = {};
     const st = { audio: newTrackStats('audio'), video: newTrackStats('video') };
     let ptMap = { audio: {}, video: {} };
@@ -310,98 +248,15 @@ async function main() {
         addTrack(video, 'video');
     }
 
-    let last = {};
-    let closing = false;
-    const reportState = () => {
-        if (args.printOffer || closing) return;
-        const now = { ice: pc.iceState(), connection: pc.state() };
-        if (now.ice !== last.ice || now.connection !== last.connection) {
-            last = now;
-            emit('state', now);
-        }
-    };
-    pc.onStateChange(reportState);
-    pc.onIceStateChange(reportState);
-
-    const offerReady = new Promise((resolve) => {
-        pc.onLocalDescription((sdp, type) => resolve({ sdp, type }));
+    const session = await startSession(pc, args, args.candidates, {
+        maxRetries: args.maxRetries, timeoutMs: HTTP_TIMEOUT_MS,
+        beforePost: () => { postStart = process.hrtime.bigint(); },
     });
-    pc.setLocalDescription();
-    let offer = (await withTimeout(offerReady, 5000, 'no local description')).sdp;
-    if (args.candidates) {
-        await waitFor(() => pc.gatheringState() === 'complete',
-            args.connectTimeout * 1000, null);
-        offer = pc.localDescription().sdp;
-    }
-
-    if (args.printOffer) {
-        process.stdout.write(offer);
-        return finish(pc, 0);
-    }
-    emit('offer', offerSummary(offer));
-
-    const headers = { 'Content-Type': 'application/sdp', 'User-Agent': args.userAgent };
-    if (args.token) headers.Authorization = `Bearer ${args.token}`;
-
-    let res;
-    let retries = 0;
-    for (;;) {
-        postStart = process.hrtime.bigint();
-        res = await httpRequest('POST', args.url, headers, offer);
-        if (res.status === 409 && retries < args.maxRetries) {
-            retries++;
-            const ra = retryAfter(res.headers.get('retry-after'));
-            let delay = BACKOFF[Math.min(retries, BACKOFF.length) - 1];
-            if (ra !== null && ra < delay) delay = Math.max(MIN_RETRY, ra);
-            emit('waiting', { retries, status: 409, retry_after: ra, delay,
-                body: res.body.trim().slice(0, 200) });
-            await sleep(delay * 1000);
-            continue;
-        }
-        break;
-    }
-    if (res.status !== 201) {
-        emit('error', { stage: 'post', status: res.status, body: res.body.trim(), retries });
-        return finish(pc, 2);
-    }
-
-    const location = res.headers.get('location');
-    const linkHeader = res.headers.get('link');
-    const links = linkHeader ? linkHeader.split(/,\s*(?=<)/) : [];
-    emit('answer', {
-        status: res.status, location, etag: res.headers.get('etag'),
-        content_type: res.headers.get('content-type'), links, retries, sdp: res.body,
-    });
-    if (!res.body || res.body.indexOf('v=0') < 0) {
-        emit('error', { stage: 'post', status: res.status, body: 'no SDP in the answer' });
-        return finish(pc, 2);
-    }
-    if (!location) {
-        emit('error', { stage: 'post', status: res.status, body: 'no Location header' });
-        return finish(pc, 2);
-    }
-    const resourceUrl = new URL(location, res.url || args.url).toString();
-    const answer = res.body.slice(res.body.indexOf('v=0'));
-    ptMap = payloadTypes(answer);
-
-    try {
-        pc.setRemoteDescription(answer, 'answer');
-    } catch (e) {
-        emit('error', { stage: 'answer', status: res.status, body: String(e.message || e) });
-        await httpRequest('DELETE', resourceUrl, deleteHeaders(args), undefined);
-        return finish(pc, 1);
-    }
+    if (!session.resourceUrl) return finish(pc, session.rc);
+    ptMap = payloadTypes(session.answer);
 
     let rc = 0;
-    const connected = await waitFor(() => pc.state() === 'connected',
-        args.connectTimeout * 1000, null,
-        () => pc.state() === 'failed' || pc.state() === 'closed');
-    if (!connected) {
-        emit('error', {
-            stage: 'connect', status: res.status,
-            body: `not connected after ${args.connectTimeout} s (connection `
-                + `${pc.state()}, ice ${pc.iceState()})`,
-        });
+    if (!await waitConnected(pc, args.connectTimeout)) {
         rc = 3;
     } else {
         emit('connected');
@@ -410,7 +265,7 @@ async function main() {
             emit('pli', { sent: tracks.video.requestKeyframe() });
         }
         if (args.video) {
-            const got = await waitFor(() => firstKey !== null || stopEarly,
+            const got = await waitFor(() => firstKey !== null || stop.early,
                 args.frameTimeout * 1000, null,
                 () => pc.state() !== 'connected');
             if (!got) {
@@ -418,7 +273,7 @@ async function main() {
                     emit('disconnected', { connection: pc.state(), ice: pc.iceState() });
                 } else {
                     emit('error', {
-                        stage: 'first_keyframe', status: res.status,
+                        stage: 'first_keyframe', status: 201,
                         body: `no keyframe after ${args.frameTimeout} s`
                             + ` (${st.video.packets} video packets)`,
                     });
@@ -428,7 +283,7 @@ async function main() {
         }
         const start = Date.now();
         let nextStats = start + 1000;
-        while (rc === 0 && Date.now() - start < args.seconds * 1000 && !stopEarly) {
+        while (rc === 0 && Date.now() - start < args.seconds * 1000 && !stop.early) {
             if (pc.state() !== 'connected') {
                 emit('disconnected', { connection: pc.state(), ice: pc.iceState() });
                 rc = 3;
@@ -447,12 +302,7 @@ async function main() {
         /* a viewer that vanished: no DELETE, no DTLS close_notify */
         return hardExit(rc);
     }
-    closing = true;
-    pc.close();
-    const del = await httpRequest('DELETE', resourceUrl, deleteHeaders(args), undefined);
-    emit('deleted', { status: del.status, body: del.status === 200 ? undefined : del.body });
-    if (del.status !== 200 && rc === 0) rc = 2;
-    return finish(pc, rc);
+    return leave(pc, session.resourceUrl, session.headers, rc, HTTP_TIMEOUT_MS);
 }
 
 function emitStats(st) {
@@ -468,60 +318,4 @@ function emitStats(st) {
     });
 }
 
-function deleteHeaders(args) {
-    const h = { 'User-Agent': args.userAgent };
-    if (args.token) h.Authorization = `Bearer ${args.token}`;
-    return h;
-}
-
-function withTimeout(promise, ms, what) {
-    let timer;
-    return Promise.race([
-        promise,
-        new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
-        }),
-    ]).finally(() => clearTimeout(timer));
-}
-
-async function waitFor(cond, ms, what, abort) {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-        if (cond()) return true;
-        if (abort && abort()) return false;
-        await sleep(10);
-    }
-    if (cond()) return true;
-    if (what) throw new Error(`timeout: ${what}`);
-    return false;
-}
-
-function finish(pc, rc) {
-    try { pc.close(); } catch (e) { /* already closed */ }
-    try { ndc.cleanup(); } catch (e) { /* ignore */ }
-    hardExit(rc);
-}
-
-function hardExit(rc) {
-    /* do not wait for libdatachannel's threads */
-    process.stdout.write('', () => process.exit(rc));
-}
-
-/* a hard limit on everything, on top of each bounded wait */
-const budgetArgs = (() => {
-    try { return parseArgs(process.argv.slice(2)); } catch (e) { return null; }
-})();
-const budget = budgetArgs
-    ? (budgetArgs.seconds + budgetArgs.frameTimeout + 2 * budgetArgs.connectTimeout
-        + 3 * HTTP_TIMEOUT_MS / 1000
-        + budgetArgs.maxRetries * (BACKOFF[BACKOFF.length - 1] + HTTP_TIMEOUT_MS / 1000) + 30)
-    : 120;
-setTimeout(() => {
-    emit('error', { stage: 'timeout', status: 0, body: `gave up after ${budget} s` });
-    process.exit(1);
-}, budget * 1000).unref();
-
-main().catch((e) => {
-    emit('error', { stage: 'exception', status: 0, body: String(e && e.stack || e) });
-    process.exit(1);
-});
+run(main);

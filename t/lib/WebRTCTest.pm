@@ -13,10 +13,9 @@ WebRTCTest - run a private nginx for the WebRTC module tests
     use FindBin;
     use lib "$FindBin::Bin/lib";
     use Test::More;
-    use WebRTCTest qw(skip_unless_netns skip_unless_module);
+    use WebRTCTest qw(skip_unless_peers);
 
-    skip_unless_netns();
-    skip_unless_module();
+    skip_unless_peers('aiortc', 'chromium');
 
     my $t = WebRTCTest->new(name => 'whip', workers => 2);
     $t->write_conf($t->default_conf(whip => 'webrtc_token secret1;'));
@@ -31,6 +30,12 @@ WebRTCTest - run a private nginx for the WebRTC module tests
         $t->client_command('aiortc_publish.py',
             '--url', $t->url('/whip/cam1'), '--seconds', 3));
     my @events = WebRTCTest::parse_events($out);
+
+    my ($pub, $id) = $t->spawn_publisher('aiortc', 'cam2',
+        '--seconds', 60);
+    my ($viewer, $vid, $first) = $t->spawn_viewer('chromium', 'cam2',
+        '--seconds', 60);
+    $t->leave($viewer, 'viewer');
 
     $t->done(allow => qr/some expected alert/);
     done_testing;
@@ -99,12 +104,15 @@ C<%%UDP_PORT%%>, C<%%WORKERS%%>, C<%%HTML%%>, C<%%ROOT%%> and writes
 F<PREFIX/nginx.conf>. An unknown C<%%NAME%%> placeholder dies. Returns
 the text written.
 
-=item default_conf(main => '', http => '', server => '', whip => '', webrtc => 1)
+=item default_conf(main => '', http => '', server => '', whip => '', webrtc => 1, reuseport => 0)
 
 Returns the standard template (placeholders not yet substituted) with
 the given text inserted at top level (C<main>), in C<http{}>, in the
 C<server{}> and in C<location /whip/{}>. With C<webrtc =E<gt> 0> every
 webrtc directive (and C<%%LOAD_MODULE%%>) is left out: plain nginx.
+C<reuseport =E<gt> 1> adds C<reuseport> to the HTTP C<listen>, so that
+the kernel spreads connections over all workers (without it one idle
+worker tends to accept them all).
 
 =back
 
@@ -206,6 +214,11 @@ The last path segment of a Location (the session id).
 Waits until a status (answered with 200) no longer lists the session;
 returns the seconds it took, or undef on timeout.
 
+=item wait_idle(timeout => 10)
+
+Waits until a status (answered with 200) counts no session at all;
+true on success, undef on timeout.
+
 =item check_media($stream, audio => 'opus', video => 'H264' | qr/.../,
 width => N, height => N, user_agent => qr/.../, remote => qr/.../,
 timeout => 20, interval => 1.2, name => 'label')
@@ -241,11 +254,48 @@ C<($exit_code, $stdout, $stderr)>; the exit code is 124 on timeout and
 
 Starts a client in the background and returns a L<WebRTCTest::Client>:
 C<pid>, C<running>, C<stdout>, C<stderr>, C<events> (decoded JSON lines
-so far), C<wait_event($name_or_sub, timeout =E<gt> 10)>,
+so far; C<events($name)> only those whose C<event> is C<$name>),
+C<event($name)> (the first of them, or undef),
+C<wait_event($name_or_sub, timeout =E<gt> 10)>,
+C<next_events($name, $n, timeout =E<gt> $n + 5, interval =E<gt> 0.1)>
+(waits, bounded, until C<$n> more such events than now have arrived;
+returns the new ones, fewer on timeout),
 C<finish(timeout =E<gt> ...)> (returns like run_client), C<kill>,
 C<signal($sig)> (to the client process only, e.g. C<USR1>, which the
-publisher clients take as "stop publishing now").
+publisher and viewer clients take as "stop now": DELETE and exit).
 Clients still running at C<done> or exit are killed.
+
+=item spawn_publisher([{ timeout => 90, wait => 30, until => 'connected' },] $kind, $stream, @args)
+
+=item spawn_viewer([{ timeout => 90, wait => 30, until => ... },] $kind, $stream, @args)
+
+Starts a peer client of C<$kind>: C<aiortc> (F<aiortc_publish.py>,
+F<aiortc_watch.py>), C<chromium> (F<chromium_publish.js>,
+F<chromium_watch.js>) or C<ndc> (node-datachannel: F<ndc_publish.js>,
+F<ndc_watch.js>), for C<$stream>: C<--url> of C</whip/$stream> or
+C</whep/$stream> (C<$stream> may be a path instead, e.g. C</whep1/cam>),
+or for Chromium C<--base> and C<--stream>; then C<@args>. Waits (at
+most C<wait> seconds, 40 for Chromium) until the client is up: a
+publisher's C<connected> event, a viewer's first picture
+(C<first_frame>; C<first_keyframe> from node-datachannel), or the
+event named by C<until> (C<'datachannel open'>: the event
+C<datachannel> whose C<state> is C<open>); or until an C<error>.
+C<timeout> is the client's hard limit (as for spawn_client). Returns C<($client, $session_id, $event)>: the session id from the
+Location the client printed, and the event it was up with; when it is
+not up, C<$session_id> is undef, C<$event> the error event (or undef),
+and the client's events and stderr are in a diag.
+
+=item check_ended($client, $id, stream => $stream)
+
+After a client's DELETE: tests that its session C<$id> leaves the
+status (within 10 s), that C<$stream> (if given) has no publisher any
+more, and that the client exits 0 (within 20 s).
+
+=item leave($client, $what)
+
+Ends a publisher or viewer as its user would: C<SIGUSR1> makes it
+DELETE its session; tests C<"$what: DELETE 200"> and waits (bounded)
+for the client to exit. Returns like C<finish>.
 
 =item test_h264(%opts)
 
@@ -253,7 +303,13 @@ Path of an Annex B H.264 test pattern (640x360, 30 fps, 4 s, baseline,
 GOP 30, no B-frames), encoded once with ffmpeg into
 F<build/media/> and reused; pass it to F<ndc_publish.js> as
 C<--h264 FILE> to save each client the encoding. Options: C<size>,
-C<rate>, C<seconds>, C<gop>. Dies if ffmpeg fails.
+C<rate>, C<seconds>, C<gop>, C<profile> (x264's: C<baseline>, C<main>,
+C<high>). Dies if ffmpeg fails.
+
+=item test_offer($name)
+
+The SDP of F<t/data/offers/$name.sdp> (captured from real peers), as
+bytes. Dies if there is no such file.
 
 =item parse_events($stdout)
 
@@ -266,13 +322,12 @@ into a list of hashrefs.
 
 =over
 
-=item whep_conf(whep => '', reuseport => 0, whep_location => '/whep/', %default_conf)
+=item whep_conf(whep => '', whep_location => '/whep/', %default_conf)
 
 C<default_conf> plus a C<location /whep/ { webrtc_whep; ... }> with the
-text of C<whep> in it (in the C<server{}>); C<reuseport =E<gt> 1> adds
-C<reuseport> to the HTTP C<listen>, so that the kernel spreads
-connections over all workers. The other arguments (C<http>, C<whip>,
-C<server>, C<main>) go to C<default_conf>.
+text of C<whep> in it (in the C<server{}>). The other arguments
+(C<http>, C<whip>, C<server>, C<main>, C<reuseport>) go to
+C<default_conf>.
 
 =item viewers($stream [, $status])
 
@@ -301,11 +356,6 @@ The C<a=fmtp> parameters (string) of the first payload type of C<$codec>
 
 The profile-level-id (6 lower-case hex digits: profile_idc, constraint
 flags, level_idc) of the first SPS in an Annex B H.264 stream, or undef.
-
-=item test_h264_profile($profile, %opts)
-
-Like C<test_h264> with another x264 profile (C<baseline>, C<main>,
-C<high>), no B-frames; cached in F<build/media/>.
 
 =item freeze_max(@stats_events)
 
@@ -336,6 +386,16 @@ timeout =E<gt> 10)> (until at least C<$n> events; returns them all),
 C<wait_until(sub { ... }, timeout =E<gt> 10)> (the sub gets the events
 list), C<eof>, C<raw> (the decoded body so far) and C<close>. Every read
 is bounded; a connection error gives status 599.
+
+=item control_file($name)
+
+Creates the empty control file F<clients/$name.ctl> in the prefix and
+returns its path, for the clients that read commands from a file
+(F<aiortc_publish.py --dc-control>, F<chromium_chat.js --control>).
+
+=item send_command($file, $command)
+
+Appends C<$command> (a hashref) to a control file as one JSON line.
 
 =item dc_message($k)
 
@@ -381,6 +441,15 @@ C<WEBRTC_STATIC=1>).
 
 C<plan skip_all> unless every program is found.
 
+=item skip_unless_peers($need, ...)
+
+What an end-to-end test needs: C<skip_unless_netns>,
+C<skip_unless_module>, then for each need C<plan skip_all> unless it is
+there: C<chromium> (node and C<$ENV{CHROMIUM}> or
+F</usr/bin/chromium>), C<ndc> (node), C<aiortc> (the python, which
+must import aiortc), or any other name: that program (C<ffmpeg>,
+C<ip>).
+
 =item pid_alive($pid)
 
 True if the process exists and is not a zombie (a daemonized nginx
@@ -409,7 +478,7 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(skip_unless_netns skip_unless_module skip_unless_exec
-    parse_events pid_alive);
+    skip_unless_peers parse_events pid_alive test_offer send_command);
 
 our $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 
@@ -506,6 +575,7 @@ sub default_conf {
     my ($self, %x) = @_;
 
     my $webrtc = $x{webrtc} // 1;
+    my $reuseport = $x{reuseport} ? ' reuseport' : '';
     my $level = $ENV{WEBRTC_DEBUG} ? 'debug' : 'info';
     my ($main, $http, $server, $whip) =
         map { $x{$_} // '' } qw(main http server whip);
@@ -550,7 +620,7 @@ $listen
     $http
 
     server {
-        listen 127.0.0.1:%%HTTP_PORT%%;
+        listen 127.0.0.1:%%HTTP_PORT%%$reuseport;
 
         location / {
             root %%HTML%%;
@@ -936,6 +1006,14 @@ sub session_id {
     return $id;
 }
 
+sub wait_idle {
+    my ($self, %args) = @_;
+    return $self->wait_for(sub {
+        my $st = $self->status;
+        return $st && !$st->{sessions};
+    }, timeout => $args{timeout} // 10);
+}
+
 sub wait_gone {
     my ($self, $id, %args) = @_;
     my $t0 = time;
@@ -1087,15 +1165,73 @@ sub run_client {
     return $c->finish;
 }
 
+# the peer clients by kind: [publisher, viewer, viewer's first picture]
+my %PEERS = (
+    aiortc   => ['aiortc_publish.py', 'aiortc_watch.py', 'first_frame'],
+    chromium => ['chromium_publish.js', 'chromium_watch.js', 'first_frame'],
+    ndc      => ['ndc_publish.js', 'ndc_watch.js', 'first_keyframe'],
+);
+
+sub spawn_publisher {
+    my ($self, @args) = @_;
+    my $o = ref $args[0] eq 'HASH' ? shift @args : {};
+    return $self->_spawn_peer('publisher', $o, @args);
+}
+
+sub spawn_viewer {
+    my ($self, @args) = @_;
+    my $o = ref $args[0] eq 'HASH' ? shift @args : {};
+    return $self->_spawn_peer('viewer', $o, @args);
+}
+
+# spawns a publisher or viewer client of $kind for $stream (a name, or a
+# path: /whep1/cam) and waits for the event that says it is up, or an
+# error; returns ($client, $session_id, $event), $session_id undef when
+# it is not up (then $event is the error event or undef)
+sub _spawn_peer {
+    my ($self, $role, $o, $kind, $stream, @args) = @_;
+    my $peer = $PEERS{$kind} or croak "unknown peer kind $kind";
+    my $viewer = $role eq 'viewer';
+    my ($up, $state) = split / /, $o->{until}
+        // ($viewer ? $peer->[2] : 'connected');
+    my $is_up = sub { $_[0]{event} eq $up
+        && (!defined $state || ($_[0]{state} // '') eq $state) };
+
+    my @where;
+    if ($kind eq 'chromium') {
+        croak "chromium takes a stream name, not $stream" if $stream =~ m{/};
+        @where = ('--base', $self->url('/'), '--stream', $stream);
+    } else {
+        my $path = $stream =~ m{^/} ? $stream
+            : ($viewer ? '/whep/' : '/whip/') . $stream;
+        @where = ('--url', $self->url($path));
+    }
+    my $c = $self->spawn_client({ timeout => $o->{timeout} // 90 },
+        $self->client_command($peer->[$viewer ? 1 : 0], @where, @args));
+
+    my $e = $c->wait_event(sub { $is_up->($_[0]) || $_[0]{event} eq 'error' },
+        timeout => $o->{wait} // ($kind eq 'chromium' ? 40 : 30));
+    unless ($e && $is_up->($e)) {
+        Test::More::diag("$kind $role of $stream: ",
+            Test::More::explain([$c->events]), $c->stderr);
+        return ($c, undef, $e);
+    }
+    my ($with) = grep { defined $_->{location} } $c->events;
+    return ($c, $self->session_id($with && $with->{location}), $e);
+}
+
 sub test_h264 {
     my ($self, %o) = @_;
     my $size = $o{size} // '640x360';
     my $rate = $o{rate} // 30;
     my $secs = $o{seconds} // 4;
     my $gop = $o{gop} // 30;
+    my $profile = $o{profile} // 'baseline';
+    croak "bad profile $profile" unless $profile =~ /^[a-z0-9]+$/;
 
     my $dir = "$ROOT/build/media";
-    my $file = "$dir/testsrc-$size-$rate-$secs-g$gop.h264";
+    my $file = "$dir/testsrc-$size-$rate-$secs-g$gop"
+        . ($profile eq 'baseline' ? '' : "-$profile") . '.h264';
     return $file if -s $file;
 
     make_path($dir);
@@ -1104,13 +1240,22 @@ sub test_h264 {
         'ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
         '-f', 'lavfi', '-i', "testsrc=size=$size:rate=$rate",
         '-t', $secs, '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
-        '-profile:v', 'baseline', '-g', $gop, '-bf', 0, '-f', 'h264', $tmp);
+        '-profile:v', $profile, '-g', $gop, '-bf', 0, '-f', 'h264', $tmp);
     if ($rc != 0 || !-s $tmp) {
         unlink $tmp;
         croak "ffmpeg failed ($rc): $err";
     }
     rename $tmp, $file or croak "rename $tmp: $!";
     return $file;
+}
+
+sub test_offer {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my ($name) = @_;
+    my $path = "$ROOT/t/data/offers/$name.sdp";
+    open my $fh, '<:raw', $path or croak "$path: $!";
+    local $/;
+    return scalar <$fh>;
 }
 
 sub parse_events {
@@ -1261,7 +1406,6 @@ END {
 sub whep_conf {
     my ($self, %x) = @_;
     my $whep = delete $x{whep} // '';
-    my $reuseport = delete $x{reuseport};
     my $loc = delete $x{whep_location} // '/whep/';
 
     $x{server} = ($x{server} // '') . <<"EOF2";
@@ -1271,12 +1415,7 @@ sub whep_conf {
             $whep
         }
 EOF2
-    my $conf = $self->default_conf(%x);
-    if ($reuseport) {
-        $conf =~ s/(listen 127\.0\.0\.1:%%HTTP_PORT%%)/$1 reuseport/
-            or croak 'no listen directive in the default conf';
-    }
-    return $conf;
+    return $self->default_conf(%x);
 }
 
 sub viewers {
@@ -1294,11 +1433,23 @@ sub viewers {
 sub leave {
     my ($self, $c, $what) = @_;
     $c->signal('USR1');
-    my $d = $c->wait_event(sub { $_[0]{event} =~ /^(deleted|error)$/ },
-        timeout => 15);
+    # (a client that fails exits: wait_event stops then)
+    my $d = $c->wait_event('deleted', timeout => 15);
     Test::More::is($d && $d->{status}, 200, "$what: DELETE 200")
-        or Test::More::diag(Test::More::explain($d // 'no event'));
+        or Test::More::diag(Test::More::explain($d
+            // ['no "deleted" event', $c->events('error')]));
     $c->finish(timeout => 15);
+}
+
+sub check_ended {
+    my ($self, $c, $id, %o) = @_;
+    my $gone = defined $id ? $self->wait_gone($id, timeout => 10) : undef;
+    Test::More::ok(defined $gone, sprintf
+        'session gone from status (%.1f s)', $gone // -1);
+    Test::More::ok(!$self->publisher($o{stream}),
+        "stream $o{stream} no longer listed") if defined $o{stream};
+    my ($rc, undef, $err) = $c->finish(timeout => 20);
+    Test::More::is($rc, 0, 'client exit 0') or Test::More::diag($err);
 }
 
 sub wait_session {
@@ -1396,33 +1547,6 @@ sub h264_profile_level_id {
     return undef;
 }
 
-sub test_h264_profile {
-    my ($self, $profile, %o) = @_;
-    my $size = $o{size} // '640x360';
-    my $rate = $o{rate} // 30;
-    my $secs = $o{seconds} // 4;
-    my $gop = $o{gop} // 30;
-    croak "bad profile $profile" unless $profile =~ /^[a-z0-9]+$/;
-
-    my $dir = "$ROOT/build/media";
-    my $file = "$dir/testsrc-$size-$rate-$secs-g$gop-$profile.h264";
-    return $file if -s $file;
-
-    make_path($dir);
-    my $tmp = "$file.$$.tmp";
-    my ($rc, undef, $err) = $self->run_client({ timeout => 60 },
-        'ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-        '-f', 'lavfi', '-i', "testsrc=size=$size:rate=$rate",
-        '-t', $secs, '-pix_fmt', 'yuv420p', '-c:v', 'libx264',
-        '-profile:v', $profile, '-g', $gop, '-bf', 0, '-f', 'h264', $tmp);
-    if ($rc != 0 || !-s $tmp) {
-        unlink $tmp;
-        croak "ffmpeg failed ($rc): $err";
-    }
-    rename $tmp, $file or croak "rename $tmp: $!";
-    return $file;
-}
-
 sub freeze_max {
     shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
     my @s = grep { defined $_->{framesDecoded} } @_;
@@ -1470,6 +1594,24 @@ sub skip_unless_exec {
         my $found = $prog =~ m{/} ? -x $prog
             : grep { -x "$_/$prog" } split /:/, $ENV{PATH} // '';
         Test::More::plan(skip_all => "$prog not found") unless $found;
+    }
+}
+
+sub skip_unless_peers {
+    skip_unless_netns();
+    skip_unless_module();
+    my $node = $ENV{WEBRTC_NODE} // 'node';
+    my $python = $ENV{WEBRTC_PYTHON} // '/usr/bin/python3';
+    my %needs = (
+        chromium => [$node, $ENV{CHROMIUM} // '/usr/bin/chromium'],
+        ndc      => [$node],
+        aiortc   => [$python],
+    );
+    for my $need (@_) {
+        skip_unless_exec(@{ $needs{$need} // [$need] });
+        next unless $need eq 'aiortc';
+        Test::More::plan(skip_all => "aiortc not importable by $python")
+            if system($python, '-c', 'import aiortc') != 0;
     }
 }
 
@@ -1545,8 +1687,26 @@ sub stdout { _slurp($_[0]{stdout}) }
 sub stderr { _slurp($_[0]{stderr}) }
 
 sub events {
-    my ($self) = @_;
-    return WebRTCTest::parse_events($self->stdout);
+    my ($self, $name) = @_;
+    my @ev = WebRTCTest::parse_events($self->stdout);
+    return defined $name ? grep { ($_->{event} // '') eq $name } @ev : @ev;
+}
+
+sub event {
+    my ($self, $name) = @_;
+    my ($e) = $self->events($name);
+    return $e;
+}
+
+sub next_events {
+    my ($self, $name, $n, %args) = @_;
+    my $have = () = $self->events($name);
+    my $deadline = time + ($args{timeout} // $n + 5);
+    while (time < $deadline && $self->events($name) < $have + $n) {
+        sleep $args{interval} // 0.1;
+    }
+    my @ev = $self->events($name);
+    return @ev[$have .. $#ev];
 }
 
 # wait for an event named $what (or for which $what->($event) is true)
@@ -1635,6 +1795,19 @@ sub sse_open {
     my ($self, $path, %o) = @_;
     return WebRTCTest::SSE->_open(port => $self->{http_port}, path => $path,
         headers => $o{headers} // {}, timeout => $o{timeout} // 5);
+}
+
+sub control_file {
+    my ($self, $name) = @_;
+    return $self->write_file("clients/$name.ctl", '');
+}
+
+sub send_command {
+    shift if ref $_[0] && eval { $_[0]->isa(__PACKAGE__) };
+    my ($file, $cmd) = @_;
+    open my $fh, '>>', $file or croak "$file: $!";
+    print {$fh} JSON::PP->new->utf8->canonical->encode($cmd), "\n";
+    close $fh or croak "$file: $!";
 }
 
 sub dc_message {
