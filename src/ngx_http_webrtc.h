@@ -77,6 +77,8 @@ ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason);
 ngx_int_t ngx_http_webrtc_retry_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason);
+ngx_int_t ngx_http_webrtc_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_webrtc_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value);
 ngx_table_elt_t *ngx_http_webrtc_find_header(ngx_http_request_t *r,

@@ -169,11 +169,9 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_selection_t *sel, ngx_str_t *base)
 {
     size_t                        n;
-    ngx_int_t                     rc;
     ngx_str_t                     value, *cand;
     ngx_uint_t                    i;
     ngx_buf_t                    *b;
-    ngx_chain_t                   out;
     ngx_webrtc_sdp_answer_t       ans;
     ngx_http_webrtc_loc_conf_t   *wlcf;
     ngx_webrtc_conf_t            *conf;
@@ -234,8 +232,6 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     }
 
     b->last = b->pos + n;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
 
     value.len = base->len + 1 + NGX_WEBRTC_ID_LEN;
     value.data = ngx_pnalloc(r->pool, value.len);
@@ -286,20 +282,8 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
         }
     }
 
-    r->headers_out.status = NGX_HTTP_CREATED;
-    r->headers_out.content_type = ngx_http_webrtc_offer_sdp_type;
-    r->headers_out.content_type_len = ngx_http_webrtc_offer_sdp_type.len;
-    r->headers_out.content_length_n = n;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_webrtc_send(r, NGX_HTTP_CREATED,
+                                &ngx_http_webrtc_offer_sdp_type, b);
 
 failed:
 

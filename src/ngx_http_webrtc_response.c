@@ -15,6 +15,9 @@
  * Links.
  */
 
+static ngx_str_t  ngx_http_webrtc_text_type = ngx_string("text/plain");
+
+
 /* a one-line reason, logged once at info */
 
 ngx_int_t
@@ -22,9 +25,7 @@ ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason)
 {
     size_t        len;
-    ngx_int_t     rc;
     ngx_buf_t    *b;
-    ngx_chain_t   out;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "webrtc: %ui: %s", status, reason);
@@ -38,13 +39,6 @@ ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
 
     b->last = ngx_cpymem(b->last, reason, len);
     *b->last++ = '\n';
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-    r->headers_out.content_type_len = sizeof("text/plain") - 1;
-    r->headers_out.content_length_n = len + 1;
 
     if (status == NGX_HTTP_NOT_ALLOWED) {
         ngx_str_t  allow = ngx_string("OPTIONS, POST, GET, HEAD, PATCH, "
@@ -57,6 +51,27 @@ ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
 
     r->keepalive = r->keepalive && r->discard_body == 0
                    && r->reading_body == 0;
+
+    return ngx_http_webrtc_send(r, status, &ngx_http_webrtc_text_type, b);
+}
+
+
+/* a whole response in one buffer */
+
+ngx_int_t
+ngx_http_webrtc_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = b->last - b->pos;
 
     rc = ngx_http_send_header(r);
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {

@@ -19,6 +19,10 @@ static size_t ngx_http_webrtc_status_session_len(
     ngx_webrtc_shm_session_t *ss);
 
 
+static ngx_str_t  ngx_http_webrtc_status_type =
+    ngx_string("application/json");
+
+
 static const char  *ngx_http_webrtc_states[] = {
     "new", "checking", "connected", "closed"
 };
@@ -36,7 +40,6 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     ngx_int_t                  rc;
     ngx_uint_t                 i, j, k, n, first;
     ngx_buf_t                 *b;
-    ngx_chain_t                out;
     ngx_queue_t               *q;
     ngx_slab_pool_t           *shpool;
     ngx_webrtc_shm_t          *sh;
@@ -176,23 +179,9 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     p = ngx_cpymem(done, "]}\n", 3);
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
-    r->headers_out.content_length_n = b->last - b->pos;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_webrtc_send(r, NGX_HTTP_OK, &ngx_http_webrtc_status_type,
+                                b);
 }
 
 

@@ -29,6 +29,10 @@ typedef struct {
 } ngx_webrtc_bits_t;
 
 
+typedef void (*ngx_webrtc_nal_pt)(u_char *p, size_t len,
+    ngx_webrtc_frame_info_t *info);
+
+
 static void ngx_webrtc_bits_init(ngx_webrtc_bits_t *b, u_char *p, size_t len,
     unsigned epb);
 static uint32_t ngx_webrtc_bits_read(ngx_webrtc_bits_t *b, unsigned n);
@@ -38,6 +42,8 @@ static int32_t ngx_webrtc_bits_se(ngx_webrtc_bits_t *b);
 static int ngx_webrtc_set_size(ngx_webrtc_frame_info_t *info, uint64_t width,
     uint64_t height);
 
+static int ngx_webrtc_nal_units(u_char *p, u_char *last, size_t min,
+    ngx_webrtc_nal_pt nal, ngx_webrtc_frame_info_t *info);
 static int ngx_webrtc_h264_inspect(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 static void ngx_webrtc_h264_nal(u_char *p, size_t len,
@@ -266,11 +272,44 @@ ngx_webrtc_frame_inspect(ngx_webrtc_codec_e codec, u_char *p, size_t len,
 
 /* H.264, RFC 6184 */
 
+/*
+ * The units of an aggregation packet (H.264 STAP-A, H.265 AP): each a
+ * 16-bit size of at least min bytes, then the unit.
+ */
+
+static int
+ngx_webrtc_nal_units(u_char *p, u_char *last, size_t min,
+    ngx_webrtc_nal_pt nal, ngx_webrtc_frame_info_t *info)
+{
+    size_t  n;
+
+    if (p == last) {
+        return -1;
+    }
+
+    while (p < last) {
+        if (last - p < 2) {
+            return -1;
+        }
+
+        n = ngx_webrtc_be16(p);
+        p += 2;
+
+        if (n < min || (size_t) (last - p) < n) {
+            return -1;
+        }
+
+        nal(p, n, info);
+        p += n;
+    }
+
+    return 0;
+}
+
+
 static int
 ngx_webrtc_h264_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 {
-    size_t    n;
-    u_char   *last;
     unsigned  type;
 
     if (len == 0) {
@@ -287,30 +326,8 @@ ngx_webrtc_h264_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
         return -1;
 
     case 24: /* STAP-A */
-        p++;
-        last = p + len - 1;
-
-        if (p == last) {
-            return -1;
-        }
-
-        while (p < last) {
-            if (last - p < 2) {
-                return -1;
-            }
-
-            n = ngx_webrtc_be16(p);
-            p += 2;
-
-            if (n == 0 || (size_t) (last - p) < n) {
-                return -1;
-            }
-
-            ngx_webrtc_h264_nal(p, n, info);
-            p += n;
-        }
-
-        return 0;
+        return ngx_webrtc_nal_units(p + 1, p + len, 1, ngx_webrtc_h264_nal,
+                                    info);
 
     case 28: /* FU-A */
         if (len < 2) {
@@ -603,8 +620,6 @@ ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile)
 static int
 ngx_webrtc_h265_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 {
-    size_t    n;
-    u_char   *last;
     unsigned  type;
 
     if (len < 2) {
@@ -616,30 +631,8 @@ ngx_webrtc_h265_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
     switch (type) {
 
     case 48: /* aggregation packet, no DONL: sprop-max-don-diff is 0 */
-        p += 2;
-        last = p + len - 2;
-
-        if (p == last) {
-            return -1;
-        }
-
-        while (p < last) {
-            if (last - p < 2) {
-                return -1;
-            }
-
-            n = ngx_webrtc_be16(p);
-            p += 2;
-
-            if (n < 2 || (size_t) (last - p) < n) {
-                return -1;
-            }
-
-            ngx_webrtc_h265_nal(p, n, info);
-            p += n;
-        }
-
-        return 0;
+        return ngx_webrtc_nal_units(p + 2, p + len, 2, ngx_webrtc_h265_nal,
+                                    info);
 
     case 49: /* fragmentation unit */
         if (len < 3) {

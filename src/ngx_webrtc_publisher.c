@@ -18,7 +18,6 @@
 #define NGX_WEBRTC_RTCP_MAX  256
 
 
-static void ngx_webrtc_publisher_connected(ngx_webrtc_session_t *s);
 static void ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
 static void ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf,
@@ -26,15 +25,16 @@ static void ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf,
 static void ngx_webrtc_publisher_close(ngx_webrtc_session_t *s);
 static ngx_webrtc_track_t *ngx_webrtc_publisher_track(
     ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
-static void ngx_webrtc_publisher_timer(ngx_event_t *ev);
+static void ngx_webrtc_publisher_report(ngx_webrtc_session_t *s);
 static ngx_int_t ngx_webrtc_publisher_request_keyframe(
     ngx_webrtc_session_t *s, ngx_webrtc_track_t *t);
 
 
 static const ngx_webrtc_role_t  ngx_webrtc_publisher_role = {
-    ngx_webrtc_publisher_connected,
+    NULL,
     ngx_webrtc_publisher_rtp,
     ngx_webrtc_publisher_rtcp,
+    ngx_webrtc_publisher_report,
     ngx_webrtc_publisher_close
 };
 
@@ -53,18 +53,6 @@ ngx_webrtc_publisher_start(ngx_webrtc_session_t *s)
     s->handler = &ngx_webrtc_publisher_role;
 
     return NGX_OK;
-}
-
-
-static void
-ngx_webrtc_publisher_connected(ngx_webrtc_session_t *s)
-{
-    s->rtcp_timer.handler = ngx_webrtc_publisher_timer;
-    s->rtcp_timer.data = s;
-    s->rtcp_timer.log = &s->log;
-    s->rtcp_timer.cancelable = 1;
-
-    ngx_add_timer(&s->rtcp_timer, 200);
 }
 
 
@@ -200,28 +188,24 @@ ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 }
 
 
-/* receiver reports, bitrates for the status, and PLI until a keyframe */
+/* receiver reports, and PLI until the first keyframe */
 
 static void
-ngx_webrtc_publisher_timer(ngx_event_t *ev)
+ngx_webrtc_publisher_report(ngx_webrtc_session_t *s)
 {
     size_t                   n;
     uint32_t                 dlsr;
     ngx_msec_t               now;
     ngx_uint_t               i;
     ngx_webrtc_track_t      *t;
-    ngx_webrtc_session_t    *s;
     ngx_webrtc_shm_track_t  *st;
     u_char                   buf[NGX_WEBRTC_RTCP_MAX];
 
-    s = ev->data;
     now = ngx_current_msec;
 
     for (i = 0; i < s->ntracks; i++) {
         t = &s->tracks[i];
         st = &s->shm->tracks[i];
-
-        ngx_webrtc_registry_bitrate(t, st, now);
 
         if (t->ssrc == 0) {
             continue;
@@ -245,8 +229,6 @@ ngx_webrtc_publisher_timer(ngx_event_t *ev)
             (void) ngx_webrtc_publisher_request_keyframe(s, t);
         }
     }
-
-    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->conf->rtcp_interval);
 }
 
 

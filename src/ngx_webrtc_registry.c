@@ -20,6 +20,8 @@
 
 
 static ngx_uint_t ngx_webrtc_shm_alive(ngx_webrtc_shm_session_t *ss);
+static ngx_webrtc_shm_session_t *ngx_webrtc_registry_find_locked(
+    ngx_webrtc_shm_t *sh, u_char *id);
 static void ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool,
     ngx_webrtc_shm_t *sh, ngx_webrtc_shm_session_t *ss);
 
@@ -245,7 +247,6 @@ ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
     in_port_t *port)
 {
     ngx_int_t                  rc;
-    ngx_queue_t               *q;
     ngx_slab_pool_t           *shpool;
     ngx_webrtc_shm_t          *sh;
     ngx_webrtc_shm_session_t  *ss;
@@ -257,22 +258,16 @@ ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    for (q = ngx_queue_head(&sh->sessions);
-         q != ngx_queue_sentinel(&sh->sessions);
-         q = ngx_queue_next(q))
-    {
-        ss = ngx_queue_data(q, ngx_webrtc_shm_session_t, queue);
+    ss = ngx_webrtc_registry_find_locked(sh, id);
 
-        if (ngx_memcmp(ss->id, id, NGX_WEBRTC_ID_LEN) == 0
-            && ss->stream_len == stream->len
-            && ngx_memcmp(ss->stream, stream->data, stream->len) == 0
-            && ngx_webrtc_shm_alive(ss))
-        {
-            *pid = ss->pid;
-            *port = ss->port;
-            rc = ss->tombstone ? NGX_DONE : NGX_OK;
-            break;
-        }
+    if (ss
+        && ss->stream_len == stream->len
+        && ngx_memcmp(ss->stream, stream->data, stream->len) == 0
+        && ngx_webrtc_shm_alive(ss))
+    {
+        *pid = ss->pid;
+        *port = ss->port;
+        rc = ss->tombstone ? NGX_DONE : NGX_OK;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -284,7 +279,6 @@ ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
 void
 ngx_webrtc_registry_mark_closing(u_char *id)
 {
-    ngx_queue_t               *q;
     ngx_slab_pool_t           *shpool;
     ngx_webrtc_shm_t          *sh;
     ngx_webrtc_shm_session_t  *ss;
@@ -294,6 +288,22 @@ ngx_webrtc_registry_mark_closing(u_char *id)
 
     ngx_shmtx_lock(&shpool->mutex);
 
+    ss = ngx_webrtc_registry_find_locked(sh, id);
+
+    if (ss) {
+        ss->closing = 1;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static ngx_webrtc_shm_session_t *
+ngx_webrtc_registry_find_locked(ngx_webrtc_shm_t *sh, u_char *id)
+{
+    ngx_queue_t               *q;
+    ngx_webrtc_shm_session_t  *ss;
+
     for (q = ngx_queue_head(&sh->sessions);
          q != ngx_queue_sentinel(&sh->sessions);
          q = ngx_queue_next(q))
@@ -301,12 +311,11 @@ ngx_webrtc_registry_mark_closing(u_char *id)
         ss = ngx_queue_data(q, ngx_webrtc_shm_session_t, queue);
 
         if (ngx_memcmp(ss->id, id, NGX_WEBRTC_ID_LEN) == 0) {
-            ss->closing = 1;
-            break;
+            return ss;
         }
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    return NULL;
 }
 
 

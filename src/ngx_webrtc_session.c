@@ -20,6 +20,11 @@
  */
 
 
+/* the sign of key minus the session's key, for the trees */
+typedef ngx_int_t (*ngx_webrtc_session_cmp_pt)(ngx_webrtc_session_t *s,
+    u_char *key, size_t len);
+
+
 static ngx_webrtc_ice_t *ngx_webrtc_session_ice_lookup(u_char *ufrag,
     size_t len);
 static ngx_webrtc_session_t *ngx_webrtc_session_by_ufrag(u_char *ufrag,
@@ -27,6 +32,7 @@ static ngx_webrtc_session_t *ngx_webrtc_session_by_ufrag(u_char *ufrag,
 static void ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s,
     struct sockaddr *sa, socklen_t socklen);
 static void ngx_webrtc_session_connected(ngx_webrtc_session_t *s);
+static void ngx_webrtc_session_report(ngx_event_t *ev);
 static ngx_int_t ngx_webrtc_session_output(void *data, u_char *buf,
     size_t len);
 static ngx_int_t ngx_webrtc_session_sctp_output(void *data, u_char *buf,
@@ -37,8 +43,15 @@ static void ngx_webrtc_ufrag_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_webrtc_addr_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_webrtc_addr_cmp(ngx_webrtc_session_t *s,
-    struct sockaddr *sa, socklen_t socklen);
+static ngx_webrtc_session_t *ngx_webrtc_session_tree_find(ngx_rbtree_t *tree,
+    size_t off, ngx_webrtc_session_cmp_pt cmp, u_char *key, size_t len);
+static void ngx_webrtc_session_tree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel, size_t off,
+    ngx_webrtc_session_cmp_pt cmp, u_char *key, size_t len);
+static ngx_int_t ngx_webrtc_ufrag_cmp(ngx_webrtc_session_t *s, u_char *key,
+    size_t len);
+static ngx_int_t ngx_webrtc_addr_cmp(ngx_webrtc_session_t *s, u_char *key,
+    size_t len);
 static u_char *ngx_webrtc_session_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
 
@@ -468,7 +481,16 @@ ngx_webrtc_session_connected(ngx_webrtc_session_t *s)
                   "webrtc: DTLS connected, %s", s->dtls.profile_name);
 
     if (s->handler) {
-        s->handler->connected(s);
+        s->rtcp_timer.handler = ngx_webrtc_session_report;
+        s->rtcp_timer.data = s;
+        s->rtcp_timer.log = &s->log;
+        s->rtcp_timer.cancelable = 1;
+
+        ngx_add_timer(&s->rtcp_timer, 200);
+
+        if (s->handler->connected) {
+            s->handler->connected(s);
+        }
     }
 
     if (s->data.sctp.port
@@ -479,6 +501,27 @@ ngx_webrtc_session_connected(ngx_webrtc_session_t *s)
         ngx_log_error(NGX_LOG_INFO, &s->log, 0,
                       "webrtc: data channels not started");
     }
+}
+
+
+/* the role's reports, then the tracks' bitrates for the status */
+
+static void
+ngx_webrtc_session_report(ngx_event_t *ev)
+{
+    ngx_uint_t             i;
+    ngx_webrtc_session_t  *s;
+
+    s = ev->data;
+
+    s->handler->report(s);
+
+    for (i = 0; i < s->ntracks; i++) {
+        ngx_webrtc_registry_bitrate(&s->tracks[i], &s->shm->tracks[i],
+                                    ngx_current_msec);
+    }
+
+    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->conf->rtcp_interval);
 }
 
 
@@ -663,77 +706,54 @@ ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
 static ngx_webrtc_session_t *
 ngx_webrtc_session_by_ufrag(u_char *ufrag, size_t len)
 {
-    uint32_t               hash;
-    ngx_int_t              rc;
-    ngx_rbtree_node_t     *node, *sentinel;
-    ngx_webrtc_session_t  *s;
-
     if (len != NGX_WEBRTC_UFRAG_LEN) {
         return NULL;
     }
 
-    hash = ngx_crc32_short(ufrag, len);
-
-    node = ngx_webrtc_ufrag_tree.root;
-    sentinel = ngx_webrtc_ufrag_tree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        s = (ngx_webrtc_session_t *)
-                ((u_char *) node - offsetof(ngx_webrtc_session_t, ufrag_node));
-
-        rc = ngx_memcmp(ufrag, s->ice.local_ufrag, len);
-
-        if (rc == 0) {
-            return s;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return ngx_webrtc_session_tree_find(&ngx_webrtc_ufrag_tree,
+                                        offsetof(ngx_webrtc_session_t,
+                                                 ufrag_node),
+                                        ngx_webrtc_ufrag_cmp, ufrag, len);
 }
 
 
 ngx_webrtc_session_t *
 ngx_webrtc_session_by_addr(struct sockaddr *sa, socklen_t socklen)
 {
+    return ngx_webrtc_session_tree_find(&ngx_webrtc_addr_tree,
+                                        offsetof(ngx_webrtc_session_t,
+                                                 addr_node),
+                                        ngx_webrtc_addr_cmp, (u_char *) sa,
+                                        socklen);
+}
+
+
+/* both trees order by crc32 first and by the bytes on a collision */
+
+static ngx_webrtc_session_t *
+ngx_webrtc_session_tree_find(ngx_rbtree_t *tree, size_t off,
+    ngx_webrtc_session_cmp_pt cmp, u_char *key, size_t len)
+{
     uint32_t               hash;
     ngx_int_t              rc;
     ngx_rbtree_node_t     *node, *sentinel;
     ngx_webrtc_session_t  *s;
 
-    hash = ngx_crc32_short((u_char *) sa, socklen);
+    hash = ngx_crc32_short(key, len);
 
-    node = ngx_webrtc_addr_tree.root;
-    sentinel = ngx_webrtc_addr_tree.sentinel;
+    node = tree->root;
+    sentinel = tree->sentinel;
 
     while (node != sentinel) {
 
-        if (hash < node->key) {
-            node = node->left;
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
             continue;
         }
 
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
+        s = (ngx_webrtc_session_t *) ((u_char *) node - off);
 
-        s = (ngx_webrtc_session_t *)
-                ((u_char *) node - offsetof(ngx_webrtc_session_t, addr_node));
-
-        rc = ngx_webrtc_addr_cmp(s, sa, socklen);
+        rc = cmp(s, key, len);
 
         if (rc == 0) {
             return s;
@@ -746,44 +766,19 @@ ngx_webrtc_session_by_addr(struct sockaddr *sa, socklen_t socklen)
 }
 
 
-/* both trees order by crc32 first and by the bytes on a collision */
-
 static void
 ngx_webrtc_ufrag_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel)
 {
-    ngx_rbtree_node_t     **p;
-    ngx_webrtc_session_t   *s, *t;
+    ngx_webrtc_session_t  *s;
 
     s = (ngx_webrtc_session_t *)
             ((u_char *) node - offsetof(ngx_webrtc_session_t, ufrag_node));
 
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            t = (ngx_webrtc_session_t *)
-                  ((u_char *) temp - offsetof(ngx_webrtc_session_t, ufrag_node));
-
-            p = (ngx_memcmp(s->ice.local_ufrag, t->ice.local_ufrag,
-                            NGX_WEBRTC_UFRAG_LEN) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    ngx_webrtc_session_tree_insert(temp, node, sentinel,
+                                   offsetof(ngx_webrtc_session_t, ufrag_node),
+                                   ngx_webrtc_ufrag_cmp, s->ice.local_ufrag,
+                                   NGX_WEBRTC_UFRAG_LEN);
 }
 
 
@@ -791,11 +786,25 @@ static void
 ngx_webrtc_addr_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel)
 {
-    ngx_rbtree_node_t     **p;
-    ngx_webrtc_session_t   *s, *t;
+    ngx_webrtc_session_t  *s;
 
     s = (ngx_webrtc_session_t *)
             ((u_char *) node - offsetof(ngx_webrtc_session_t, addr_node));
+
+    ngx_webrtc_session_tree_insert(temp, node, sentinel,
+                                   offsetof(ngx_webrtc_session_t, addr_node),
+                                   ngx_webrtc_addr_cmp, (u_char *) &s->peer,
+                                   s->peer_len);
+}
+
+
+static void
+ngx_webrtc_session_tree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel, size_t off,
+    ngx_webrtc_session_cmp_pt cmp, u_char *key, size_t len)
+{
+    ngx_rbtree_node_t     **p;
+    ngx_webrtc_session_t   *t;
 
     for ( ;; ) {
 
@@ -803,12 +812,9 @@ ngx_webrtc_addr_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
             p = (node->key < temp->key) ? &temp->left : &temp->right;
 
         } else {
-            t = (ngx_webrtc_session_t *)
-                  ((u_char *) temp - offsetof(ngx_webrtc_session_t, addr_node));
+            t = (ngx_webrtc_session_t *) ((u_char *) temp - off);
 
-            p = (ngx_webrtc_addr_cmp(t, (struct sockaddr *) &s->peer,
-                                     s->peer_len) < 0)
-                ? &temp->left : &temp->right;
+            p = (cmp(t, key, len) < 0) ? &temp->left : &temp->right;
         }
 
         if (*p == sentinel) {
@@ -827,14 +833,20 @@ ngx_webrtc_addr_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
 
 
 static ngx_int_t
-ngx_webrtc_addr_cmp(ngx_webrtc_session_t *s, struct sockaddr *sa,
-    socklen_t socklen)
+ngx_webrtc_ufrag_cmp(ngx_webrtc_session_t *s, u_char *key, size_t len)
 {
-    if (socklen != s->peer_len) {
-        return (socklen < s->peer_len) ? -1 : 1;
+    return ngx_memcmp(key, s->ice.local_ufrag, NGX_WEBRTC_UFRAG_LEN);
+}
+
+
+static ngx_int_t
+ngx_webrtc_addr_cmp(ngx_webrtc_session_t *s, u_char *key, size_t len)
+{
+    if (len != s->peer_len) {
+        return (len < s->peer_len) ? -1 : 1;
     }
 
-    return ngx_memcmp(sa, &s->peer, socklen);
+    return ngx_memcmp(key, &s->peer, len);
 }
 
 

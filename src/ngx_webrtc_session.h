@@ -28,13 +28,15 @@ typedef struct ngx_webrtc_session_s  ngx_webrtc_session_t;
 
 
 typedef struct {
-    /* DTLS is up and the SRTP keys are set */
+    /* DTLS is up and the SRTP keys are set; NULL: nothing to do */
     void                      (*connected)(ngx_webrtc_session_t *s);
     /* an RTP or RTCP packet, unprotected */
     void                      (*rtp)(ngx_webrtc_session_t *s, u_char *buf,
                                      size_t len);
     void                      (*rtcp)(ngx_webrtc_session_t *s, u_char *buf,
                                       size_t len);
+    /* every webrtc_rtcp_interval once connected: receiver/sender reports */
+    void                      (*report)(ngx_webrtc_session_t *s);
     /* the session ends: the role lets go of its stream */
     void                      (*close)(ngx_webrtc_session_t *s);
 } ngx_webrtc_role_t;

@@ -59,7 +59,6 @@ static void ngx_webrtc_viewer_connected(ngx_webrtc_session_t *s);
 static void ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
 static void ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s);
-static void ngx_webrtc_viewer_timer(ngx_event_t *ev);
 static ngx_webrtc_group_t *ngx_webrtc_group_get(ngx_webrtc_stream_t *st);
 static void ngx_webrtc_group_read(ngx_webrtc_reader_t *rd, ngx_uint_t event);
 static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g,
@@ -79,6 +78,7 @@ static const ngx_webrtc_role_t  ngx_webrtc_viewer_role = {
     ngx_webrtc_viewer_connected,
     NULL,
     ngx_webrtc_viewer_rtcp,
+    ngx_webrtc_viewer_report,
     ngx_webrtc_viewer_leave
 };
 
@@ -147,13 +147,6 @@ ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
 static void
 ngx_webrtc_viewer_connected(ngx_webrtc_session_t *s)
 {
-    s->rtcp_timer.handler = ngx_webrtc_viewer_timer;
-    s->rtcp_timer.data = s;
-    s->rtcp_timer.log = &s->log;
-    s->rtcp_timer.cancelable = 1;
-
-    ngx_add_timer(&s->rtcp_timer, 200);
-
     ngx_webrtc_viewer_replay_start(s->ctx);
 }
 
@@ -185,27 +178,6 @@ ngx_webrtc_viewer_leave(ngx_webrtc_session_t *s)
 
     ngx_webrtc_stream_release(s->st);
     s->st = NULL;
-}
-
-
-/* sender reports and bitrates for the status */
-
-static void
-ngx_webrtc_viewer_timer(ngx_event_t *ev)
-{
-    ngx_uint_t             i;
-    ngx_webrtc_session_t  *s;
-
-    s = ev->data;
-
-    ngx_webrtc_viewer_report(s);
-
-    for (i = 0; i < s->ntracks; i++) {
-        ngx_webrtc_registry_bitrate(&s->tracks[i], &s->shm->tracks[i],
-                                    ngx_current_msec);
-    }
-
-    ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->conf->rtcp_interval);
 }
 
 
