@@ -45,6 +45,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                  handler;
+    uint32_t                    owner;        /* of its sessions */
     ngx_array_t                *tokens;       /* ngx_str_t */
     ngx_array_t                *ice_servers;  /* ngx_http_webrtc_ice_server_t */
     ngx_array_t                *video_codecs; /* ngx_uint_t codec ids */

@@ -182,7 +182,8 @@ ngx_http_webrtc_handler(ngx_http_request_t *r)
         ngx_http_discard_request_body(r);
 
         if (t->id
-            && ngx_webrtc_registry_lookup(&t->stream, t->id, &pid, &port)
+            && ngx_webrtc_registry_lookup(&t->stream, t->id, wlcf->owner,
+                                          &pid, &port)
                != NGX_OK)
         {
             return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
@@ -560,11 +561,15 @@ ngx_http_webrtc_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 static ngx_int_t
 ngx_http_webrtc_delete(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
 {
-    ngx_int_t  rc;
-    ngx_pid_t  pid;
-    in_port_t  port;
+    ngx_int_t                    rc;
+    ngx_pid_t                    pid;
+    in_port_t                    port;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
 
-    rc = ngx_webrtc_registry_lookup(&t->stream, t->id, &pid, &port);
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    rc = ngx_webrtc_registry_lookup(&t->stream, t->id, wlcf->owner, &pid,
+                                   &port);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
@@ -594,18 +599,24 @@ ngx_http_webrtc_delete(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
 static void
 ngx_http_webrtc_patch_body(ngx_http_request_t *r)
 {
-    u_char                    *p, *end, *line;
-    size_t                     len;
-    ngx_int_t                  rc;
-    ngx_str_t                  body;
-    ngx_pid_t                  pid;
-    in_port_t                  port;
-    ngx_table_elt_t           *h;
-    ngx_http_webrtc_target_t  *t;
+    u_char                      *p, *end, *line;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_str_t                    body;
+    ngx_pid_t                    pid;
+    in_port_t                    port;
+    ngx_table_elt_t             *h;
+    ngx_http_webrtc_target_t    *t;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
 
     t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
 
-    if (ngx_webrtc_registry_lookup(&t->stream, t->id, &pid, &port) != NGX_OK) {
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    if (ngx_webrtc_registry_lookup(&t->stream, t->id, wlcf->owner, &pid,
+                                   &port)
+        != NGX_OK)
+    {
         rc = ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND, "no such session");
         goto done;
     }

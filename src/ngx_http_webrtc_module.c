@@ -538,8 +538,9 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_webrtc_loc_conf_t *wlcf = conf;
 
-    ngx_http_core_loc_conf_t     *clcf;
-    ngx_webrtc_conf_t  *wmcf;
+    uint32_t                   crc;
+    ngx_webrtc_conf_t         *wmcf;
+    ngx_http_core_loc_conf_t  *clcf;
 
     if (wlcf->handler) {
         return "is duplicate";
@@ -549,6 +550,19 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webrtc_module);
+
+    /*
+     * a session resource answers only through the kind and name of the
+     * location that created it (and so through its auth): a public WHEP
+     * location cannot end a publisher; the name survives reloads
+     */
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) &wlcf->handler, sizeof(ngx_uint_t));
+    ngx_crc32_update(&crc, clcf->name.data, clcf->name.len);
+    ngx_crc32_final(crc);
+
+    wlcf->owner = crc;
 
     switch (wlcf->handler) {
 

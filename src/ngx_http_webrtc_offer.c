@@ -88,6 +88,9 @@ ngx_http_webrtc_offer_register(ngx_http_request_t *r,
     e.id = s->id;
     e.stream = &s->stream;
     e.role = s->role;
+    e.owner = ((ngx_http_webrtc_loc_conf_t *)
+                  ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module))
+              ->owner;
     e.state = s->state;
     e.user_agent = &ua;
     e.tracks = s->tracks;

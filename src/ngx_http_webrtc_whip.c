@@ -134,9 +134,9 @@ ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     if (replaced.pid) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webrtc: publisher %*s of stream \"%V\" replaced "
-                      "after %Mms of silence", (size_t) NGX_WEBRTC_ID_LEN,
+                      "after %ims of silence", (size_t) NGX_WEBRTC_ID_LEN,
                       replaced.id, &t->stream,
-                      ngx_current_msec - replaced.last_rx);
+                      (ngx_int_t) ngx_webrtc_registry_since(replaced.last_rx));
 
         ngx_webrtc_session_end(replaced.pid, replaced.port, replaced.id);
     }

@@ -120,7 +120,8 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
 
         if (!ngx_webrtc_shm_alive(ss)
             || (ss->tombstone
-                && ngx_current_msec - ss->ended > NGX_WEBRTC_TOMBSTONE))
+                && ngx_webrtc_registry_since(ss->ended)
+                   > NGX_WEBRTC_TOMBSTONE))
         {
             ngx_webrtc_shm_free_locked(shpool, sh, ss);
             continue;
@@ -135,7 +136,9 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
             continue;
         }
 
-        if (ngx_current_msec - ss->last_rx < takeover_idle) {
+        if (ngx_webrtc_registry_since(ss->last_rx)
+            < (ngx_msec_int_t) takeover_idle)
+        {
             ngx_shmtx_unlock(&shpool->mutex);
             return NGX_BUSY;
         }
@@ -165,6 +168,7 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
     ngx_memcpy(ss->stream, e->stream->data, e->stream->len);
     ss->stream_len = e->stream->len;
     ss->role = e->role;
+    ss->owner = e->owner;
     ss->pid = ngx_pid;
     ss->port = ngx_webrtc_worker->port;
     ss->state = e->state;
@@ -238,13 +242,14 @@ ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool, ngx_webrtc_shm_t *sh,
 
 
 /*
- * Finds a session by stream and id: NGX_OK if it lives, NGX_DONE if it
- * ended recently, NGX_DECLINED if there is none.
+ * Finds a session by stream and id, created through the same location
+ * (owner): NGX_OK if it lives, NGX_DONE if it ended recently, NGX_DECLINED
+ * if there is none.
  */
 
 ngx_int_t
-ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
-    in_port_t *port)
+ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, uint32_t owner,
+    ngx_pid_t *pid, in_port_t *port)
 {
     ngx_int_t                  rc;
     ngx_slab_pool_t           *shpool;
@@ -261,6 +266,7 @@ ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, ngx_pid_t *pid,
     ss = ngx_webrtc_registry_find_locked(sh, id);
 
     if (ss
+        && ss->owner == owner
         && ss->stream_len == stream->len
         && ngx_memcmp(ss->stream, stream->data, stream->len) == 0
         && ngx_webrtc_shm_alive(ss))
@@ -360,7 +366,7 @@ ngx_webrtc_shm_alive(ngx_webrtc_shm_session_t *ss)
 {
     if (ss->tombstone) {
         /* its worker may be gone already: an old one after a reload */
-        return ngx_current_msec - ss->ended <= NGX_WEBRTC_TOMBSTONE;
+        return ngx_webrtc_registry_since(ss->ended) <= NGX_WEBRTC_TOMBSTONE;
     }
 
     if (ss->pid == ngx_pid) {
@@ -372,4 +378,16 @@ ngx_webrtc_shm_alive(ngx_webrtc_shm_session_t *ss)
     }
 
     return 1;
+}
+
+
+/*
+ * Milliseconds since a time another worker wrote: its cached time may be
+ * ahead of ours, and then the difference is negative, not huge.
+ */
+
+ngx_msec_int_t
+ngx_webrtc_registry_since(ngx_msec_t t)
+{
+    return (ngx_msec_int_t) (ngx_current_msec - t);
 }

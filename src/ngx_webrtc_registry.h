@@ -44,6 +44,7 @@ typedef struct {
     u_char                      stream[NGX_WEBRTC_STREAM_MAX];
     size_t                      stream_len;
     ngx_uint_t                  role;
+    uint32_t                    owner;        /* the creating location */
     ngx_pid_t                   pid;
     in_port_t                   port;         /* owner worker's UDP port */
     ngx_uint_t                  state;
@@ -88,6 +89,7 @@ typedef struct {
     u_char                     *id;
     ngx_str_t                  *stream;
     ngx_uint_t                  role;
+    uint32_t                    owner;
     ngx_uint_t                  state;
     ngx_str_t                  *user_agent;
     ngx_webrtc_track_t         *tracks;
@@ -102,10 +104,11 @@ ngx_int_t ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e,
     ngx_webrtc_shm_session_t *replaced, ngx_log_t *log);
 void ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss);
 ngx_int_t ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id,
-    ngx_pid_t *pid, in_port_t *port);
+    uint32_t owner, ngx_pid_t *pid, in_port_t *port);
 void ngx_webrtc_registry_mark_closing(u_char *id);
 void ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
     struct sockaddr *sa, socklen_t socklen);
+ngx_msec_int_t ngx_webrtc_registry_since(ngx_msec_t t);
 void ngx_webrtc_registry_bitrate(ngx_webrtc_track_t *t,
     ngx_webrtc_shm_track_t *st, ngx_msec_t now);
 

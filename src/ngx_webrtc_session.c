@@ -366,6 +366,11 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
 
     ngx_webrtc_ice_consent(&s->ice);
 
+    if (s->shm) {
+        /* activity, as media: a publisher checking consent is not idle */
+        s->shm->last_rx = ngx_current_msec;
+    }
+
     if (s->state == NGX_WEBRTC_STATE_NEW) {
         s->state = NGX_WEBRTC_STATE_ICE;
 

@@ -95,6 +95,10 @@ $ice
             webrtc_video_codecs VP8 H264;
         }
 
+        location /whep/ {
+            webrtc_whep;
+        }
+
         location /h264only/ {
             webrtc_whip;
             webrtc_video_codecs H264;
@@ -555,6 +559,19 @@ is($r->{status}, 401, 'DELETE without token: 401');
 $r = $t->http('DELETE', $tloc, headers => { Authorization => 'Bearer x' });
 is($r->{status}, 403, 'DELETE with a wrong token: 403');
 ok(publisher($t->status, 't1'), 'session still there');
+
+# a session resource answers only through the location that created it:
+# not through a public WHEP location, nor another WHIP location
+for my $other ('/whep/', '/whip/') {
+    (my $u = $tloc) =~ s{^/tok/}{$other};
+    $r = $t->http('DELETE', $u);
+    is($r->{status}, 404, "DELETE of a /tok/ publisher through $other: 404");
+    $r = $t->http('PATCH', $u, headers => $TRICKLE, body => $frag);
+    is($r->{status}, 404, "PATCH of a /tok/ publisher through $other: 404");
+    $r = $t->http('GET', $u);
+    is($r->{status}, 404, "GET of a /tok/ publisher through $other: 404");
+}
+ok(publisher($t->status, 't1'), 'the publisher survived them');
 
 $r = $t->http('OPTIONS', '/tok/t9', headers => {
     'Origin' => 'http://example.org',
