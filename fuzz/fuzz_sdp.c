@@ -83,6 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  : NGX_WEBRTC_DIR_SENDONLY;
     ans.ssrc_audio = 1;
     ans.ssrc_video = 2;
+    ans.max_message = 65536;
 
     n = ngx_webrtc_sdp_answer(buf, sizeof(buf), &sdp, &sel, &ans);
 

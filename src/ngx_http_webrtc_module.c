@@ -21,6 +21,7 @@ static char *ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_webrtc_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_webrtc_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webrtc_exit_process(ngx_cycle_t *cycle);
 
@@ -247,7 +248,7 @@ ngx_module_t  ngx_http_webrtc_module = {
     ngx_http_webrtc_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_webrtc_init_module,           /* init module */
     ngx_http_webrtc_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -725,6 +726,34 @@ ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* worker_processes is known only once the whole configuration is read */
+
+static ngx_int_t
+ngx_http_webrtc_init_module(ngx_cycle_t *cycle)
+{
+    ngx_core_conf_t    *ccf;
+    ngx_webrtc_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_webrtc_module);
+
+    if (wmcf == NULL || !wmcf->enabled) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ccf->worker_processes > NGX_WEBRTC_WORKERS_MAX) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "webrtc supports at most %d worker processes, "
+                      "\"worker_processes\" is %i",
+                      NGX_WEBRTC_WORKERS_MAX, ccf->worker_processes);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

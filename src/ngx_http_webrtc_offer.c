@@ -171,7 +171,8 @@ ngx_int_t
 ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_selection_t *sel, ngx_str_t *base)
 {
-    size_t                        n;
+    u_char                       *p;
+    size_t                        n, esc;
     ngx_str_t                     value, *cand;
     ngx_uint_t                    i;
     ngx_buf_t                    *b;
@@ -192,6 +193,7 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     ans.fingerprint.len = ngx_webrtc_worker->fingerprint.len;
     ans.port = ngx_webrtc_worker->port;
     ans.session_version = ngx_time();
+    ans.max_message = conf->dc_max_message;
 
     if (s->role == NGX_WEBRTC_ROLE_PUBLISHER) {
         ans.direction = NGX_WEBRTC_DIR_RECVONLY;
@@ -236,14 +238,22 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
 
     b->last = b->pos + n;
 
-    value.len = base->len + 1 + NGX_WEBRTC_ID_LEN;
+    /*
+     * the base is the decoded URI: escaped again, a regex location's
+     * %0D%0A cannot become a header line
+     */
+
+    esc = 2 * ngx_escape_uri(NULL, base->data, base->len, NGX_ESCAPE_URI);
+
+    value.len = base->len + esc + 1 + NGX_WEBRTC_ID_LEN;
     value.data = ngx_pnalloc(r->pool, value.len);
     if (value.data == NULL) {
         goto failed;
     }
 
-    ngx_sprintf(value.data, "%V/%*s", base, (size_t) NGX_WEBRTC_ID_LEN,
-                s->id);
+    p = (u_char *) ngx_escape_uri(value.data, base->data, base->len,
+                                  NGX_ESCAPE_URI);
+    ngx_sprintf(p, "/%*s", (size_t) NGX_WEBRTC_ID_LEN, s->id);
 
     /* not r->headers_out.location: nginx would make it an absolute URL */
 

@@ -37,6 +37,7 @@
 #define NGX_WEBRTC_CTL_KEY_LEN       16
 #define NGX_WEBRTC_SRTCP_ROOM        (16 + 4)  /* tag, E and index */
 #define NGX_WEBRTC_FMTP_MAX          256
+#define NGX_WEBRTC_WORKERS_MAX       64     /* worker_processes */
 
 #define NGX_WEBRTC_LABEL_MAX         64
 #define NGX_WEBRTC_DC_MESSAGE_MAX    (256 * 1024)

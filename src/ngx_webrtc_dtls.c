@@ -544,7 +544,6 @@ ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_dtls_t *d)
         ngx_str_t      name;
         const char    *md;
     } algs[] = {
-        { ngx_string("sha-1"), "SHA1" },
         { ngx_string("sha-224"), "SHA224" },
         { ngx_string("sha-256"), "SHA256" },
         { ngx_string("sha-384"), "SHA384" },

@@ -218,9 +218,9 @@ typedef struct {
  * m-section.  Rules: at most one audio and one video m-section, plus at
  * most one application (data channel) m-section; every m-section bundled
  * in one group (or a single m-section); rtcp-mux; ICE credentials and a
- * fingerprint (sha-1/224/256/384/512) present; setup actpass or active;
- * for ingest the direction sendonly or sendrecv.  H264 is never refused
- * for its profile-level-id.
+ * fingerprint (sha-224/256/384/512; SHA-1 is refused) present; setup
+ * actpass or active; for ingest the direction sendonly or sendrecv.  H264
+ * is never refused for its profile-level-id.
  */
 int ngx_webrtc_sdp_select(ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_prefs_t *prefs,
     ngx_webrtc_sdp_selection_t *sel);
@@ -237,6 +237,7 @@ typedef struct {
     ngx_webrtc_direction_e      direction;    /* recvonly for WHIP */
     uint32_t                    ssrc_audio;   /* ours, for RTCP; 0: none */
     uint32_t                    ssrc_video;
+    uint64_t                    max_message;  /* a=max-message-size */
 } ngx_webrtc_sdp_answer_t;
 
 

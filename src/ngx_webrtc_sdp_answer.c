@@ -298,8 +298,13 @@ ngx_webrtc_sdp_check_transport(ngx_webrtc_sdp_transport_t *t,
 
     a = &t->fp_alg;
 
-    if (!ngx_webrtc_caseeq(a->data, a->len, "sha-1")
-        && !ngx_webrtc_caseeq(a->data, a->len, "sha-224")
+    if (ngx_webrtc_caseeq(a->data, a->len, "sha-1")) {
+        /* RFC 8827 6.5: SHA-256 or stronger */
+        *error = "SHA-1 fingerprints are refused, use sha-256";
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    if (!ngx_webrtc_caseeq(a->data, a->len, "sha-224")
         && !ngx_webrtc_caseeq(a->data, a->len, "sha-256")
         && !ngx_webrtc_caseeq(a->data, a->len, "sha-384")
         && !ngx_webrtc_caseeq(a->data, a->len, "sha-512"))
@@ -630,7 +635,9 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
 
             } else {
                 ngx_webrtc_sdp_put(&b, "a=sctp-port:5000\r\n"
-                                       "a=max-message-size:262144\r\n");
+                                       "a=max-message-size:");
+                ngx_webrtc_sdp_put_num(&b, ans->max_message);
+                ngx_webrtc_sdp_put(&b, "\r\n");
             }
 
         } else {

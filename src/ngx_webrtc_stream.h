@@ -21,7 +21,8 @@
  */
 
 
-#define NGX_WEBRTC_STREAM_WORKERS    16
+/* the workers of two generations read a stream during a reload */
+#define NGX_WEBRTC_STREAM_WORKERS    (2 * NGX_WEBRTC_WORKERS_MAX)
 
 /* what a reader's handler is told */
 #define NGX_WEBRTC_READ_NEW          1    /* the rings or publisher moved */

@@ -42,6 +42,8 @@ my $two_video = do {
 
 (my $no_rtcp_mux = $offer{chromium}) =~ s/a=rtcp-mux\r\n//g;
 (my $no_fingerprint = $offer{chromium}) =~ s/a=fingerprint:[^\r\n]*\r\n//g;
+(my $sha1_fingerprint = $offer{chromium})
+    =~ s/a=fingerprint:sha-256 (?:[0-9A-F]{2}:){19}[0-9A-F]{2}[^\r\n]*/a=fingerprint:sha-1 5F:3A:71:0E:2B:9C:44:D1:08:6E:A0:17:C3:92:5B:EE:61:04:7D:AF/g;
 
 # audio only, PCMU only
 my $pcmu_only = join("\r\n",
@@ -97,6 +99,10 @@ $ice
 
         location /whep/ {
             webrtc_whep;
+        }
+
+        location ~ ^/rx/[^/]*/live/ {
+            webrtc_whip;
         }
 
         location /h264only/ {
@@ -400,11 +406,22 @@ for my $u (@unacceptable) {
     error_ok($r, 422, undef, $name, "POST \Q$path\E ");
 }
 
+like($sha1_fingerprint, qr/a=fingerprint:sha-1 /, 'a SHA-1 offer');
+$r = post('/whip/u-sha1', $sha1_fingerprint);
+error_ok($r, 422, qr/SHA-1 fingerprints are refused/, 'SHA-1 fingerprint',
+    'POST /whip/u-sha1 ');
+
 for my $dc (qw(chromium-dc aiortc-dc)) {
     $r = post("/whip/dc-$dc", $offer{$dc});
     is($r->{status}, 201, "$dc offer (with a data channel): 201");
     like($r->{body} // '', qr/^m=application 9 (UDP\/DTLS\/SCTP|DTLS\/SCTP)/m,
         "$dc answer accepts the data channel");
+
+    next unless $dc eq 'chromium-dc';
+
+    # the answer promises what the server enforces: webrtc_data_max_message
+    like($r->{body} // '', qr/^a=max-message-size:65536\r$/m,
+        'the answer advertises webrtc_data_max_message (64k)');
 }
 
 # none of the refused offers left a session behind
@@ -544,6 +561,18 @@ $r = post('/tok/t4?token=secret1', $offer{chromium});
 is($r->{status}, 201, '?token=secret1: 201') or diag(summary($r));
 like($r->{headers}{location} // '', qr{^/tok/t4/[0-9a-f]{32}$},
     'Location has no query string');
+
+# a regex location's Location comes from the decoded URI: escaped again,
+# %0D%0A in it cannot start a header line
+$r = post('/rx/a%0D%0AX-Injected:%20yes/live/rx1', $offer{chromium});
+is($r->{status}, 201, 'regex location, %0D%0A in its prefix: 201')
+    or diag(summary($r));
+ok(!exists $r->{headers}{'x-injected'}, 'no header injected');
+like($r->{headers}{location} // '',
+    qr{^/rx/a%0D%0AX-Injected:%20yes/live/rx1/[0-9a-f]{32}$},
+    'Location escaped again');
+is($t->http('DELETE', $r->{headers}{location} // '/rx/x/live/rx1')->{status},
+    200, 'DELETE through the escaped Location: 200');
 
 my $frag = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n";
 my $TRICKLE = { 'Content-Type' => 'application/trickle-ice-sdpfrag' };
@@ -741,4 +770,15 @@ is_deeply([sort $t->worker_pids], [sort @workers], 'same workers all along');
 cmp_ok(time - $T0, '<', 60, 'under 60 s');
 
 $t->done;
+
+# a stream's readers have room for two generations of 64 workers: more
+# are refused when the configuration is read, not when joins fail
+{
+    my $big = WebRTCTest->new(name => 'http-workers', workers => 65);
+    $big->write_conf($big->default_conf);
+    ok(!eval { $big->start; 1 }, 'worker_processes 65: nginx does not start');
+    like($@, qr/webrtc supports at most 64 worker processes/,
+        'and says why');
+    $big->stop if $big->{running};
+}
 done_testing;

@@ -218,6 +218,7 @@ answer_init(ngx_webrtc_sdp_answer_t *ans, ngx_webrtc_direction_e dir)
     ans->direction = dir;
     ans->ssrc_audio = 11111;
     ans->ssrc_video = 22222;
+    ans->max_message = 65536;
 }
 
 
@@ -722,7 +723,7 @@ test_chromium_more(void)
     ok(sel.application == 0 && sel.audio == -1 && sel.video == -1
        && has(buf, n, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n")
        && has(buf, n, "a=sctp-port:5000\r\n")
-       && has(buf, n, "a=max-message-size:262144\r\n")
+       && has(buf, n, "a=max-message-size:65536\r\n")
        && !has(buf, n, "a=recvonly"),
        "chromium-dc: application answer");
 
