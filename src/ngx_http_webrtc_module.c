@@ -167,6 +167,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       offsetof(ngx_webrtc_conf_t, dc_max_message),
       &ngx_http_webrtc_message_bounds },
 
+    { ngx_string("webrtc_events_max_clients"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, events_max),
+      NULL },
+
     { ngx_string("webrtc_data_max_buffered"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -287,6 +294,7 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
     wmcf->dc_max_message = NGX_CONF_UNSET_SIZE;
     wmcf->dc_max_buffered = NGX_CONF_UNSET_SIZE;
     wmcf->dc_rate = NGX_CONF_UNSET_UINT;
+    wmcf->events_max = NGX_CONF_UNSET_UINT;
     wmcf->enabled = NGX_CONF_UNSET;
 
     return wmcf;
@@ -310,6 +318,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(wmcf->dc_max_message, 64 * 1024);
     ngx_conf_init_size_value(wmcf->dc_max_buffered, 1024 * 1024);
     ngx_conf_init_uint_value(wmcf->dc_rate, 100);
+    ngx_conf_init_uint_value(wmcf->events_max, 1000);
 
     if (wmcf->enabled == NGX_CONF_UNSET) {
         wmcf->enabled = 0;

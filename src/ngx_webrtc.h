@@ -78,6 +78,7 @@ typedef struct {
     size_t                      dc_max_message;
     size_t                      dc_max_buffered;
     ngx_uint_t                  dc_rate;      /* messages/s per stream */
+    ngx_uint_t                  events_max;   /* event streams per worker */
     ngx_shm_zone_t             *shm_zone;
     ngx_flag_t                  enabled;
 } ngx_webrtc_conf_t;

@@ -346,6 +346,12 @@ subtest 'reload and quit with an SSE reader' => sub {
         server => 'location /events/ { webrtc_events; }'));
     $q->start;
 
+    # the stream exists once it has a publisher (no media needed)
+    my $r = $q->http('POST', '/whip/q1',
+        headers => { 'Content-Type' => 'application/sdp' },
+        body => WebRTCTest::test_offer('chromium'));
+    is($r->{status}, 201, 'a publisher makes stream q1');
+
     my $s1 = $q->sse_open('/events/q1');
     is($s1->status, 200, 'SSE reader connected');
     my ($w) = $q->worker_pids;
@@ -360,7 +366,7 @@ subtest 'reload and quit with an SSE reader' => sub {
 
     my $s2 = $q->sse_open('/events/q1');
     is($s2->status, 200, 'a new reader after the reload');
-    my $r = $q->http('POST', '/events/q1?label=x',
+    $r = $q->http('POST', '/events/q1?label=x',
         headers => { 'Content-Type' => 'text/plain' }, body => 'hi');
     is($r->{status}, 204, 'POST: 204');
     my @e = $s2->wait_events(1, timeout => 5);
@@ -374,6 +380,52 @@ subtest 'reload and quit with an SSE reader' => sub {
     $s1->close;
     $s2->close;
     $q->done;
+};
+
+###############################################################################
+# event streams of streams that do not exist: no shared memory, a cap
+
+subtest 'event streams of unknown streams cost no shared memory' => sub {
+    my $z = WebRTCTest->new(name => 'sse-unknown', workers => 1);
+    $z->write_conf($z->default_conf(
+        http   => "webrtc_zone_size 16m;\n    webrtc_events_max_clients 30;",
+        server => 'location /events/ { webrtc_events; }'));
+    $z->start;
+
+    # a stream costs about 4 MiB of the zone: 16m holds a few, not 29
+    my @w = map { $z->sse_open("/events/nobody$_") } 1 .. 29;
+    is(scalar(grep { $_->status == 200 } @w), 29,
+        '29 event streams of unknown streams: all 200 (they wait)');
+
+    my $sdp = { 'Content-Type' => 'application/sdp' };
+    my $r = $z->http('POST', '/whip/real1', headers => $sdp,
+        body => WebRTCTest::test_offer('chromium'));
+    is($r->{status}, 201, 'a publisher still gets 201: the zone is free');
+
+    my $over = $z->sse_open('/events/nobody-more');
+    my $last = $z->sse_open('/events/nobody-last');
+    is($over->status, 200, 'the 30th event stream: 200');
+    is($last->status, 503, 'the 31st: 503 (webrtc_events_max_clients 30)');
+    $_->close for $over, $last;
+
+    # a waiting reader gets the stream's messages once it appears
+    my $early = $w[0];
+    $r = $z->http('POST', '/whip/nobody1', headers => $sdp,
+        body => WebRTCTest::test_offer('chromium'));
+    is($r->{status}, 201, 'stream nobody1 gets a publisher');
+    $r = $z->http('POST', '/events/nobody1?label=x',
+        headers => { 'Content-Type' => 'text/plain' }, body => 'first');
+    is($r->{status}, 204, 'a message into it: 204');
+    my @e = $early->wait_events(1, timeout => 5);
+    is($e[0] && $e[0]{data}, 'first',
+        'the reader that waited gets it (within the 1 s poll)');
+
+    is($z->http('POST', '/events/nobody2?label=x',
+        headers => { 'Content-Type' => 'text/plain' }, body => 'x')->{status},
+        404, 'POST to a stream that does not exist: 404');
+
+    $_->close for @w;
+    $z->done;
 };
 
 note(sprintf 'total %.1f s', time - $T0);
