@@ -388,7 +388,8 @@ subtest 'reload and quit with an SSE reader' => sub {
 subtest 'event streams of unknown streams cost no shared memory' => sub {
     my $z = WebRTCTest->new(name => 'sse-unknown', workers => 1);
     $z->write_conf($z->default_conf(
-        http   => "webrtc_zone_size 16m;\n    webrtc_events_max_clients 30;",
+        http   => "webrtc_zone_size 16m;\n    webrtc_events_max_clients 30;"
+            . "\n    webrtc_data_rate 0;",
         server => 'location /events/ { webrtc_events; }'));
     $z->start;
 
@@ -419,6 +420,26 @@ subtest 'event streams of unknown streams cost no shared memory' => sub {
     my @e = $early->wait_events(1, timeout => 5);
     is($e[0] && $e[0]{data}, 'first',
         'the reader that waited gets it (within the 1 s poll)');
+
+    # a client's memory stays one buffer however many messages it gets
+    my ($wpid) = $z->worker_pids;
+    my $rss = sub {
+        open my $fh, '<', "/proc/$wpid/status" or return 0;
+        my ($kb) = join('', <$fh>) =~ /^VmRSS:\s+(\d+)/m;
+        return $kb // 0;
+    };
+    my $before = $rss->();
+    my $n = 400;
+    for my $i (1 .. $n) {
+        $z->http('POST', '/events/nobody1?label=x',
+            headers => { 'Content-Type' => 'text/plain' },
+            body => "m$i " . ('x' x 1000));
+    }
+    @e = $early->wait_events(1 + $n, timeout => 20);
+    is(scalar @e, 1 + $n, "$n more messages delivered, none lost");
+    my $grew = $rss->() - $before;
+    cmp_ok($grew, '<', 4096,
+        "worker RSS after $n messages to one client: +$grew KiB (< 4 MiB)");
 
     is($z->http('POST', '/events/nobody2?label=x',
         headers => { 'Content-Type' => 'text/plain' }, body => 'x')->{status},
