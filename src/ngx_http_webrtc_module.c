@@ -69,6 +69,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       offsetof(ngx_webrtc_conf_t, zone_size),
       NULL },
 
+    { ngx_string("webrtc_setup_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, setup_timeout),
+      NULL },
+
     { ngx_string("webrtc_consent_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -287,6 +294,7 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
     wmcf->candidates = NGX_CONF_UNSET_PTR;
     wmcf->zone_size = NGX_CONF_UNSET_SIZE;
     wmcf->consent_timeout = NGX_CONF_UNSET_MSEC;
+    wmcf->setup_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->takeover_idle = NGX_CONF_UNSET_MSEC;
     wmcf->rtcp_interval = NGX_CONF_UNSET_MSEC;
     wmcf->max_viewers_total = NGX_CONF_UNSET_UINT;
@@ -311,6 +319,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_size_value(wmcf->zone_size, 256 * 1024 * 1024);
     ngx_conf_init_msec_value(wmcf->consent_timeout, 30000);
+    ngx_conf_init_msec_value(wmcf->setup_timeout, 10000);
     ngx_conf_init_msec_value(wmcf->takeover_idle, 2000);
     ngx_conf_init_msec_value(wmcf->rtcp_interval, 1000);
     ngx_conf_init_uint_value(wmcf->max_viewers_total, 0);

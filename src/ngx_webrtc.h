@@ -71,6 +71,7 @@ typedef struct {
     ngx_array_t                *candidates;   /* ngx_str_t */
     size_t                      zone_size;
     ngx_msec_t                  consent_timeout;
+    ngx_msec_t                  setup_timeout;
     ngx_msec_t                  takeover_idle;
     ngx_msec_t                  rtcp_interval;
     ngx_uint_t                  max_viewers_total;

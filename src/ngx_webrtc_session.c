@@ -204,9 +204,14 @@ ngx_webrtc_session_activate(ngx_webrtc_session_t *s)
     ev->data = s;
     ev->log = &s->log;
     s->ice.last_consent = ngx_current_msec;
+    s->created = ngx_current_msec;
 
-    /* a live session keeps an old worker alive across a reload */
-    ngx_add_timer(ev, ngx_webrtc_worker->conf->consent_timeout);
+    /*
+     * a live session keeps an old worker alive across a reload; until
+     * DTLS is up the timer also keeps webrtc_setup_timeout
+     */
+    ngx_add_timer(ev, ngx_min(ngx_webrtc_worker->conf->consent_timeout,
+                              ngx_webrtc_worker->conf->setup_timeout));
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0, "webrtc: session created");
 
@@ -630,20 +635,35 @@ ngx_webrtc_session_sctp_output(void *data, u_char *buf, size_t len)
 static void
 ngx_webrtc_session_consent_handler(ngx_event_t *ev)
 {
-    ngx_msec_t             last_rx;
+    ngx_msec_t             last_rx, age;
     const char            *reason;
+    ngx_webrtc_conf_t     *conf;
     ngx_webrtc_session_t  *s;
 
     s = ev->data;
+    conf = ngx_webrtc_worker->conf;
+
+    /* a peer that answers checks but never completes DTLS: half-open */
+
+    age = ngx_current_msec - s->created;
+
+    if (s->state != NGX_WEBRTC_STATE_CONNECTED && age >= conf->setup_timeout) {
+        ngx_webrtc_session_close(s, "no DTLS within webrtc_setup_timeout");
+        return;
+    }
 
     last_rx = s->shm ? s->shm->last_rx : s->ice.alert_time;
 
-    if (ngx_webrtc_ice_consent_check(&s->ice,
-                                     ngx_webrtc_worker->conf->consent_timeout,
-                                     last_rx, &reason)
+    if (ngx_webrtc_ice_consent_check(&s->ice, conf->consent_timeout, last_rx,
+                                     &reason)
         != NGX_OK)
     {
         ngx_webrtc_session_close(s, reason);
+        return;
+    }
+
+    if (s->state != NGX_WEBRTC_STATE_CONNECTED) {
+        ngx_add_timer(ev, conf->setup_timeout - age);
     }
 }
 

@@ -53,6 +53,7 @@ struct ngx_webrtc_session_s {
     ngx_str_t                   stream;
     ngx_uint_t                  role;
     ngx_uint_t                  state;
+    ngx_msec_t                  created;
 
     struct sockaddr_storage     peer;
     socklen_t                   peer_len;

@@ -669,6 +669,49 @@ sub uri_escape {
     healthy('random HTTP');
 }
 
+###############################################################################
+# half-open: a peer that answers ICE checks but never starts DTLS is
+# closed at webrtc_setup_timeout, not kept alive by its checks
+
+subtest 'half-open session: closed at webrtc_setup_timeout' => sub {
+    my $h = WebRTCTest->new(name => 'halfopen', workers => 1);
+    $h->write_conf($h->default_conf(http => 'webrtc_setup_timeout 2s;'));
+    $h->start;
+
+    my $r = $h->http('POST', '/whip/half1', headers => $SDP,
+        body => $chromium);
+    is($r->{status}, 201, 'POST: 201');
+    my ($ufrag) = $r->{body} =~ /^a=ice-ufrag:(\S+?)\r?$/m;
+    my ($pwd) = $r->{body} =~ /^a=ice-pwd:(\S+?)\r?$/m;
+    my ($port) = $r->{body}
+        =~ /^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/m;
+    my ($id) = ($r->{headers}{location} // '') =~ m{/([0-9a-f]{32})$};
+
+    # valid, nominating checks every 250 ms for 4 s; count the answers
+    my $sock = udp_socket();
+    my ($answered, $gone_at) = (0, undef);
+    my $t0 = time;
+    for my $i (1 .. 16) {
+        my ($req) = stun_request(username => "$ufrag:b1jv", key => $pwd,
+            use_candidate => 1);
+        udp_send($sock, $port, $req);
+        my @got = udp_recv_all($sock, 0.25);
+        $answered++ if @got;
+        my $st = $h->status;
+        my ($s) = grep { $_->{name} eq 'half1' } @{ $st->{streams} // [] };
+        $gone_at //= time - $t0 unless $s && $s->{publisher};
+    }
+
+    ok($answered >= 4, "its checks were answered at first ($answered)");
+    ok(defined $gone_at && $gone_at < 3.5,
+        sprintf('the session is gone after %.1f s (2 s timeout)',
+            $gone_at // -1));
+    like($h->error_log,
+        qr/session closed: no DTLS within webrtc_setup_timeout.*\Q$id\E/,
+        'error.log says why');
+    $h->done;
+};
+
 cmp_ok(time - $T0, '<', 60, sprintf('under 60 s (%.1f s)', time - $T0));
 
 $t->done;
