@@ -99,7 +99,7 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
     ngx_log_t *log)
 {
     ngx_uint_t                 i;
-    ngx_queue_t               *q, *next;
+    ngx_queue_t               *q;
     ngx_slab_pool_t           *shpool;
     ngx_webrtc_shm_t          *sh;
     ngx_webrtc_shm_session_t  *ss;
@@ -113,25 +113,18 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
 
     for (q = ngx_queue_head(&sh->sessions);
          q != ngx_queue_sentinel(&sh->sessions);
-         q = next)
+         q = ngx_queue_next(q))
     {
-        next = ngx_queue_next(q);
         ss = ngx_queue_data(q, ngx_webrtc_shm_session_t, queue);
 
-        if (!ngx_webrtc_shm_alive(ss)
-            || (ss->tombstone
-                && ngx_webrtc_registry_since(ss->ended)
-                   > NGX_WEBRTC_TOMBSTONE))
-        {
-            ngx_webrtc_shm_free_locked(shpool, sh, ss);
-            continue;
-        }
+        /* dead workers' records and old tombstones go in the sweep */
 
         if (e->role != NGX_WEBRTC_ROLE_PUBLISHER
             || ss->role != NGX_WEBRTC_ROLE_PUBLISHER
             || ss->closing
             || ss->stream_len != e->stream->len
-            || ngx_memcmp(ss->stream, e->stream->data, e->stream->len) != 0)
+            || ngx_memcmp(ss->stream, e->stream->data, e->stream->len) != 0
+            || !ngx_webrtc_shm_alive(ss))
         {
             continue;
         }
@@ -390,4 +383,76 @@ ngx_msec_int_t
 ngx_webrtc_registry_since(ngx_msec_t t)
 {
     return (ngx_msec_int_t) (ngx_current_msec - t);
+}
+
+
+/*
+ * Once a second, in one worker at a time: tombstones past their time and
+ * the records of workers that died without cleaning up (a crash,
+ * SIGKILL) are freed, so that the status and the counts are right.
+ */
+
+void
+ngx_webrtc_registry_sweep_locked(ngx_webrtc_pids_t *pids)
+{
+    ngx_queue_t               *q, *next;
+    ngx_slab_pool_t           *shpool;
+    ngx_webrtc_shm_t          *sh;
+    ngx_webrtc_shm_session_t  *ss;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+    sh = ngx_webrtc_worker->shm->sh;
+
+    for (q = ngx_queue_head(&sh->sessions);
+         q != ngx_queue_sentinel(&sh->sessions);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        ss = ngx_queue_data(q, ngx_webrtc_shm_session_t, queue);
+
+        if (ss->tombstone) {
+            if (ngx_webrtc_registry_since(ss->ended) > NGX_WEBRTC_TOMBSTONE) {
+                ngx_webrtc_shm_free_locked(shpool, sh, ss);
+            }
+
+            continue;
+        }
+
+        if (!ngx_webrtc_registry_pid_alive(pids, ss->pid)) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_webrtc_worker->log, 0,
+                          "webrtc: session %*s of stream \"%*s\" ended: "
+                          "its worker %P died",
+                          (size_t) NGX_WEBRTC_ID_LEN, ss->id,
+                          ss->stream_len, ss->stream, ss->pid);
+
+            ngx_webrtc_shm_free_locked(shpool, sh, ss);
+        }
+    }
+}
+
+
+ngx_uint_t
+ngx_webrtc_registry_pid_alive(ngx_webrtc_pids_t *pids, ngx_pid_t pid)
+{
+    ngx_uint_t  i, alive;
+
+    if (pid == ngx_pid) {
+        return 1;
+    }
+
+    for (i = 0; i < pids->n; i++) {
+        if (pids->pid[i] == pid) {
+            return pids->alive[i];
+        }
+    }
+
+    alive = !(kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH);
+
+    if (pids->n < 2 * NGX_WEBRTC_WORKERS_MAX) {
+        pids->pid[pids->n] = pid;
+        pids->alive[pids->n] = (u_char) alive;
+        pids->n++;
+    }
+
+    return alive;
 }

@@ -84,6 +84,14 @@ typedef struct ngx_webrtc_shm_ctx_s {
 } ngx_webrtc_shm_ctx_t;
 
 
+/* whether workers live, asked once each per sweep */
+typedef struct {
+    ngx_pid_t                   pid[2 * NGX_WEBRTC_WORKERS_MAX];
+    u_char                      alive[2 * NGX_WEBRTC_WORKERS_MAX];
+    ngx_uint_t                  n;
+} ngx_webrtc_pids_t;
+
+
 /* what a new session registers */
 typedef struct {
     u_char                     *id;
@@ -109,6 +117,9 @@ void ngx_webrtc_registry_mark_closing(u_char *id);
 void ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
     struct sockaddr *sa, socklen_t socklen);
 ngx_msec_int_t ngx_webrtc_registry_since(ngx_msec_t t);
+void ngx_webrtc_registry_sweep_locked(ngx_webrtc_pids_t *pids);
+ngx_uint_t ngx_webrtc_registry_pid_alive(ngx_webrtc_pids_t *pids,
+    ngx_pid_t pid);
 void ngx_webrtc_registry_bitrate(ngx_webrtc_track_t *t,
     ngx_webrtc_shm_track_t *st, ngx_msec_t now);
 

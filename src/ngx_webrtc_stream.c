@@ -37,6 +37,14 @@ typedef struct ngx_webrtc_stream_local_s {
 static ngx_webrtc_stream_local_t *ngx_webrtc_stream_local(
     ngx_webrtc_stream_t *st);
 static void ngx_webrtc_stream_local_free(ngx_webrtc_stream_local_t *l);
+static ngx_webrtc_stream_worker_t *ngx_webrtc_stream_slot_locked(
+    ngx_webrtc_stream_t *st, ngx_uint_t take);
+static void ngx_webrtc_stream_slot_unused_locked(
+    ngx_webrtc_stream_worker_t *sw);
+static void ngx_webrtc_stream_slot_dead_locked(ngx_webrtc_stream_t *st,
+    ngx_webrtc_stream_worker_t *sw);
+static void ngx_webrtc_stream_free_locked(ngx_slab_pool_t *shpool,
+    ngx_webrtc_stream_t *st);
 static void ngx_webrtc_stream_notify(ngx_webrtc_stream_local_t *l,
     ngx_uint_t event);
 static void ngx_webrtc_stream_notify_all(ngx_uint_t event);
@@ -84,10 +92,11 @@ ngx_webrtc_stream_exit(void)
 ngx_webrtc_stream_t *
 ngx_webrtc_stream_acquire(ngx_str_t *name, ngx_uint_t create)
 {
-    ngx_queue_t          *q;
-    ngx_slab_pool_t      *shpool;
-    ngx_webrtc_shm_t     *sh;
-    ngx_webrtc_stream_t  *st;
+    ngx_queue_t                 *q;
+    ngx_slab_pool_t             *shpool;
+    ngx_webrtc_shm_t            *sh;
+    ngx_webrtc_stream_t         *st;
+    ngx_webrtc_stream_worker_t  *sw;
 
     shpool = ngx_webrtc_worker->shm->shpool;
     sh = ngx_webrtc_worker->shm->sh;
@@ -103,6 +112,13 @@ ngx_webrtc_stream_acquire(ngx_str_t *name, ngx_uint_t create)
         if (st->name_len == name->len
             && ngx_memcmp(st->name, name->data, name->len) == 0)
         {
+            sw = ngx_webrtc_stream_slot_locked(st, 1);
+            if (sw == NULL) {
+                ngx_shmtx_unlock(&shpool->mutex);
+                return NULL;
+            }
+
+            sw->refs++;
             st->refs++;
             ngx_shmtx_unlock(&shpool->mutex);
             return st;
@@ -130,6 +146,11 @@ ngx_webrtc_stream_acquire(ngx_str_t *name, ngx_uint_t create)
     st->name_len = name->len;
     st->refs = 1;
 
+    sw = &st->workers[0];
+    sw->pid = ngx_pid;
+    sw->port = ngx_webrtc_worker->port;
+    sw->refs = 1;
+
     ngx_queue_insert_tail(&sh->streams, &st->queue);
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -150,20 +171,42 @@ nomem:
 void
 ngx_webrtc_stream_release(ngx_webrtc_stream_t *st)
 {
-    ngx_slab_pool_t  *shpool;
+    ngx_slab_pool_t             *shpool;
+    ngx_webrtc_stream_worker_t  *sw;
 
     shpool = ngx_webrtc_worker->shm->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
 
+    sw = ngx_webrtc_stream_slot_locked(st, 0);
+
+    if (sw == NULL || sw->refs == 0) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_log_error(NGX_LOG_ALERT, ngx_webrtc_worker->log, 0,
+                      "webrtc: stream \"%*s\" released without a reference",
+                      st->name_len, st->name);
+        return;
+    }
+
+    sw->refs--;
+    ngx_webrtc_stream_slot_unused_locked(sw);
+
     if (--st->refs == 0) {
-        ngx_queue_remove(&st->queue);
-        ngx_webrtc_mring_free_locked(&st->mring, shpool);
-        ngx_webrtc_ring_free_locked(&st->ring, shpool);
-        ngx_slab_free_locked(shpool, st);
+        ngx_webrtc_stream_free_locked(shpool, st);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static void
+ngx_webrtc_stream_free_locked(ngx_slab_pool_t *shpool,
+    ngx_webrtc_stream_t *st)
+{
+    ngx_queue_remove(&st->queue);
+    ngx_webrtc_mring_free_locked(&st->mring, shpool);
+    ngx_webrtc_ring_free_locked(&st->ring, shpool);
+    ngx_slab_free_locked(shpool, st);
 }
 
 
@@ -172,12 +215,21 @@ ngx_webrtc_stream_release(ngx_webrtc_stream_t *st)
 void
 ngx_webrtc_stream_viewers(ngx_webrtc_stream_t *st, ngx_int_t n)
 {
-    ngx_slab_pool_t  *shpool;
+    ngx_slab_pool_t             *shpool;
+    ngx_webrtc_stream_worker_t  *sw;
 
     shpool = ngx_webrtc_worker->shm->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
-    st->viewers += n;
+
+    sw = ngx_webrtc_stream_slot_locked(st, n > 0);
+
+    if (sw) {
+        sw->viewers += n;
+        st->viewers += n;
+        ngx_webrtc_stream_slot_unused_locked(sw);
+    }
+
     ngx_shmtx_unlock(&shpool->mutex);
 }
 
@@ -685,7 +737,6 @@ ngx_webrtc_stream_rearm(ngx_webrtc_reader_t *rd)
 static ngx_webrtc_stream_local_t *
 ngx_webrtc_stream_local(ngx_webrtc_stream_t *st)
 {
-    ngx_uint_t                   i, free;
     ngx_queue_t                 *q;
     ngx_slab_pool_t             *shpool;
     ngx_webrtc_stream_local_t   *l;
@@ -706,28 +757,9 @@ ngx_webrtc_stream_local(ngx_webrtc_stream_t *st)
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    free = NGX_WEBRTC_STREAM_WORKERS;
-
-    for (i = 0; i < NGX_WEBRTC_STREAM_WORKERS; i++) {
-        sw = &st->workers[i];
-
-        if (sw->pid == ngx_pid) {
-            free = i;
-            break;
-        }
-
-        if (free == NGX_WEBRTC_STREAM_WORKERS
-            && (sw->pid == 0 || sw->readers == 0
-                || (kill(sw->pid, 0) == -1 && ngx_errno == NGX_ESRCH)))
-        {
-            free = i;
-        }
-    }
-
-    if (free == NGX_WEBRTC_STREAM_WORKERS) {
+    sw = ngx_webrtc_stream_slot_locked(st, 1);
+    if (sw == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
-        ngx_log_error(NGX_LOG_ERR, ngx_webrtc_worker->log, 0,
-                      "webrtc: too many workers serve one stream");
         return NULL;
     }
 
@@ -737,16 +769,13 @@ ngx_webrtc_stream_local(ngx_webrtc_stream_t *st)
         return NULL;
     }
 
-    sw = &st->workers[free];
-    sw->pid = ngx_pid;
-    sw->port = ngx_webrtc_worker->port;
     sw->readers = 1;
     sw->armed = 1;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
     l->st = st;
-    l->slot = free;
+    l->slot = sw - st->workers;
     ngx_queue_init(&l->readers);
     ngx_queue_insert_tail(&ngx_webrtc_stream_locals, &l->queue);
 
@@ -763,9 +792,140 @@ ngx_webrtc_stream_local_free(ngx_webrtc_stream_local_t *l)
 
     ngx_shmtx_lock(&shpool->mutex);
     l->st->workers[l->slot].readers = 0;
-    l->st->workers[l->slot].pid = 0;
+    ngx_webrtc_stream_slot_unused_locked(&l->st->workers[l->slot]);
     ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_queue_remove(&l->queue);
     ngx_free(l);
+}
+
+
+/*
+ * This worker's slot in the stream; when it has none and take is set, a
+ * free one, or one of a worker that died (what it held is taken back).
+ */
+
+static ngx_webrtc_stream_worker_t *
+ngx_webrtc_stream_slot_locked(ngx_webrtc_stream_t *st, ngx_uint_t take)
+{
+    ngx_uint_t                   i;
+    ngx_webrtc_stream_worker_t  *sw, *free;
+
+    free = NULL;
+
+    for (i = 0; i < NGX_WEBRTC_STREAM_WORKERS; i++) {
+        sw = &st->workers[i];
+
+        if (sw->pid == ngx_pid) {
+            return sw;
+        }
+
+        if (free == NULL && sw->pid == 0) {
+            free = sw;
+        }
+    }
+
+    if (!take) {
+        return NULL;
+    }
+
+    if (free == NULL) {
+        for (i = 0; i < NGX_WEBRTC_STREAM_WORKERS; i++) {
+            sw = &st->workers[i];
+
+            if (kill(sw->pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+                ngx_webrtc_stream_slot_dead_locked(st, sw);
+                free = sw;
+                break;
+            }
+        }
+    }
+
+    if (free == NULL) {
+        ngx_log_error(NGX_LOG_ERR, ngx_webrtc_worker->log, 0,
+                      "webrtc: too many workers serve one stream");
+        return NULL;
+    }
+
+    free->pid = ngx_pid;
+    free->port = ngx_webrtc_worker->port;
+
+    return free;
+}
+
+
+static void
+ngx_webrtc_stream_slot_unused_locked(ngx_webrtc_stream_worker_t *sw)
+{
+    if (sw->readers == 0 && sw->refs == 0 && sw->viewers == 0) {
+        sw->pid = 0;
+    }
+}
+
+
+static void
+ngx_webrtc_stream_slot_dead_locked(ngx_webrtc_stream_t *st,
+    ngx_webrtc_stream_worker_t *sw)
+{
+    if (st->pub_pid == sw->pid) {
+        /* its viewers elsewhere wait for the next publisher */
+        st->pub_pid = 0;
+    }
+
+    st->refs -= sw->refs;
+    st->viewers -= sw->viewers;
+
+    ngx_memzero(sw, sizeof(ngx_webrtc_stream_worker_t));
+}
+
+
+/*
+ * Once a second, in one worker at a time: what workers that died (a
+ * crash, SIGKILL) held of each stream is taken back, and a stream
+ * nobody holds any more is freed.
+ */
+
+void
+ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids)
+{
+    ngx_uint_t                   i;
+    ngx_queue_t                 *q, *next;
+    ngx_slab_pool_t             *shpool;
+    ngx_webrtc_shm_t            *sh;
+    ngx_webrtc_stream_t         *st;
+    ngx_webrtc_stream_worker_t  *sw;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+    sh = ngx_webrtc_worker->shm->sh;
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_webrtc_stream_t, queue);
+
+        for (i = 0; i < NGX_WEBRTC_STREAM_WORKERS; i++) {
+            sw = &st->workers[i];
+
+            if (sw->pid && !ngx_webrtc_registry_pid_alive(pids, sw->pid)) {
+                ngx_log_error(NGX_LOG_NOTICE, ngx_webrtc_worker->log, 0,
+                              "webrtc: stream \"%*s\": worker %P died, "
+                              "%ui references and %ui viewers taken back",
+                              st->name_len, st->name, sw->pid, sw->refs,
+                              sw->viewers);
+
+                ngx_webrtc_stream_slot_dead_locked(st, sw);
+            }
+        }
+
+        if (st->pub_pid && !ngx_webrtc_registry_pid_alive(pids, st->pub_pid))
+        {
+            st->pub_pid = 0;
+        }
+
+        if (st->refs == 0) {
+            ngx_webrtc_stream_free_locked(shpool, st);
+        }
+    }
 }

@@ -10,6 +10,7 @@
 
 #include "ngx_webrtc.h"
 #include "ngx_webrtc_ring.h"
+#include "ngx_webrtc_registry.h"
 
 
 /*
@@ -53,11 +54,17 @@ typedef struct {
 } ngx_webrtc_stream_track_t;
 
 
-/* a worker with readers of the stream */
+/*
+ * A worker that holds the stream: its references and viewers, so that
+ * they can be taken back when it dies, and whether it has readers to
+ * wake.
+ */
 typedef struct {
     ngx_pid_t                   pid;
     in_port_t                   port;
     ngx_uint_t                  readers;
+    ngx_uint_t                  refs;
+    ngx_uint_t                  viewers;
     ngx_atomic_t                armed;        /* wants a wake datagram */
 } ngx_webrtc_stream_worker_t;
 
@@ -126,6 +133,8 @@ ngx_int_t ngx_webrtc_stream_messages_on(ngx_webrtc_stream_t *st);
 ngx_int_t ngx_webrtc_stream_reader_add(ngx_webrtc_reader_t *rd);
 void ngx_webrtc_stream_reader_del(ngx_webrtc_reader_t *rd);
 void ngx_webrtc_stream_rearm(ngx_webrtc_reader_t *rd);
+
+void ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids);
 
 
 #endif /* _NGX_WEBRTC_STREAM_H_INCLUDED_ */

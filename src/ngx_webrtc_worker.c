@@ -25,9 +25,15 @@ static void ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
 static void ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id);
 static void ngx_webrtc_worker_flush(void *data);
 static ngx_int_t ngx_webrtc_worker_close(void *data);
+static void ngx_webrtc_worker_sweep(ngx_event_t *ev);
 
 
 ngx_webrtc_worker_t  *ngx_webrtc_worker;
+
+#define NGX_WEBRTC_SWEEP  1000
+
+
+static ngx_event_t    ngx_webrtc_worker_sweep_event;
 
 
 ngx_int_t
@@ -96,6 +102,12 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
 
     w->port = u->port;
 
+    ngx_webrtc_worker_sweep_event.handler = ngx_webrtc_worker_sweep;
+    ngx_webrtc_worker_sweep_event.log = cycle->log;
+    ngx_webrtc_worker_sweep_event.cancelable = 1;
+    ngx_add_timer(&ngx_webrtc_worker_sweep_event,
+                  NGX_WEBRTC_SWEEP + ngx_random() % NGX_WEBRTC_SWEEP);
+
     return NGX_OK;
 
 failed:
@@ -115,6 +127,10 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
     w = ngx_webrtc_worker;
     if (w == NULL) {
         return;
+    }
+
+    if (ngx_webrtc_worker_sweep_event.timer_set) {
+        ngx_del_timer(&ngx_webrtc_worker_sweep_event);
     }
 
     ngx_webrtc_stream_shutdown();
@@ -236,4 +252,30 @@ ngx_webrtc_worker_close(void *data)
     ngx_webrtc_worker_exit((ngx_cycle_t *) ngx_cycle);
 
     return NGX_DONE;
+}
+
+
+/*
+ * What workers that died left in the zone goes within a few seconds:
+ * every worker tries once a second, one of them at a time.
+ */
+
+static void
+ngx_webrtc_worker_sweep(ngx_event_t *ev)
+{
+    ngx_slab_pool_t    *shpool;
+    ngx_webrtc_pids_t   pids;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    if (ngx_shmtx_trylock(&shpool->mutex)) {
+        pids.n = 0;
+
+        ngx_webrtc_registry_sweep_locked(&pids);
+        ngx_webrtc_stream_sweep_locked(&pids);
+
+        ngx_shmtx_unlock(&shpool->mutex);
+    }
+
+    ngx_add_timer(ev, NGX_WEBRTC_SWEEP);
 }
