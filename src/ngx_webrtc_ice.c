@@ -18,6 +18,8 @@
  */
 
 
+static ngx_int_t ngx_webrtc_ice_transaction(ngx_webrtc_ice_check_t *chk,
+    u_char *tid, struct sockaddr *sa, socklen_t socklen);
 static void *ngx_webrtc_ice_lookup(void *data, u_char *local,
     size_t local_len, u_char *remote, size_t remote_len, u_char **pwd,
     size_t *pwd_len);
@@ -92,6 +94,47 @@ ngx_webrtc_ice_input(u_char *buf, size_t len, struct sockaddr *sa,
     chk->ice = res.session;
     chk->use_candidate = res.use_candidate;
     chk->role_conflict = res.role_conflict;
+
+    return ngx_webrtc_ice_transaction(chk, buf + 8, sa, socklen);
+}
+
+
+/*
+ * A transaction id is used once: the same check again from its source is
+ * a retransmission (answered, changes nothing), from anywhere else a
+ * replay (dropped), so that a captured check cannot move the session.
+ */
+
+static ngx_int_t
+ngx_webrtc_ice_transaction(ngx_webrtc_ice_check_t *chk, u_char *tid,
+    struct sockaddr *sa, socklen_t socklen)
+{
+    uint32_t               addr;
+    ngx_uint_t             i;
+    ngx_webrtc_ice_t      *ice;
+    ngx_webrtc_ice_tid_t  *t;
+
+    ice = chk->ice;
+    addr = ngx_crc32_short((u_char *) sa, socklen);
+
+    for (i = 0; i < NGX_WEBRTC_ICE_TIDS; i++) {
+        t = &ice->tids[i];
+
+        if (ngx_memcmp(t->tid, tid, 12) == 0) {
+            if (t->addr != addr) {
+                return NGX_DECLINED;
+            }
+
+            chk->retransmit = 1;
+            return NGX_OK;
+        }
+    }
+
+    t = &ice->tids[ice->ntids++ % NGX_WEBRTC_ICE_TIDS];
+    ngx_memcpy(t->tid, tid, 12);
+    t->addr = addr;
+
+    chk->retransmit = 0;
 
     return NGX_OK;
 }

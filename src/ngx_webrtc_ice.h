@@ -20,6 +20,14 @@
 
 #define NGX_WEBRTC_ICE_REPLY_MAX     512
 #define NGX_WEBRTC_ALERT_GRACE       4000   /* ms, see ngx_webrtc_ice_alert() */
+#define NGX_WEBRTC_ICE_TIDS          8      /* checks remembered */
+
+
+/* a check seen: its transaction id and the crc32 of its source */
+typedef struct {
+    u_char                      tid[12];
+    uint32_t                    addr;
+} ngx_webrtc_ice_tid_t;
 
 
 typedef struct {
@@ -29,6 +37,8 @@ typedef struct {
     ngx_event_t                 consent_timer;
     ngx_msec_t                  last_consent;
     ngx_msec_t                  alert_time;   /* unauthenticated alert */
+    ngx_webrtc_ice_tid_t        tids[NGX_WEBRTC_ICE_TIDS];
+    ngx_uint_t                  ntids;
     unsigned                    alert:1;
 } ngx_webrtc_ice_t;
 
@@ -44,6 +54,7 @@ typedef struct {
     size_t                      reply_len;
     unsigned                    use_candidate:1;
     unsigned                    role_conflict:1;
+    unsigned                    retransmit:1; /* seen from this source */
 } ngx_webrtc_ice_check_t;
 
 

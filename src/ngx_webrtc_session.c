@@ -354,11 +354,20 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
     (void) ngx_webrtc_udp_send(ngx_webrtc_worker->udp, chk.reply,
                                chk.reply_len, sa, socklen, &s->log);
 
-    if (chk.role_conflict) {
+    if (chk.role_conflict || chk.retransmit) {
         return;
     }
 
-    if (!s->has_peer || chk.use_candidate) {
+    if (!s->has_peer
+        || (chk.use_candidate
+            && (!s->dtls.done
+                || ngx_current_msec - s->path_rx >= NGX_WEBRTC_PATH_IDLE)))
+    {
+        /*
+         * a nomination moves the session while it sets up; once DTLS is
+         * up, only when the current path has gone quiet (the client's
+         * network changed), not while media flows on it
+         */
         ngx_webrtc_session_set_peer(s, sa, socklen);
     }
 
@@ -366,10 +375,13 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
                          s->peer_len, 1)
         != NGX_OK)
     {
+        ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                       "webrtc: check from another address ignored");
         return;
     }
 
     ngx_webrtc_ice_consent(&s->ice);
+    s->path_rx = ngx_current_msec;
 
     if (s->shm) {
         /* activity, as media: a publisher checking consent is not idle */
@@ -550,6 +562,7 @@ ngx_webrtc_session_srtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 
     if (buf[1] >= 192 && buf[1] <= 223) {
         if (ngx_webrtc_srtcp_unprotect(&s->srtp, buf, &n) == NGX_OK) {
+            s->path_rx = ngx_current_msec;
             s->handler->rtcp(s, buf, n);
         }
 
@@ -562,6 +575,7 @@ ngx_webrtc_session_srtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
     }
 
     if (ngx_webrtc_srtp_unprotect(&s->srtp, buf, &n) == NGX_OK) {
+        s->path_rx = ngx_current_msec;
         s->handler->rtp(s, buf, n);
     }
 }

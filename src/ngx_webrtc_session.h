@@ -24,6 +24,10 @@
  */
 
 
+/* a connected session moves to a new address only after this silence */
+#define NGX_WEBRTC_PATH_IDLE         2000
+
+
 typedef struct ngx_webrtc_session_s  ngx_webrtc_session_t;
 
 
@@ -54,6 +58,7 @@ struct ngx_webrtc_session_s {
     ngx_uint_t                  role;
     ngx_uint_t                  state;
     ngx_msec_t                  created;
+    ngx_msec_t                  path_rx;      /* authenticated, from peer */
 
     struct sockaddr_storage     peer;
     socklen_t                   peer_len;

@@ -25,7 +25,25 @@
 #define NGX_WEBRTC_NACK_MAX      64
 
 
+/*
+ * What a viewer's NACKs may cost: at most NGX_WEBRTC_NACK_RATE packets
+ * resent a second, and the same packet at most once in
+ * NGX_WEBRTC_RESEND_GAP: a viewer cannot turn the server into an
+ * amplifier by asking again and again.
+ */
+#define NGX_WEBRTC_NACK_RATE     256
+#define NGX_WEBRTC_RESEND_GAP    100    /* ms */
+#define NGX_WEBRTC_RESENT        32     /* a power of 2 */
+
+
 typedef struct ngx_webrtc_group_s  ngx_webrtc_group_t;
+
+
+/* a packet resent, by ring index, to resend it once per gap only */
+typedef struct {
+    uint64_t                    idx;
+    ngx_msec_t                  at;
+} ngx_webrtc_resent_t;
 
 
 typedef struct {
@@ -34,6 +52,9 @@ typedef struct {
     ngx_webrtc_group_t         *group;
     uint64_t                    replay_idx;   /* the cached GOP, paced */
     ngx_queue_t                 replay_queue;
+    ngx_msec_t                  nack_second;
+    ngx_uint_t                  nack_budget;
+    ngx_webrtc_resent_t         resent[NGX_WEBRTC_RESENT];
     unsigned                    replaying:1;
 } ngx_webrtc_viewer_t;
 
@@ -577,6 +598,9 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
     ngx_uint_t                i, k;
     ngx_webrtc_track_t       *t;
     ngx_webrtc_session_t     *s;
+    ngx_msec_t                now;
+    ngx_webrtc_viewer_t      *v;
+    ngx_webrtc_resent_t      *r;
     ngx_webrtc_nack_ctx_t    *ctx;
     ngx_webrtc_stream_t      *st;
     ngx_webrtc_slot_t         slot;
@@ -584,9 +608,17 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
     ctx = data;
     s = ctx->session;
     st = s->st;
+    v = s->ctx;
 
     if (st == NULL) {
         return;
+    }
+
+    now = ngx_current_msec;
+
+    if (now - v->nack_second >= 1000) {
+        v->nack_second = now;
+        v->nack_budget = NGX_WEBRTC_NACK_RATE;
     }
 
     t = NULL;
@@ -622,6 +654,20 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         {
             continue;
         }
+
+        r = &v->resent[slot.idx & (NGX_WEBRTC_RESENT - 1)];
+
+        if (r->idx == slot.idx && now - r->at < NGX_WEBRTC_RESEND_GAP) {
+            continue;
+        }
+
+        if (v->nack_budget == 0) {
+            return;
+        }
+
+        v->nack_budget--;
+        r->idx = slot.idx;
+        r->at = now;
 
         ngx_webrtc_viewer_send(s, &slot, 1);
         s->shm->tracks[t - s->tracks].nacks++;

@@ -22,7 +22,8 @@ use JSON::PP;
 use Socket qw(inet_aton inet_ntoa pack_sockaddr_in unpack_sockaddr_in);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use WebRTCTest qw(skip_unless_netns skip_unless_module test_offer);
+use WebRTCTest qw(skip_unless_netns skip_unless_module test_offer
+    stun_request);
 
 skip_unless_netns();
 skip_unless_module();
@@ -239,43 +240,8 @@ sub hist {
 ###############################################################################
 # phase 2: UDP
 
-# STUN (RFC 5389) encoding
+# STUN (RFC 5389): stun_request() from the harness
 my $COOKIE = 0x2112A442;
-
-sub stun_attr {
-    my ($type, $value) = @_;
-    my $pad = (4 - length($value) % 4) % 4;
-    return pack('nn', $type, length $value) . $value . ("\0" x $pad);
-}
-
-# a Binding request; key undef: no MESSAGE-INTEGRITY
-sub stun_request {
-    my (%a) = @_;
-    my $tid = $a{tid} // join '', map { chr(int(rand(256))) } 1 .. 12;
-    my $attrs = '';
-    $attrs .= stun_attr(0x0006, $a{username}) if defined $a{username};
-    $attrs .= stun_attr(0x0024, pack('N', $a{priority} // 1853824767));
-    $attrs .= stun_attr(0x802A, pack('NN', rand(2**32), rand(2**32)))
-        unless $a{controlled};
-    $attrs .= stun_attr(0x8029, pack('NN', rand(2**32), rand(2**32)))
-        if $a{controlled};
-    $attrs .= stun_attr(0x0025, '') if $a{use_candidate};
-
-    my $msg;
-    if (defined $a{key}) {
-        # length includes the MESSAGE-INTEGRITY attribute (24 bytes)
-        my $hdr = pack('nnN', 0x0001, length($attrs) + 24, $COOKIE) . $tid;
-        my $mi = hmac_sha1($hdr . $attrs, $a{key});
-        $attrs .= stun_attr(0x0008, $mi);
-    }
-    unless ($a{no_fingerprint}) {
-        my $hdr = pack('nnN', 0x0001, length($attrs) + 8, $COOKIE) . $tid;
-        my $crc = (crc32($hdr . $attrs) ^ 0x5354554e) & 0xffffffff;
-        $attrs .= stun_attr(0x8028, pack('N', $crc));
-    }
-    return (pack('nnN', 0x0001, length $attrs, $COOKIE) . $tid . $attrs,
-        $tid);
-}
 
 # decode a STUN message: { type, tid, attrs => [[type, value, offset]] }
 sub stun_parse {
@@ -503,6 +469,20 @@ sub rand_bytes {
     my $res2 = stun_parse($resp2 // '');
     ok($res2 && $res2->{type} == 0x0101 && $res2->{tid} eq $tid2,
         'a nominating check after the garbage: Binding success');
+
+    # the same check again from its source: a retransmission, answered;
+    # replayed from another address: dropped, and the session stays put
+    udp_send($peer, $port, $good2);
+    ok(scalar(udp_recv_all($peer, 0.5)) == 1,
+        'the same check from its source again: answered (retransmission)');
+    my $thief = udp_socket();
+    udp_send($thief, $port, $good2);
+    is(scalar(udp_recv_all($thief, 0.5)), 0,
+        'the same check replayed from another address: no answer');
+    my ($pubr) = grep { ($_->{publisher}{id} // '') eq $id }
+        @{ $t->status->{streams} // [] };
+    is($pubr && $pubr->{publisher}{remote}, '127.0.0.1:' . $peer->sockport,
+        'the session did not move to the replaying address');
 
     # a controlled (ICE-CONTROLLED) check against an ICE-lite server
     my ($ctl, $tid3) = stun_request(username => "$ufrag:$client_ufrag",

@@ -19,10 +19,11 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use IO::Socket::INET;
 use Socket qw(inet_aton pack_sockaddr_in AF_INET SOCK_RAW IPPROTO_RAW);
 use Test::More;
 use Time::HiRes qw(time sleep);
-use WebRTCTest qw(skip_unless_peers);
+use WebRTCTest qw(skip_unless_peers stun_request);
 
 skip_unless_peers('aiortc');
 
@@ -88,6 +89,44 @@ subtest 'a forged alert ends nothing' => sub {
     unlike($t->error_log, qr/session closed:.*\Q$id\E/,
         'no close logged for it');
 
+    $t->leave($c, 'viewer');
+};
+
+subtest 'a nomination from elsewhere does not move a playing viewer' => sub {
+    my ($c, $id) = watch('--seconds', 30);
+    ok($id, 'viewer plays') or return;
+    my $s = $t->wait_session($id);
+    ok($s, 'connected in status') or return;
+    my $remote = $s->{remote};
+    my $offer = $c->event('offer');
+    my $answer = $c->event('answer');
+    my ($ufrag) = ($answer->{sdp} // '') =~ /^a=ice-ufrag:(\S+?)\r?$/m;
+    my ($pwd) = ($answer->{sdp} // '') =~ /^a=ice-pwd:(\S+?)\r?$/m;
+    ok($ufrag && $pwd && $offer->{ice_ufrag}, 'both sides\' ICE ufrags')
+        or return;
+
+    # what the session's owner (who knows both) can send: a valid,
+    # nominating check from another address, while media flows
+    my $sock = IO::Socket::INET->new(Proto => 'udp',
+        LocalAddr => '127.0.0.1') or die "udp: $!";
+    my ($req) = stun_request(username => "$ufrag:$offer->{ice_ufrag}",
+        key => $pwd, use_candidate => 1);
+    send($sock, $req, 0, pack_sockaddr_in($t->udp_port,
+        inet_aton('127.0.0.1')));
+    my $rin = '';
+    vec($rin, fileno($sock), 1) = 1;
+    ok(select(my $rout = $rin, undef, undef, 1) > 0,
+        'the check is valid: answered');
+
+    my @before = $c->events('stats');
+    sleep 2;
+    my $s2 = $t->session($id);
+    is($s2 && $s2->{remote}, $remote,
+        'the session stays on its address (media flows there)');
+    my @after = $c->events('stats');
+    cmp_ok(@after ? $after[-1]{video_frames} : 0, '>',
+        @before ? $before[-1]{video_frames} : 0,
+        'and the viewer keeps decoding frames');
     $t->leave($c, 'viewer');
 };
 

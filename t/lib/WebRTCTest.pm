@@ -463,7 +463,9 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
+use Compress::Zlib ();
 use Cwd qw(abs_path);
+use Digest::SHA ();
 use Errno qw(ESRCH EINTR);
 use Exporter qw(import);
 use File::Basename qw(dirname);
@@ -478,7 +480,8 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(skip_unless_netns skip_unless_module skip_unless_exec
-    skip_unless_peers parse_events pid_alive test_offer send_command);
+    skip_unless_peers parse_events pid_alive test_offer send_command
+    stun_request);
 
 our $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 
@@ -1247,6 +1250,49 @@ sub test_h264 {
     }
     rename $tmp, $file or croak "rename $tmp: $!";
     return $file;
+}
+
+# STUN (RFC 8489) Binding requests as ICE agents send them, for tests
+# that talk to the server's UDP port themselves
+
+my $STUN_COOKIE = 0x2112A442;
+
+sub _stun_attr {
+    my ($type, $value) = @_;
+    my $pad = (4 - length($value) % 4) % 4;
+    return pack('nn', $type, length $value) . $value . ("\0" x $pad);
+}
+
+# a Binding request; key undef: no MESSAGE-INTEGRITY. Returns
+# ($message, $transaction_id).
+sub stun_request {
+    my (%a) = @_;
+    my $tid = $a{tid} // join '', map { chr(int(rand(256))) } 1 .. 12;
+    my $attrs = '';
+    $attrs .= _stun_attr(0x0006, $a{username}) if defined $a{username};
+    $attrs .= _stun_attr(0x0024, pack('N', $a{priority} // 1853824767));
+    $attrs .= _stun_attr(0x802A, pack('NN', rand(2**32), rand(2**32)))
+        unless $a{controlled};
+    $attrs .= _stun_attr(0x8029, pack('NN', rand(2**32), rand(2**32)))
+        if $a{controlled};
+    $attrs .= _stun_attr(0x0025, '') if $a{use_candidate};
+
+    if (defined $a{key}) {
+        # length includes the MESSAGE-INTEGRITY attribute (24 bytes)
+        my $hdr = pack('nnN', 0x0001, length($attrs) + 24, $STUN_COOKIE)
+            . $tid;
+        $attrs .= _stun_attr(0x0008,
+            Digest::SHA::hmac_sha1($hdr . $attrs, $a{key}));
+    }
+    unless ($a{no_fingerprint}) {
+        my $hdr = pack('nnN', 0x0001, length($attrs) + 8, $STUN_COOKIE)
+            . $tid;
+        my $crc = (Compress::Zlib::crc32($hdr . $attrs) ^ 0x5354554e)
+            & 0xffffffff;
+        $attrs .= _stun_attr(0x8028, pack('N', $crc));
+    }
+    return (pack('nnN', 0x0001, length $attrs, $STUN_COOKIE) . $tid
+        . $attrs, $tid);
 }
 
 sub test_offer {

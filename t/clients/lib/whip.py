@@ -69,7 +69,10 @@ def offer_summary(sdp):
                            if line in ("a=recvonly", "a=sendrecv",
                                        "a=sendonly", "a=inactive")],
             "candidates": sum(1 for line in lines
-                              if line.startswith("a=candidate:"))}
+                              if line.startswith("a=candidate:")),
+            # the first m-section's (the BUNDLE tag's) ICE ufrag
+            "ice_ufrag": next((line[12:] for line in lines
+                               if line.startswith("a=ice-ufrag:")), None)}
 
 
 def request_headers(user_agent, token):
