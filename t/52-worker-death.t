@@ -33,7 +33,8 @@ sub publish {
         '--video-codec', 'h264', '--seconds', 100, '--connect-timeout', 15);
 }
 
-# a viewer on a worker other than $avoid (up to 8 tries: reuseport picks)
+# a viewer on a worker other than $avoid (up to 8 tries: reuseport
+# picks); the viewers that land on $avoid leave again (DELETE)
 sub viewer_not_on {
     my ($avoid) = @_;
     for my $try (1 .. 8) {
@@ -42,8 +43,10 @@ sub viewer_not_on {
             '--frame-timeout', 10);
         next unless $id;
         my $s = $t->wait_session($id) or next;
-        return ($c, $id, $s->{worker}) if $s->{worker} != $avoid;
-        $c->kill;
+        return ($c, $id, $s->{worker}) if ($s->{worker} // 0) != $avoid;
+        $c->signal('USR1');
+        $c->wait_event('deleted', timeout => 15);
+        $c->finish(timeout => 15);
     }
     return;
 }
@@ -93,7 +96,8 @@ subtest 'SIGKILL of a worker with viewers only' => sub {
 ###############################################################################
 
 subtest 'SIGKILL of the publisher\'s worker' => sub {
-    $t->wait_for(sub { scalar($t->worker_pids) == 2 }, timeout => 10);
+    $t->wait_for(sub { scalar(my @w = $t->worker_pids) == 2 },
+        timeout => 10);
     my ($v, $vid, $vw) = viewer_not_on($pw);
     ok($vid, "a viewer on the other worker ($vw)") or return;
 
