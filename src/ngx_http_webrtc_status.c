@@ -44,6 +44,7 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     ngx_slab_pool_t           *shpool;
     ngx_webrtc_shm_t          *sh;
     ngx_webrtc_shm_session_t  *all, *ss, *pub;
+    ngx_webrtc_reason_t        ended[NGX_WEBRTC_REASONS];
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -86,12 +87,17 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
         all[i++] = *ss;
     }
 
+    ngx_memcpy(ended, sh->ended, sizeof(ended));
+
     ngx_shmtx_unlock(&shpool->mutex);
 
     n = i;
 
-    len = sizeof("{\"pid\":,\"time\":,\"sessions\":,\"streams\":[]}\n")
-          + 2 * NGX_INT_T_LEN + NGX_TIME_T_LEN;
+    len = sizeof("{\"pid\":,\"time\":,\"sessions\":,\"ended\":{},"
+                 "\"streams\":[]}\n")
+          + 2 * NGX_INT_T_LEN + NGX_TIME_T_LEN
+          + NGX_WEBRTC_REASONS * (sizeof("\"\":,") + 2 * NGX_WEBRTC_REASON_LEN
+                                  + NGX_INT64_LEN);
 
     for (i = 0; i < n; i++) {
         len += sizeof("{\"name\":\"\",\"publisher\":null,\"viewers\":[]},")
@@ -105,7 +111,21 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     }
 
     p = ngx_sprintf(b->last, "{\"pid\":%P,\"time\":%T,\"sessions\":%ui,"
-                    "\"streams\":[", ngx_pid, ngx_time(), n);
+                    "\"ended\":{", ngx_pid, ngx_time(), n);
+
+    /* how many sessions ended, by reason, since the zone was made */
+
+    for (i = 0; i < NGX_WEBRTC_REASONS && ended[i].len; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+        p = (u_char *) ngx_escape_json(p, ended[i].text, ended[i].len);
+        p = ngx_sprintf(p, "\":%uL", ended[i].count);
+    }
+
+    p = ngx_cpymem(p, "},\"streams\":[", sizeof("},\"streams\":[") - 1);
 
     /* one entry per stream, its publisher first */
 

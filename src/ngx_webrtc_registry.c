@@ -22,6 +22,8 @@
 static ngx_uint_t ngx_webrtc_shm_alive(ngx_webrtc_shm_session_t *ss);
 static ngx_webrtc_shm_session_t *ngx_webrtc_registry_find_locked(
     ngx_webrtc_shm_t *sh, u_char *id);
+static void ngx_webrtc_registry_ended_locked(ngx_webrtc_shm_t *sh,
+    const char *reason);
 static void ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool,
     ngx_webrtc_shm_t *sh, ngx_webrtc_shm_session_t *ss);
 
@@ -54,7 +56,7 @@ ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_webrtc_shm_t));
+    ctx->sh = ngx_slab_calloc(ctx->shpool, sizeof(ngx_webrtc_shm_t));
     if (ctx->sh == NULL) {
         return NGX_ERROR;
     }
@@ -63,7 +65,6 @@ ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_queue_init(&ctx->sh->sessions);
     ngx_queue_init(&ctx->sh->streams);
-    ctx->sh->nsessions = 0;
 
     if (RAND_bytes(ctx->sh->ctl_key, NGX_WEBRTC_CTL_KEY_LEN) != 1) {
         return NGX_ERROR;
@@ -199,13 +200,15 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
  */
 
 void
-ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss)
+ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss, const char *reason)
 {
     ngx_slab_pool_t  *shpool;
 
     shpool = ngx_webrtc_worker->shm->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
+
+    ngx_webrtc_registry_ended_locked(ngx_webrtc_worker->shm->sh, reason);
 
     if (ss->role == NGX_WEBRTC_ROLE_VIEWER) {
         ngx_webrtc_worker->shm->sh->nviewers--;
@@ -425,9 +428,46 @@ ngx_webrtc_registry_sweep_locked(ngx_webrtc_pids_t *pids)
                           (size_t) NGX_WEBRTC_ID_LEN, ss->id,
                           ss->stream_len, ss->stream, ss->pid);
 
+            ngx_webrtc_registry_ended_locked(sh, "worker died");
             ngx_webrtc_shm_free_locked(shpool, sh, ss);
         }
     }
+}
+
+
+/* one more session ended for this reason; the last entry takes the rest */
+
+static void
+ngx_webrtc_registry_ended_locked(ngx_webrtc_shm_t *sh, const char *reason)
+{
+    size_t                len;
+    ngx_uint_t            i;
+    ngx_webrtc_reason_t  *e;
+
+    len = ngx_min(ngx_strlen(reason), NGX_WEBRTC_REASON_LEN);
+
+    for (i = 0; i < NGX_WEBRTC_REASONS - 1; i++) {
+        e = &sh->ended[i];
+
+        if (e->len == 0) {
+            ngx_memcpy(e->text, reason, len);
+            e->len = len;
+            break;
+        }
+
+        if (e->len == len && ngx_memcmp(e->text, reason, len) == 0) {
+            break;
+        }
+    }
+
+    e = &sh->ended[i];
+
+    if (i == NGX_WEBRTC_REASONS - 1 && e->len == 0) {
+        e->len = sizeof("other") - 1;
+        ngx_memcpy(e->text, "other", e->len);
+    }
+
+    e->count++;
 }
 
 

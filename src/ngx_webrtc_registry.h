@@ -68,6 +68,17 @@ typedef struct {
 } ngx_webrtc_shm_session_t;
 
 
+/* why sessions ended, counted for the status */
+#define NGX_WEBRTC_REASONS          16
+#define NGX_WEBRTC_REASON_LEN       48
+
+typedef struct {
+    u_char                      text[NGX_WEBRTC_REASON_LEN];
+    size_t                      len;          /* 0: a free entry */
+    uint64_t                    count;
+} ngx_webrtc_reason_t;
+
+
 typedef struct {
     ngx_queue_t                 streams;      /* ngx_webrtc_stream_t */
     ngx_queue_t                 sessions;     /* ngx_webrtc_shm_session_t */
@@ -75,6 +86,7 @@ typedef struct {
     ngx_uint_t                  nsessions;
     ngx_uint_t                  nviewers;
     ngx_uint_t                  generation;   /* reloads of the zone */
+    ngx_webrtc_reason_t         ended[NGX_WEBRTC_REASONS];
 } ngx_webrtc_shm_t;
 
 
@@ -110,7 +122,8 @@ ngx_int_t ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e,
     ngx_msec_t takeover_idle, ngx_webrtc_shm_session_t **ss,
     ngx_webrtc_shm_session_t *replaced, ngx_log_t *log);
-void ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss);
+void ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss,
+    const char *reason);
 ngx_int_t ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id,
     uint32_t owner, ngx_pid_t *pid, in_port_t *port);
 void ngx_webrtc_registry_mark_closing(u_char *id);

@@ -274,7 +274,7 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
     }
 
     if (s->shm) {
-        ngx_webrtc_registry_remove(s->shm);
+        ngx_webrtc_registry_remove(s->shm, reason);
         s->shm = NULL;
     }
 

@@ -623,6 +623,13 @@ is(scalar(() = $t->header_values($r, 'link')), 3,
 $r = $t->http('DELETE', $tloc, headers => { Authorization => 'Bearer secret1' });
 is($r->{status}, 200, 'DELETE with token: 200');
 
+# the status counts why sessions ended
+{
+    my $st = $t->status;
+    cmp_ok($st && $st->{ended}{deleted} // 0, '>=', 1,
+        'status: "ended" counts "deleted"');
+}
+
 ###############################################################################
 # PATCH (trickle ICE)
 
