@@ -96,6 +96,12 @@ $(BUILD)/fuzz/%: fuzz/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
 	@mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lcrypto
 
+# ring.c, as in its unit test, against the configured nginx tree
+$(BUILD)/fuzz/fuzz_mring: fuzz/fuzz_mring.c $(RING_SRCS) $(NGX_OBJS)/Makefile \
+                          $(wildcard src/ngx_webrtc*.h)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NGX_INCS) -o $@ $< $(RING_SRCS)
+
 # a short run of every target from the seeds in fuzz/corpus/<target>/
 fuzz-smoke: fuzz
 	tools/fuzz-smoke.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
