@@ -20,6 +20,10 @@ PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_sdp_answer.c \
                 src/ngx_webrtc_rtp.c src/ngx_webrtc_rtcp.c src/ngx_webrtc_codec.c \
                 src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c
 UNIT_SRCS    := $(PARSER_SRCS) src/ngx_webrtc_gcm.c
+RING_SRCS    := src/ngx_webrtc_ring.c
+NGX_INCS     := -I$(NGX_TREE)/src/core -I$(NGX_TREE)/src/event \
+                -I$(NGX_TREE)/src/event/modules -I$(NGX_TREE)/src/os/unix \
+                -I$(NGX_OBJS)
 
 CC           ?= cc
 UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
@@ -79,12 +83,24 @@ $(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h t/unit/*.
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lsrtp2 -lcrypto
 
+# ring.c needs nginx's headers: those of the tree configured for the module
+$(BUILD)/unit/ring_test: t/unit/ring_test.c $(RING_SRCS) $(NGX_OBJS)/Makefile \
+                         $(wildcard src/ngx_webrtc*.h t/unit/*.h)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) $(NGX_INCS) -o $@ $< $(RING_SRCS)
+
 fuzz: test-deps
 	$(MAKE) $(FUZZ_TARGETS)
 
 $(BUILD)/fuzz/%: fuzz/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
 	@mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lcrypto
+
+# ring.c, as in its unit test, against the configured nginx tree
+$(BUILD)/fuzz/fuzz_mring: fuzz/fuzz_mring.c $(RING_SRCS) $(NGX_OBJS)/Makefile \
+                          $(wildcard src/ngx_webrtc*.h)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NGX_INCS) -o $@ $< $(RING_SRCS)
 
 # a short run of every target from the seeds in fuzz/corpus/<target>/
 fuzz-smoke: fuzz

@@ -167,13 +167,20 @@ ngx_webrtc_mring_write_locked(ngx_webrtc_mring_t *mr, ngx_webrtc_msg_t *msg,
     room = NGX_WEBRTC_MRING_SIZE - (pos & NGX_WEBRTC_MRING_MASK);
 
     if (room < size) {
-        /* no wrapping inside a record: pad to the end of the ring */
+        /*
+         * no wrapping inside a record: pad to the end of the ring; a
+         * rest too small for a header is padding without one
+         */
         mr->reserved = pos + room + size;
         ngx_memory_barrier();
 
-        rec = (ngx_webrtc_msg_t *) (mr->data + (pos & NGX_WEBRTC_MRING_MASK));
-        rec->id = 0;
-        rec->size = (uint32_t) room;
+        if (room >= sizeof(ngx_webrtc_msg_t)) {
+            rec = (ngx_webrtc_msg_t *)
+                      (mr->data + (pos & NGX_WEBRTC_MRING_MASK));
+            rec->id = 0;
+            rec->size = (uint32_t) room;
+        }
+
         pos += room;
 
     } else {
@@ -209,6 +216,7 @@ ngx_int_t
 ngx_webrtc_mring_read(ngx_webrtc_mring_t *mr, uint64_t *cursor, u_char *buf)
 {
     u_char            *p;
+    size_t             room;
     uint64_t           end;
     ngx_webrtc_msg_t   rec;
 
@@ -225,22 +233,31 @@ ngx_webrtc_mring_read(ngx_webrtc_mring_t *mr, uint64_t *cursor, u_char *buf)
     }
 
     while (*cursor < end) {
+        room = NGX_WEBRTC_MRING_SIZE - (*cursor & NGX_WEBRTC_MRING_MASK);
+
+        if (room < sizeof(ngx_webrtc_msg_t)) {
+            /* padding without a header */
+            *cursor += room;
+            continue;
+        }
+
         p = mr->data + (*cursor & NGX_WEBRTC_MRING_MASK);
         ngx_memcpy(&rec, p, sizeof(ngx_webrtc_msg_t));
 
-        if (rec.size < sizeof(ngx_webrtc_msg_t) || rec.size > end - *cursor
+        /* even a torn header cannot send the copy outside the ring or buf */
+        if (rec.size < sizeof(ngx_webrtc_msg_t) || rec.size > room
+            || rec.size > end - *cursor
             || (rec.id && rec.size > NGX_WEBRTC_MSG_MAX))
         {
             *cursor = end;
             return NGX_ABORT;
         }
 
-        if (rec.id == 0) {
-            *cursor += rec.size;
-            continue;
+        if (rec.id) {
+            ngx_memcpy(buf, p, rec.size);
         }
 
-        ngx_memcpy(buf, p, rec.size);
+        /* padding is checked too: a torn size would land inside a record */
         ngx_memory_barrier();
 
         if (mr->reserved - *cursor > NGX_WEBRTC_MRING_SIZE) {
@@ -251,7 +268,9 @@ ngx_webrtc_mring_read(ngx_webrtc_mring_t *mr, uint64_t *cursor, u_char *buf)
 
         *cursor += rec.size;
 
-        return NGX_OK;
+        if (rec.id) {
+            return NGX_OK;
+        }
     }
 
     return NGX_DONE;
@@ -267,6 +286,8 @@ ngx_webrtc_mring_resume(ngx_webrtc_mring_t *mr, uint64_t id)
     ngx_webrtc_msg_t  rec;
 
     end = mr->write;
+    ngx_memory_barrier();
+
     pos = mr->ids[id % NGX_WEBRTC_MRING_IDS];
 
     if (mr->data == NULL || end - pos > NGX_WEBRTC_MRING_SIZE || pos >= end) {
@@ -274,6 +295,7 @@ ngx_webrtc_mring_resume(ngx_webrtc_mring_t *mr, uint64_t id)
     }
 
     ngx_memcpy(&rec, mr->data + (pos & NGX_WEBRTC_MRING_MASK), sizeof(rec));
+    ngx_memory_barrier();
 
     if (rec.id != id || mr->reserved - pos > NGX_WEBRTC_MRING_SIZE) {
         /* too old: the window has passed */
