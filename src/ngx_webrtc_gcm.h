@@ -31,7 +31,7 @@
 #define NGX_WEBRTC_GCM_SALT_LEN  12
 #define NGX_WEBRTC_GCM_TAG_LEN   16
 #define NGX_WEBRTC_SRTCP_TRAILER 4      /* E flag and SRTCP index */
-#define NGX_WEBRTC_SRTCP_REPLAY  4      /* SSRCs with a replay window */
+#define NGX_WEBRTC_SRTCP_REPLAY  8      /* SSRCs with a replay window */
 
 
 typedef struct {
