@@ -6,7 +6,8 @@
 /*
  * RTP packets as they arrive: the fixed header and its extensions
  * (RFC 3550, RFC 8285), and the receive statistics of each source
- * (RFC 3550 appendix A) that the receiver reports are made of.
+ * (RFC 3550 appendix A) that the receiver reports are made of; and the
+ * numbering of packets as they go: a stream's own, a receiver's.
  */
 
 #include "ngx_webrtc_rtp.h"
@@ -295,4 +296,68 @@ ngx_webrtc_rtp_source_lost(ngx_webrtc_rtp_source_t *s)
     lost = expected - s->received;
 
     return (lost & 0x80000000) ? 0 : lost;
+}
+
+
+uint64_t
+ngx_webrtc_renumber(ngx_webrtc_renumber_t *rn, uint32_t ssrc, uint16_t seq)
+{
+    uint16_t  s;
+
+    if (!rn->source || rn->ssrc != ssrc) {
+        /* a new source continues where the last one ended */
+        rn->off = rn->started ? (uint16_t) (rn->next - seq) : 0;
+        rn->ssrc = ssrc;
+        rn->source = 1;
+        rn->started = 1;
+    }
+
+    s = (uint16_t) (seq + rn->off);
+
+    if ((int16_t) (s - rn->next) >= 0) {
+        rn->next = (uint16_t) (s + 1);
+    }
+
+    return s;
+}
+
+
+void
+ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
+    uint16_t first)
+{
+    o->off = (uint16_t) (first - index);
+}
+
+
+/*
+ * From the highest index sent so far (0 before the first packet: index 0
+ * cannot be told from "none", which costs nothing as the ROC is 0 either
+ * way).  Retransmissions of older packets get their own ROC back.
+ */
+
+uint64_t
+ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index, int resend)
+{
+    int64_t   i;
+    uint16_t  seq;
+
+    seq = (uint16_t) (index + o->off);
+
+    if (o->hi == 0) {
+        o->hi = seq;
+        return seq;
+    }
+
+    i = (int64_t) o->hi + (int16_t) (uint16_t) (seq - (uint16_t) o->hi);
+
+    if (i < 0) {
+        return seq;
+    }
+
+    if ((uint64_t) i > o->hi) {
+        o->hi = (uint64_t) i;
+    }
+
+    return (uint64_t) i;
 }

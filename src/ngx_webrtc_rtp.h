@@ -68,4 +68,40 @@ int ngx_webrtc_rtp_source_update(ngx_webrtc_rtp_source_t *s, uint16_t seq,
 uint32_t ngx_webrtc_rtp_source_lost(ngx_webrtc_rtp_source_t *s);
 
 
+/*
+ * A stream's numbering of one track: the sequence numbers of a
+ * publisher's sources, one after the other, into the stream's own space.
+ * Zero the structure before the first packet; source = 0: the next packet
+ * starts a new source even with the same SSRC.  Returns the packet's
+ * number in the stream.
+ */
+typedef struct {
+    uint32_t                    ssrc;         /* the source numbered */
+    uint16_t                    off;          /* its seq + off: ours */
+    uint16_t                    next;         /* our next new number */
+    unsigned                    source:1;     /* ssrc is set */
+    unsigned                    started:1;
+} ngx_webrtc_renumber_t;
+
+uint64_t ngx_webrtc_renumber(ngx_webrtc_renumber_t *rn, uint32_t ssrc,
+    uint16_t seq);
+
+
+/*
+ * A receiver's numbering: the stream's numbers to the SRTP index (ROC <<
+ * 16 | SEQ, RFC 3711 3.3.1) of the packets sent to it.  start() with the
+ * first packet's number and the receiver's first sequence number; then
+ * each packet's index (resend: a retransmission).
+ */
+typedef struct {
+    uint64_t                    hi;           /* highest index sent */
+    uint16_t                    off;          /* stream seq + off: ours */
+} ngx_webrtc_out_index_t;
+
+void ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
+    uint16_t first);
+uint64_t ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index,
+    int resend);
+
+
 #endif /* _NGX_WEBRTC_RTP_H_INCLUDED_ */

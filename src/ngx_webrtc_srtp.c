@@ -192,21 +192,19 @@ ngx_webrtc_srtp_policy(ngx_webrtc_srtp_t *sr, srtp_t *srtp,
 
 
 /*
- * an outgoing RTP packet: the header (12 bytes) is at pkt, the payload is
- * put after it protected; pkt has room for the tag.  Returns the length.
+ * an outgoing RTP packet: the header (12 bytes, its sequence number the
+ * low 16 bits of the SRTP index) is at pkt, the payload is put after it
+ * protected; pkt has room for the tag.  libsrtp2 estimates the index
+ * itself, from the sequence number.  Returns the length.
  */
 
 ssize_t
-ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t *out_index,
-    u_char *pkt, u_char *payload, size_t plen)
+ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t index, u_char *pkt,
+    u_char *payload, size_t plen)
 {
-    int       n;
-    uint64_t  index;
+    int  n;
 
     if (sr->rtp_out.ctx) {
-        index = ngx_webrtc_srtp_out_index(out_index,
-                                          (uint16_t) (pkt[2] << 8 | pkt[3]));
-
         return ngx_webrtc_gcm_protect(&sr->rtp_out, pkt, 12, payload, plen,
                                       (uint32_t) (index >> 16));
     }

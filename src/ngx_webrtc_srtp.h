@@ -47,7 +47,7 @@ ngx_int_t ngx_webrtc_srtp_init(ngx_log_t *log);
 void ngx_webrtc_srtp_ssrc_add(ngx_webrtc_srtp_t *sr, uint32_t ssrc);
 ngx_int_t ngx_webrtc_srtp_create(ngx_webrtc_srtp_t *sr, ngx_pool_t *pool,
     ngx_uint_t profile, u_char *material, ngx_uint_t gcm);
-ssize_t ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t *out_index,
+ssize_t ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t index,
     u_char *pkt, u_char *payload, size_t plen);
 ngx_int_t ngx_webrtc_srtp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf,
     size_t *len);

@@ -220,7 +220,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
         sk->has_profile = 0;
 
         /* the next packet is from a new source: renumber from it */
-        sk->pub_ssrc = 0;
+        sk->rn.source = 0;
     }
 
     st->pub_pid = ngx_pid;
@@ -289,7 +289,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 {
     uint16_t                    seq;
     uint32_t                    ts;
-    uint64_t                    idx;
+    uint64_t                    idx, index;
     ngx_uint_t                  i, k;
     ngx_msec_t                  now;
     ngx_webrtc_slot_t           slot;
@@ -303,28 +303,27 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     sk = &st->tracks[k];
     now = ngx_current_msec;
 
-    if (sk->pub_ssrc != rtp->ssrc || !sk->started) {
+    if (!sk->rn.source || sk->rn.ssrc != rtp->ssrc) {
+        /* a new source: its timestamps continue the stream's */
+
         if (sk->started) {
             sk->ts_off = sk->last_ts
                          + (uint32_t) ((uint64_t) (now - sk->last_msec)
                                        * sk->clock_rate / 1000)
                          + 1 - rtp->ts;
-            sk->seq_off = (uint16_t) (sk->next_seq - rtp->seq);
 
         } else {
             sk->ts_off = 0;
-            sk->seq_off = 0;
             sk->started = 1;
         }
-
-        sk->pub_ssrc = rtp->ssrc;
     }
 
-    seq = (uint16_t) (rtp->seq + sk->seq_off);
+    index = ngx_webrtc_renumber(&sk->rn, rtp->ssrc, rtp->seq);
+
+    seq = (uint16_t) index;
     ts = rtp->ts + sk->ts_off;
 
-    if ((int16_t) (seq - sk->next_seq) >= 0) {
-        sk->next_seq = (uint16_t) (seq + 1);
+    if ((uint16_t) (seq + 1) == sk->rn.next) {
         sk->last_ts = ts;
         sk->last_msec = now;
     }

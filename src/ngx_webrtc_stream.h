@@ -39,10 +39,8 @@ typedef struct {
     unsigned                    has_profile:1;
 
     /* writer state: publisher numbering to stream numbering */
-    uint32_t                    pub_ssrc;
-    uint16_t                    seq_off;
+    ngx_webrtc_renumber_t       rn;
     uint32_t                    ts_off;
-    uint16_t                    next_seq;
     uint32_t                    last_ts;
     ngx_msec_t                  last_msec;
     unsigned                    started:1;

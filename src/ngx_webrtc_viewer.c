@@ -342,6 +342,7 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     ssize_t                  len;
     uint16_t                 seq;
     uint32_t                 ts;
+    uint64_t                 index;
     ngx_webrtc_track_t      *t;
     ngx_webrtc_shm_track_t  *st;
 
@@ -361,11 +362,10 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
          * no wrap (which moves SRTP's rollover counter) can come before
          * a packet the viewer receives, even if the first few are lost
          */
-        t->seq_off = (uint16_t) ((t->seq_off & 0x7fff) - slot->seq);
+        ngx_webrtc_out_index_start(&t->out, slot->seq, t->seq_start & 0x7fff);
         t->started = 1;
     }
 
-    seq = (uint16_t) (slot->seq + t->seq_off);
     ts = slot->ts + t->ts_off;
 
     st = &s->shm->tracks[t - s->tracks];
@@ -386,6 +386,9 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
         }
     }
 
+    index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
+    seq = (uint16_t) index;
+
     p = ngx_webrtc_udp_batch_buf(ngx_webrtc_worker->udp);
 
     p[0] = 0x80;
@@ -401,8 +404,7 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     p[10] = (u_char) (t->out_ssrc >> 8);
     p[11] = (u_char) t->out_ssrc;
 
-    len = ngx_webrtc_srtp_protect(&s->srtp, &t->out_index, p, slot->data,
-                                  slot->len);
+    len = ngx_webrtc_srtp_protect(&s->srtp, index, p, slot->data, slot->len);
     if (len < 0) {
         return;
     }
@@ -613,7 +615,7 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         }
 
         /* the viewer's numbering back to the stream's */
-        seq = (uint16_t) (pid + i - t->seq_off);
+        seq = (uint16_t) (pid + i - (uint16_t) t->out.off);
         idx = st->tracks[k].seq_map[seq & NGX_WEBRTC_RING_MASK];
 
         if (ngx_webrtc_ring_read(&st->ring, idx, &slot) != NGX_OK

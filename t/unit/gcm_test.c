@@ -23,6 +23,7 @@
 #include <srtp2/srtp.h>
 
 #include "ngx_webrtc_gcm.h"
+#include "ngx_webrtc_rtp.h"
 
 #include "tap.h"
 
@@ -142,7 +143,8 @@ main(void)
     u_char            copy[1600], copy2[5][128];
     ngx_webrtc_replay_t  replay[NGX_WEBRTC_SRTCP_REPLAY];
     uint16_t          seq;
-    uint64_t          hi, index;
+    uint64_t          index;
+    ngx_webrtc_out_index_t  o;
     srtp_t            tx, rx;
     ngx_webrtc_gcm_t  g;
 
@@ -171,15 +173,15 @@ main(void)
 
     /* the index: first packet, wrap, retransmission from before it */
 
-    hi = 0;
-    index = ngx_webrtc_srtp_out_index(&hi, 65534);
+    memset(&o, 0, sizeof(o));
+    index = ngx_webrtc_out_index(&o, 65534, 0);
     ok(index == 65534, "first index is the sequence number");
-    index = ngx_webrtc_srtp_out_index(&hi, 1);
-    ok(index == 65537 && hi == 65537, "a wrap moves the ROC to 1");
-    index = ngx_webrtc_srtp_out_index(&hi, 65535);
-    ok(index == 65535 && hi == 65537,
+    index = ngx_webrtc_out_index(&o, 1, 0);
+    ok(index == 65537 && o.hi == 65537, "a wrap moves the ROC to 1");
+    index = ngx_webrtc_out_index(&o, 65535, 0);
+    ok(index == 65535 && o.hi == 65537,
        "a retransmission from before the wrap keeps ROC 0");
-    index = ngx_webrtc_srtp_out_index(&hi, 2);
+    index = ngx_webrtc_out_index(&o, 2, 0);
     ok(index == 65538, "then on with ROC 1");
 
     /* against libsrtp2, from a master key and salt as DTLS exports them */
@@ -203,7 +205,7 @@ main(void)
     equal = 0;
     received = 0;
     sizes = 0;
-    hi = 0;
+    memset(&o, 0, sizeof(o));
     seq = 65500;
 
     for (i = 0; i < 120; i++) {
@@ -216,7 +218,7 @@ main(void)
         plen = (i * 97) % 1300;
         sizes += (plen == 0);
 
-        index = ngx_webrtc_srtp_out_index(&hi, seq);
+        index = ngx_webrtc_out_index(&o, seq, 0);
 
         rtp_packet(pkt, seq, 90000 + i * 3000, 0x11223344, payload, plen);
         len = ngx_webrtc_gcm_protect(&g, pkt, 12, payload, plen,
