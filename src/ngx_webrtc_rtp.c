@@ -18,6 +18,8 @@
 #define NGX_WEBRTC_RTP_MAX_MISORDER    100
 /* WebRTC sources start in order: count from the first packet */
 #define NGX_WEBRTC_RTP_MIN_SEQUENTIAL  1
+/* how far a viewer's index may be from its highest: 2^15 with a margin */
+#define NGX_WEBRTC_INDEX_GAP           0x4000
 
 
 static void ngx_webrtc_rtp_source_init(ngx_webrtc_rtp_source_t *s,
@@ -302,23 +304,39 @@ ngx_webrtc_rtp_source_lost(ngx_webrtc_rtp_source_t *s)
 uint64_t
 ngx_webrtc_renumber(ngx_webrtc_renumber_t *rn, uint32_t ssrc, uint16_t seq)
 {
-    uint16_t  s;
+    int16_t   d;
+    uint64_t  back, index;
 
     if (!rn->source || rn->ssrc != ssrc) {
-        /* a new source continues where the last one ended */
-        rn->off = rn->started ? (uint16_t) (rn->next - seq) : 0;
         rn->ssrc = ssrc;
+        rn->off = (uint16_t) (rn->next - seq);
+        rn->floor = rn->next;
         rn->source = 1;
-        rn->started = 1;
     }
 
-    s = (uint16_t) (seq + rn->off);
+    d = (int16_t) (uint16_t) (seq + rn->off - (uint16_t) rn->next);
 
-    if ((int16_t) (s - rn->next) >= 0) {
-        rn->next = (uint16_t) (s + 1);
+    if (d >= 0) {
+        index = rn->next + (uint64_t) d;
+        rn->given = (d >= 63) ? 1 : (rn->given << (d + 1)) | 1;
+        rn->next = index + 1;
+
+        return index;
     }
 
-    return s;
+    /* late: next - 1 - back; a source has given one index at least */
+    back = (uint64_t) (-1 - d);
+
+    if (back >= 64
+        || back > rn->next - 1 - rn->floor
+        || (rn->given >> back) & 1)
+    {
+        return NGX_WEBRTC_INDEX_NONE;
+    }
+
+    rn->given |= (uint64_t) 1 << back;
+
+    return rn->next - 1 - back;
 }
 
 
@@ -326,38 +344,39 @@ void
 ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
     uint16_t first)
 {
-    o->off = (uint16_t) (first - index);
+    o->off = (int64_t) first - (int64_t) index;
+    o->floor = first;
+    o->next = first;
 }
 
-
-/*
- * From the highest index sent so far (0 before the first packet: index 0
- * cannot be told from "none", which costs nothing as the ROC is 0 either
- * way).  Retransmissions of older packets get their own ROC back.
- */
 
 uint64_t
 ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index, int resend)
 {
-    int64_t   i;
-    uint16_t  seq;
+    int64_t  out, next;
 
-    seq = (uint16_t) (index + o->off);
+    out = (int64_t) index + o->off;
+    next = (int64_t) o->next;
 
-    if (o->hi == 0) {
-        o->hi = seq;
-        return seq;
+    if (out >= next) {
+        if (out - next >= NGX_WEBRTC_INDEX_GAP) {
+            if (resend) {
+                return NGX_WEBRTC_INDEX_NONE;
+            }
+
+            o->off = next - (int64_t) index;
+            o->floor = o->next;
+            out = next;
+        }
+
+        o->next = (uint64_t) out + 1;
+
+        return (uint64_t) out;
     }
 
-    i = (int64_t) o->hi + (int16_t) (uint16_t) (seq - (uint16_t) o->hi);
-
-    if (i < 0) {
-        return seq;
+    if (out < (int64_t) o->floor || next - out > NGX_WEBRTC_INDEX_GAP) {
+        return NGX_WEBRTC_INDEX_NONE;
     }
 
-    if ((uint64_t) i > o->hi) {
-        o->hi = (uint64_t) i;
-    }
-
-    return (uint64_t) i;
+    return (uint64_t) out;
 }

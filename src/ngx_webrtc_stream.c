@@ -280,14 +280,16 @@ ngx_webrtc_stream_unpublish(ngx_webrtc_stream_t *st, u_char *id,
 /*
  * One packet of the publisher into the ring.  Sequence numbers and
  * timestamps are moved into the stream's space: a new source continues
- * where the last one ended, so viewers see one continuous stream.
+ * where the last one ended, so viewers see one continuous stream, and
+ * each packet kept has an index that no other packet of the track gets
+ * (the viewers' SRTP indexes follow it): a late packet whose place is
+ * taken is dropped.
  */
 
 void
 ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     ngx_webrtc_rtp_t *rtp, ngx_uint_t keyframe)
 {
-    uint16_t                    seq;
     uint32_t                    ts;
     uint64_t                    idx, index;
     ngx_uint_t                  i, k;
@@ -319,11 +321,14 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     }
 
     index = ngx_webrtc_renumber(&sk->rn, rtp->ssrc, rtp->seq);
+    if (index == NGX_WEBRTC_INDEX_NONE) {
+        /* late, and its place taken or gone */
+        return;
+    }
 
-    seq = (uint16_t) index;
     ts = rtp->ts + sk->ts_off;
 
-    if ((uint16_t) (seq + 1) == sk->rn.next) {
+    if (index + 1 == sk->rn.next) {
         sk->last_ts = ts;
         sk->last_msec = now;
     }
@@ -337,7 +342,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     }
 
     slot.ts = ts;
-    slot.seq = seq;
+    slot.seq = index;
     slot.len = (uint16_t) rtp->payload_len;
     slot.track = (uint8_t) k;
     slot.marker = rtp->marker;
@@ -345,7 +350,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 
     idx = ngx_webrtc_ring_write(&st->ring, &slot, rtp->payload);
 
-    sk->seq_map[seq & NGX_WEBRTC_RING_MASK] = (uint32_t) idx;
+    sk->seq_map[index & NGX_WEBRTC_RING_MASK] = (uint32_t) idx;
 
     for (i = 0; i < ngx_webrtc_stream_ndirty; i++) {
         if (ngx_webrtc_stream_dirty[i] == st) {

@@ -45,7 +45,7 @@ typedef struct {
     ngx_msec_t                  last_msec;
     unsigned                    started:1;
 
-    /* stream seq -> ring index, for retransmissions */
+    /* stream index (low bits) -> ring index, for retransmissions */
     uint32_t                    seq_map[NGX_WEBRTC_RING_SLOTS];
 } ngx_webrtc_stream_track_t;
 

@@ -366,6 +366,12 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
         t->started = 1;
     }
 
+    index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
+    if (index == NGX_WEBRTC_INDEX_NONE) {
+        return;
+    }
+
+    seq = (uint16_t) index;
     ts = slot->ts + t->ts_off;
 
     st = &s->shm->tracks[t - s->tracks];
@@ -385,9 +391,6 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
             return;
         }
     }
-
-    index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
-    seq = (uint16_t) index;
 
     p = ngx_webrtc_udp_batch_buf(ngx_webrtc_worker->udp);
 
@@ -619,7 +622,7 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         idx = st->tracks[k].seq_map[seq & NGX_WEBRTC_RING_MASK];
 
         if (ngx_webrtc_ring_read(&st->ring, idx, &slot) != NGX_OK
-            || slot.track != k || slot.seq != seq
+            || slot.track != k || (uint16_t) slot.seq != seq
             || st->ring.write_idx - slot.idx > NGX_WEBRTC_RING_SLOTS)
         {
             continue;
