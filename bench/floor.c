@@ -67,20 +67,20 @@ static const char  *floor_names[][2] = {
 typedef struct {
     srtp_t            srtp;
     ngx_webrtc_gcm_t  gcm;
-    uint64_t          index;
 } floor_ctx_t;
 
 
-/* the header is in place at out; the payload comes from tmpl + 12 */
+/*
+ * the header is in place at out, its sequence number the low 16 bits of
+ * the SRTP index; the payload comes from tmpl + 12
+ */
 static int
-protect(int profile, floor_ctx_t *c, uint8_t *out, uint8_t *tmpl, int size)
+protect(int profile, floor_ctx_t *c, uint8_t *out, uint8_t *tmpl, int size,
+    uint64_t index)
 {
-    int       len;
-    uint64_t  index;
+    int  len;
 
     if (profile == FLOOR_OPENSSL_GCM) {
-        index = ngx_webrtc_srtp_out_index(&c->index,
-                                          ntohs(*(uint16_t *) (out + 2)));
         return (int) ngx_webrtc_gcm_protect(&c->gcm, out, 12, tmpl + 12,
                                             size - 12,
                                             (uint32_t) (index >> 16));
@@ -163,7 +163,8 @@ run(int profile, int gso, int viewers, long total, int size,
     static uint8_t       flat[BATCH * GSO_MAX * 1600];
     static uint8_t       cmsgs[BATCH][CMSG_SPACE(sizeof(uint16_t))];
     uint8_t             *p, *q;
-    uint16_t             seg, *seqs;
+    uint16_t             seg;
+    uint64_t            *seqs;
     struct cmsghdr      *cm;
     int                  k;
     struct mmsghdr       m[BATCH];
@@ -173,7 +174,7 @@ run(int profile, int gso, int viewers, long total, int size,
     double               c0, c1, p0, p1;
 
     ctx = calloc(viewers, sizeof(floor_ctx_t));
-    seqs = calloc(viewers, sizeof(uint16_t));
+    seqs = calloc(viewers, sizeof(uint64_t));
     for (v = 0; v < viewers; v++) {
         for (i = 0; i < 30; i++) {
             key[i] = rand();
@@ -221,7 +222,7 @@ run(int profile, int gso, int viewers, long total, int size,
         memcpy(out[0], tmpl, 12);
         *(uint16_t *) (out[0] + 2) = htons((uint16_t) (i / viewers));
         *(uint32_t *) (out[0] + 8) = htonl(0x1000 + v);
-        protect(profile, &ctx[v], out[0], tmpl, size);
+        protect(profile, &ctx[v], out[0], tmpl, size, i / viewers);
     }
     p1 = cpu_now();
 
@@ -239,9 +240,9 @@ run(int profile, int gso, int viewers, long total, int size,
             q = p;
             for (k = 0; k < gso; k++) {
                 memcpy(q, tmpl, 12);
-                *(uint16_t *) (q + 2) = htons(seqs[v]++);
+                *(uint16_t *) (q + 2) = htons((uint16_t) seqs[v]);
                 *(uint32_t *) (q + 8) = htonl(0x2000 + v);
-                len = protect(profile, &ctx[v], q, tmpl, size);
+                len = protect(profile, &ctx[v], q, tmpl, size, seqs[v]++);
                 q += len;
             }
             iov[b].iov_base = p;

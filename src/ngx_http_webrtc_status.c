@@ -212,8 +212,9 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
                   "\"state\":\"checking\",\"uptime\":,\"user_agent\":\"\","
                   "\"data\":{\"channels\":,\"messages_in\":,"
                   "\"bytes_in\":,\"messages_out\":,\"bytes_out\":,"
-                  "\"dropped\":},\"tracks\":[]}") - 1
-           + 6 * NGX_INT64_LEN
+                  "\"dropped\":},\"srtp\":{\"ssrcs\":,\"ssrc_dropped\":},"
+                  "\"tracks\":[]}") - 1
+           + 8 * NGX_INT64_LEN
            + NGX_WEBRTC_ID_LEN + 3 * NGX_INT_T_LEN + ss->remote_len
            + 6 * ss->user_agent_len
            + NGX_WEBRTC_MAX_TRACKS
@@ -243,9 +244,12 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
 
     p = ngx_sprintf(p, "\",\"data\":{\"channels\":%ui,\"messages_in\":%uL,"
                     "\"bytes_in\":%uL,\"messages_out\":%uL,"
-                    "\"bytes_out\":%uL,\"dropped\":%uL},\"tracks\":[",
+                    "\"bytes_out\":%uL,\"dropped\":%uL},"
+                    "\"srtp\":{\"ssrcs\":%ui,\"ssrc_dropped\":%uL},"
+                    "\"tracks\":[",
                     ss->channels, ss->dc_msgs_in, ss->dc_bytes_in,
-                    ss->dc_msgs_out, ss->dc_bytes_out, ss->dc_dropped);
+                    ss->dc_msgs_out, ss->dc_bytes_out, ss->dc_dropped,
+                    ss->srtp_ssrcs, ss->srtp_ssrc_dropped);
 
     for (i = 0; i < ss->ntracks && i < NGX_WEBRTC_MAX_TRACKS; i++) {
         t = &ss->tracks[i];

@@ -166,7 +166,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
         tr->out_ssrc = ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
                         | (uint32_t) p[2] << 8 | p[3]) | 1;
-        tr->seq_off = (uint16_t) (p[4] << 8 | p[5]);
+        tr->seq_start = (uint16_t) (p[4] << 8 | p[5]);
         tr->ts_off = (uint32_t) p[6] << 24 | (uint32_t) p[7] << 16
                      | (uint32_t) p[8] << 8 | p[9];
     }

@@ -96,6 +96,16 @@ ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         tr->fb_pli = c->fb_pli;
         tr->fb_fir = c->fb_fir;
 
+        /* the SSRCs it offers are accepted whatever else it sends from */
+
+        if (m->ssrc) {
+            ngx_webrtc_srtp_ssrc_add(&s->srtp, m->ssrc);
+        }
+
+        if (m->rtx_ssrc) {
+            ngx_webrtc_srtp_ssrc_add(&s->srtp, m->rtx_ssrc);
+        }
+
         if (sel->media[idx[i]].rtx >= 0) {
             tr->rtx_pt = m->codecs[sel->media[idx[i]].rtx].pt;
         }

@@ -109,10 +109,11 @@ typedef struct {
     unsigned                    fb_fir:1;
 
     /* a viewer's track: stream space to the viewer's numbering */
-    uint16_t                    seq_off;
+    uint16_t                    seq_start;    /* random: the first seq is */
+                                              /* its low 15 bits */
     uint32_t                    ts_off;
     uint32_t                    out_ssrc;
-    uint64_t                    out_index;    /* highest SRTP index sent */
+    ngx_webrtc_out_index_t      out;
     uint32_t                    sent_packets;
     uint32_t                    sent_octets;
     unsigned                    started:1;

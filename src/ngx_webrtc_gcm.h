@@ -31,7 +31,7 @@
 #define NGX_WEBRTC_GCM_SALT_LEN  12
 #define NGX_WEBRTC_GCM_TAG_LEN   16
 #define NGX_WEBRTC_SRTCP_TRAILER 4      /* E flag and SRTCP index */
-#define NGX_WEBRTC_SRTCP_REPLAY  4      /* SSRCs with a replay window */
+#define NGX_WEBRTC_SRTCP_REPLAY  8      /* SSRCs with a replay window */
 
 
 typedef struct {
@@ -86,37 +86,6 @@ ssize_t ngx_webrtc_gcm_protect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt,
  */
 ssize_t ngx_webrtc_gcm_unprotect_rtcp(ngx_webrtc_gcm_t *g, u_char *pkt,
     size_t len, ngx_webrtc_replay_t *replay);
-
-
-/*
- * The SRTP index (ROC << 16 | SEQ, RFC 3711 3.3.1) of an outgoing packet
- * from the highest index sent so far (*hi, 0 before the first packet:
- * index 0 cannot be told from "none", which costs nothing as the ROC is 0
- * either way).  Retransmissions of older packets get their own ROC back.
- */
-
-static inline uint64_t
-ngx_webrtc_srtp_out_index(uint64_t *hi, uint16_t seq)
-{
-    int64_t  index;
-
-    if (*hi == 0) {
-        *hi = seq;
-        return seq;
-    }
-
-    index = (int64_t) *hi + (int16_t) (uint16_t) (seq - (uint16_t) *hi);
-
-    if (index < 0) {
-        return seq;
-    }
-
-    if ((uint64_t) index > *hi) {
-        *hi = (uint64_t) index;
-    }
-
-    return (uint64_t) index;
-}
 
 
 #endif /* _NGX_WEBRTC_GCM_H_INCLUDED_ */

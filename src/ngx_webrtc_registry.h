@@ -60,6 +60,8 @@ typedef struct {
     uint64_t                    dc_msgs_out;
     uint64_t                    dc_bytes_out;
     uint64_t                    dc_dropped;
+    ngx_uint_t                  srtp_ssrcs;   /* the peer's, accepted */
+    uint64_t                    srtp_ssrc_dropped;  /* packets of others */
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_msec_t                  ended;        /* a tombstone since */

@@ -35,8 +35,8 @@
 /* one RTP payload, in stream numbering */
 typedef struct {
     volatile uint64_t           idx;          /* ring index; ~0: writing */
+    uint64_t                    seq;          /* the stream's SRTP index */
     uint32_t                    ts;
-    uint16_t                    seq;
     uint16_t                    len;
     uint8_t                     track;
     uint8_t                     marker;

@@ -6,7 +6,8 @@
 /*
  * RTP packets as they arrive: the fixed header and its extensions
  * (RFC 3550, RFC 8285), and the receive statistics of each source
- * (RFC 3550 appendix A) that the receiver reports are made of.
+ * (RFC 3550 appendix A) that the receiver reports are made of; and the
+ * numbering of packets as they go: a stream's own, a receiver's.
  */
 
 #include "ngx_webrtc_rtp.h"
@@ -17,6 +18,8 @@
 #define NGX_WEBRTC_RTP_MAX_MISORDER    100
 /* WebRTC sources start in order: count from the first packet */
 #define NGX_WEBRTC_RTP_MIN_SEQUENTIAL  1
+/* how far a viewer's index may be from its highest: 2^15 with a margin */
+#define NGX_WEBRTC_INDEX_GAP           0x4000
 
 
 static void ngx_webrtc_rtp_source_init(ngx_webrtc_rtp_source_t *s,
@@ -295,4 +298,85 @@ ngx_webrtc_rtp_source_lost(ngx_webrtc_rtp_source_t *s)
     lost = expected - s->received;
 
     return (lost & 0x80000000) ? 0 : lost;
+}
+
+
+uint64_t
+ngx_webrtc_renumber(ngx_webrtc_renumber_t *rn, uint32_t ssrc, uint16_t seq)
+{
+    int16_t   d;
+    uint64_t  back, index;
+
+    if (!rn->source || rn->ssrc != ssrc) {
+        rn->ssrc = ssrc;
+        rn->off = (uint16_t) (rn->next - seq);
+        rn->floor = rn->next;
+        rn->source = 1;
+    }
+
+    d = (int16_t) (uint16_t) (seq + rn->off - (uint16_t) rn->next);
+
+    if (d >= 0) {
+        index = rn->next + (uint64_t) d;
+        rn->given = (d >= 63) ? 1 : (rn->given << (d + 1)) | 1;
+        rn->next = index + 1;
+
+        return index;
+    }
+
+    /* late: next - 1 - back; a source has given one index at least */
+    back = (uint64_t) (-1 - d);
+
+    if (back >= 64
+        || back > rn->next - 1 - rn->floor
+        || (rn->given >> back) & 1)
+    {
+        return NGX_WEBRTC_INDEX_NONE;
+    }
+
+    rn->given |= (uint64_t) 1 << back;
+
+    return rn->next - 1 - back;
+}
+
+
+void
+ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
+    uint16_t first)
+{
+    o->off = (int64_t) first - (int64_t) index;
+    o->floor = first;
+    o->next = first;
+}
+
+
+uint64_t
+ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index, int resend)
+{
+    int64_t  out, next;
+
+    out = (int64_t) index + o->off;
+    next = (int64_t) o->next;
+
+    if (out >= next) {
+        if (out - next >= NGX_WEBRTC_INDEX_GAP) {
+            if (resend) {
+                return NGX_WEBRTC_INDEX_NONE;
+            }
+
+            o->off = next - (int64_t) index;
+            o->floor = o->next;
+            out = next;
+        }
+
+        o->next = (uint64_t) out + 1;
+
+        return (uint64_t) out;
+    }
+
+    if (out < (int64_t) o->floor || next - out > NGX_WEBRTC_INDEX_GAP) {
+        return NGX_WEBRTC_INDEX_NONE;
+    }
+
+    return (uint64_t) out;
 }

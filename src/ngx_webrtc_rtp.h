@@ -68,4 +68,62 @@ int ngx_webrtc_rtp_source_update(ngx_webrtc_rtp_source_t *s, uint16_t seq,
 uint32_t ngx_webrtc_rtp_source_lost(ngx_webrtc_rtp_source_t *s);
 
 
+/*
+ * The numbering of packets as they go out.  A viewer's SRTP index (ROC <<
+ * 16 | SEQ, RFC 3711 3.3.1) is the AES-GCM nonce (the AES-CM counter):
+ * two payloads under one index give the plaintexts (and GCM's key for
+ * the tag) away.  So a stream gives each packet it keeps a 48-bit index
+ * of its own that no other packet of the track gets, and a viewer's
+ * index is the stream's plus an offset; a retransmission resends the kept
+ * packet under the same index.
+ */
+
+#define NGX_WEBRTC_INDEX_NONE       ((uint64_t) -1)
+
+
+/*
+ * A stream's numbering of one track: its publisher's sources, one after
+ * the other.  A new source goes on right after the last index given; a
+ * packet ahead of the last gets its place (gaps are kept: the viewers
+ * see the loss); a late one gets its place only if that is among the last
+ * 64, of its own source, and not taken; else NGX_WEBRTC_INDEX_NONE.
+ * Zero the structure before the first packet; source = 0: the next packet
+ * starts a new source even with the same SSRC.
+ */
+typedef struct {
+    uint64_t                    next;         /* the next new index */
+    uint64_t                    floor;        /* the source's first */
+    uint64_t                    given;        /* bit i: next - 1 - i */
+    uint32_t                    ssrc;         /* the source numbered */
+    uint16_t                    off;          /* its seq + off: ours */
+    unsigned                    source:1;     /* ssrc is set */
+} ngx_webrtc_renumber_t;
+
+uint64_t ngx_webrtc_renumber(ngx_webrtc_renumber_t *rn, uint32_t ssrc,
+    uint16_t seq);
+
+
+/*
+ * A viewer's numbering of one track: the stream's index plus an offset,
+ * set by start() from the first packet's index and the viewer's first
+ * sequence number (below 2^15: no ROC change before a packet it gets).
+ * Its receiver tells the ROC from the sequence number alone: an index
+ * that far ahead moves the offset so that the viewer's numbering goes on
+ * from its highest (the packets before are not sent again), an index
+ * that far behind or before the offset's first is not sent
+ * (NGX_WEBRTC_INDEX_NONE).  resend: a retransmission, which moves
+ * nothing.
+ */
+typedef struct {
+    int64_t                     off;          /* stream index + off: ours */
+    uint64_t                    floor;        /* ours since the offset */
+    uint64_t                    next;         /* highest sent + 1 */
+} ngx_webrtc_out_index_t;
+
+void ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
+    uint16_t first);
+uint64_t ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index,
+    int resend);
+
+
 #endif /* _NGX_WEBRTC_RTP_H_INCLUDED_ */

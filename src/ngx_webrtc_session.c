@@ -526,7 +526,7 @@ ngx_webrtc_session_connected(ngx_webrtc_session_t *s)
 }
 
 
-/* the role's reports, then the tracks' bitrates for the status */
+/* the role's reports, then the tracks' bitrates and SSRCs for the status */
 
 static void
 ngx_webrtc_session_report(ngx_event_t *ev)
@@ -542,6 +542,9 @@ ngx_webrtc_session_report(ngx_event_t *ev)
         ngx_webrtc_registry_bitrate(&s->tracks[i], &s->shm->tracks[i],
                                     ngx_current_msec);
     }
+
+    s->shm->srtp_ssrcs = s->srtp.nssrcs;
+    s->shm->srtp_ssrc_dropped = s->srtp.ssrc_dropped;
 
     ngx_add_timer(&s->rtcp_timer, ngx_webrtc_worker->conf->rtcp_interval);
 }

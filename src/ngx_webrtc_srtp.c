@@ -18,11 +18,20 @@
  * (ngx_webrtc_gcm.c) for everything it needs: outgoing SRTP and SRTCP,
  * incoming SRTCP.  Publishers, and viewers with AES-CM-HMAC-SHA1-80, get
  * libsrtp2 contexts.
+ *
+ * A peer sends from a few SSRCs (audio, video, retransmissions; a viewer
+ * its receivers').  For every SSRC that authenticates, libsrtp2's
+ * ssrc_any_inbound adds a stream, half a KiB searched linearly for every
+ * packet: the SSRCs offered and the first ones learned are accepted, up
+ * to NGX_WEBRTC_SRTP_SSRCS, and packets of others are dropped before
+ * decryption.
  */
 
 
 static ngx_int_t ngx_webrtc_srtp_policy(ngx_webrtc_srtp_t *sr,
     srtp_t *srtp, ngx_uint_t profile, u_char *key, ngx_uint_t inbound);
+static ngx_int_t ngx_webrtc_srtp_ssrc(ngx_webrtc_srtp_t *sr, uint32_t ssrc);
+static void ngx_webrtc_srtp_ssrc_drop(ngx_webrtc_srtp_t *sr, uint32_t ssrc);
 static void ngx_webrtc_srtp_cleanup(void *data);
 
 
@@ -48,6 +57,37 @@ ngx_webrtc_srtp_init(ngx_log_t *log)
     ngx_webrtc_srtp_initialized = 1;
 
     return NGX_OK;
+}
+
+
+/* an SSRC the peer offered, or one of its authentic packets came from */
+
+void
+ngx_webrtc_srtp_ssrc_add(ngx_webrtc_srtp_t *sr, uint32_t ssrc)
+{
+    if (ngx_webrtc_srtp_ssrc(sr, ssrc) == NGX_DECLINED) {
+        sr->ssrcs[sr->nssrcs++] = ssrc;
+    }
+}
+
+
+/*
+ * NGX_OK: accepted; NGX_DECLINED: new, and there is room to learn it;
+ * NGX_BUSY: new, and no room
+ */
+
+static ngx_int_t
+ngx_webrtc_srtp_ssrc(ngx_webrtc_srtp_t *sr, uint32_t ssrc)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < sr->nssrcs; i++) {
+        if (sr->ssrcs[i] == ssrc) {
+            return NGX_OK;
+        }
+    }
+
+    return (sr->nssrcs < NGX_WEBRTC_SRTP_SSRCS) ? NGX_DECLINED : NGX_BUSY;
 }
 
 
@@ -152,21 +192,19 @@ ngx_webrtc_srtp_policy(ngx_webrtc_srtp_t *sr, srtp_t *srtp,
 
 
 /*
- * an outgoing RTP packet: the header (12 bytes) is at pkt, the payload is
- * put after it protected; pkt has room for the tag.  Returns the length.
+ * an outgoing RTP packet: the header (12 bytes, its sequence number the
+ * low 16 bits of the SRTP index) is at pkt, the payload is put after it
+ * protected; pkt has room for the tag.  libsrtp2 estimates the index
+ * itself, from the sequence number.  Returns the length.
  */
 
 ssize_t
-ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t *out_index,
-    u_char *pkt, u_char *payload, size_t plen)
+ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t index, u_char *pkt,
+    u_char *payload, size_t plen)
 {
-    int       n;
-    uint64_t  index;
+    int  n;
 
     if (sr->rtp_out.ctx) {
-        index = ngx_webrtc_srtp_out_index(out_index,
-                                          (uint16_t) (pkt[2] << 8 | pkt[3]));
-
         return ngx_webrtc_gcm_protect(&sr->rtp_out, pkt, 12, payload, plen,
                                       (uint32_t) (index >> 16));
     }
@@ -183,16 +221,29 @@ ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t *out_index,
 }
 
 
-/* incoming SRTP in place: publishers only (a viewer sends no media) */
+/*
+ * incoming SRTP in place: publishers only (a viewer sends no media); buf
+ * has at least the 12 bytes of an RTP header
+ */
 
 ngx_int_t
 ngx_webrtc_srtp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
 {
     int                n;
+    uint32_t           ssrc;
+    ngx_int_t          known;
     srtp_err_status_t  rc;
 
     if (sr->in == NULL) {
         return NGX_DECLINED;
+    }
+
+    ssrc = ngx_webrtc_be32(buf + 8);
+
+    known = ngx_webrtc_srtp_ssrc(sr, ssrc);
+    if (known == NGX_BUSY) {
+        ngx_webrtc_srtp_ssrc_drop(sr, ssrc);
+        return NGX_ERROR;
     }
 
     n = (int) *len;
@@ -204,20 +255,34 @@ ngx_webrtc_srtp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
         return NGX_ERROR;
     }
 
+    if (known == NGX_DECLINED) {
+        sr->ssrcs[sr->nssrcs++] = ssrc;
+    }
+
     *len = n;
 
     return NGX_OK;
 }
 
 
-/* incoming SRTCP in place */
+/* incoming SRTCP in place; buf has at least 8 bytes */
 
 ngx_int_t
 ngx_webrtc_srtcp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
 {
     int                n;
     ssize_t            rc;
+    uint32_t           ssrc;
+    ngx_int_t          known;
     srtp_err_status_t  err;
+
+    ssrc = ngx_webrtc_be32(buf + 4);
+
+    known = ngx_webrtc_srtp_ssrc(sr, ssrc);
+    if (known == NGX_BUSY) {
+        ngx_webrtc_srtp_ssrc_drop(sr, ssrc);
+        return NGX_ERROR;
+    }
 
     if (sr->rtcp_in.ctx) {
         rc = ngx_webrtc_gcm_unprotect_rtcp(&sr->rtcp_in, buf, *len,
@@ -229,21 +294,42 @@ ngx_webrtc_srtcp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf, size_t *len)
         }
 
         *len = rc;
-        return NGX_OK;
+
+    } else {
+        n = (int) *len;
+
+        err = srtp_unprotect_rtcp(sr->in, buf, &n);
+        if (err != srtp_err_status_ok) {
+            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, sr->log, 0,
+                           "webrtc: SRTCP unprotect failed: %d", (int) err);
+            return NGX_ERROR;
+        }
+
+        *len = n;
     }
 
-    n = (int) *len;
-
-    err = srtp_unprotect_rtcp(sr->in, buf, &n);
-    if (err != srtp_err_status_ok) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, sr->log, 0,
-                       "webrtc: SRTCP unprotect failed: %d", (int) err);
-        return NGX_ERROR;
+    if (known == NGX_DECLINED) {
+        sr->ssrcs[sr->nssrcs++] = ssrc;
     }
-
-    *len = n;
 
     return NGX_OK;
+}
+
+
+/* a packet of an SSRC beyond the limit: counted, and told once */
+
+static void
+ngx_webrtc_srtp_ssrc_drop(ngx_webrtc_srtp_t *sr, uint32_t ssrc)
+{
+    if (sr->ssrc_dropped++ == 0) {
+        ngx_log_error(NGX_LOG_INFO, sr->log, 0,
+                      "webrtc: peer sends from more than %d SSRCs, "
+                      "dropping the packets of others",
+                      NGX_WEBRTC_SRTP_SSRCS);
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, sr->log, 0,
+                   "webrtc: packet of SSRC %uD dropped", ssrc);
 }
 
 

@@ -14,10 +14,22 @@
 #include <srtp2/srtp.h>
 
 
+/*
+ * SSRCs a peer may send from: libsrtp2 keeps a stream for each (searched
+ * linearly for every packet), and each has its own SRTCP replay window
+ */
+#define NGX_WEBRTC_SRTP_SSRCS  NGX_WEBRTC_SRTCP_REPLAY
+
+
 /* the SRTP contexts of one session, both ways */
 typedef struct {
     srtp_t                      in;
     srtp_t                      out;
+
+    /* the peer's SSRCs: offered, or learned from authentic packets */
+    uint32_t                    ssrcs[NGX_WEBRTC_SRTP_SSRCS];
+    ngx_uint_t                  nssrcs;
+    uint64_t                    ssrc_dropped; /* packets of other SSRCs */
 
     /* a viewer with AES-GCM: OpenSSL instead of libsrtp2 */
     ngx_webrtc_gcm_t            rtp_out;
@@ -32,9 +44,10 @@ typedef struct {
 
 
 ngx_int_t ngx_webrtc_srtp_init(ngx_log_t *log);
+void ngx_webrtc_srtp_ssrc_add(ngx_webrtc_srtp_t *sr, uint32_t ssrc);
 ngx_int_t ngx_webrtc_srtp_create(ngx_webrtc_srtp_t *sr, ngx_pool_t *pool,
     ngx_uint_t profile, u_char *material, ngx_uint_t gcm);
-ssize_t ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t *out_index,
+ssize_t ngx_webrtc_srtp_protect(ngx_webrtc_srtp_t *sr, uint64_t index,
     u_char *pkt, u_char *payload, size_t plen);
 ngx_int_t ngx_webrtc_srtp_unprotect(ngx_webrtc_srtp_t *sr, u_char *buf,
     size_t *len);

@@ -272,7 +272,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
         sk->has_profile = 0;
 
         /* the next packet is from a new source: renumber from it */
-        sk->pub_ssrc = 0;
+        sk->rn.source = 0;
     }
 
     st->pub_pid = ngx_pid;
@@ -332,16 +332,18 @@ ngx_webrtc_stream_unpublish(ngx_webrtc_stream_t *st, u_char *id,
 /*
  * One packet of the publisher into the ring.  Sequence numbers and
  * timestamps are moved into the stream's space: a new source continues
- * where the last one ended, so viewers see one continuous stream.
+ * where the last one ended, so viewers see one continuous stream, and
+ * each packet kept has an index that no other packet of the track gets
+ * (the viewers' SRTP indexes follow it): a late packet whose place is
+ * taken is dropped.
  */
 
 void
 ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     ngx_webrtc_rtp_t *rtp, ngx_uint_t keyframe)
 {
-    uint16_t                    seq;
     uint32_t                    ts;
-    uint64_t                    idx;
+    uint64_t                    idx, index;
     ngx_uint_t                  i, k;
     ngx_msec_t                  now;
     ngx_webrtc_slot_t           slot;
@@ -355,28 +357,30 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     sk = &st->tracks[k];
     now = ngx_current_msec;
 
-    if (sk->pub_ssrc != rtp->ssrc || !sk->started) {
+    if (!sk->rn.source || sk->rn.ssrc != rtp->ssrc) {
+        /* a new source: its timestamps continue the stream's */
+
         if (sk->started) {
             sk->ts_off = sk->last_ts
                          + (uint32_t) ((uint64_t) (now - sk->last_msec)
                                        * sk->clock_rate / 1000)
                          + 1 - rtp->ts;
-            sk->seq_off = (uint16_t) (sk->next_seq - rtp->seq);
 
         } else {
             sk->ts_off = 0;
-            sk->seq_off = 0;
             sk->started = 1;
         }
-
-        sk->pub_ssrc = rtp->ssrc;
     }
 
-    seq = (uint16_t) (rtp->seq + sk->seq_off);
+    index = ngx_webrtc_renumber(&sk->rn, rtp->ssrc, rtp->seq);
+    if (index == NGX_WEBRTC_INDEX_NONE) {
+        /* late, and its place taken or gone */
+        return;
+    }
+
     ts = rtp->ts + sk->ts_off;
 
-    if ((int16_t) (seq - sk->next_seq) >= 0) {
-        sk->next_seq = (uint16_t) (seq + 1);
+    if (index + 1 == sk->rn.next) {
         sk->last_ts = ts;
         sk->last_msec = now;
     }
@@ -390,7 +394,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     }
 
     slot.ts = ts;
-    slot.seq = seq;
+    slot.seq = index;
     slot.len = (uint16_t) rtp->payload_len;
     slot.track = (uint8_t) k;
     slot.marker = rtp->marker;
@@ -398,7 +402,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 
     idx = ngx_webrtc_ring_write(&st->ring, &slot, rtp->payload);
 
-    sk->seq_map[seq & NGX_WEBRTC_RING_MASK] = (uint32_t) idx;
+    sk->seq_map[index & NGX_WEBRTC_RING_MASK] = (uint32_t) idx;
 
     for (i = 0; i < ngx_webrtc_stream_ndirty; i++) {
         if (ngx_webrtc_stream_dirty[i] == st) {

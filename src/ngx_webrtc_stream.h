@@ -41,15 +41,13 @@ typedef struct {
     unsigned                    has_profile:1;
 
     /* writer state: publisher numbering to stream numbering */
-    uint32_t                    pub_ssrc;
-    uint16_t                    seq_off;
+    ngx_webrtc_renumber_t       rn;
     uint32_t                    ts_off;
-    uint16_t                    next_seq;
     uint32_t                    last_ts;
     ngx_msec_t                  last_msec;
     unsigned                    started:1;
 
-    /* stream seq -> ring index, for retransmissions */
+    /* stream index (low bits) -> ring index, for retransmissions */
     uint32_t                    seq_map[NGX_WEBRTC_RING_SLOTS];
 } ngx_webrtc_stream_track_t;
 

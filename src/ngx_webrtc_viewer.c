@@ -363,6 +363,7 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     ssize_t                  len;
     uint16_t                 seq;
     uint32_t                 ts;
+    uint64_t                 index;
     ngx_webrtc_track_t      *t;
     ngx_webrtc_shm_track_t  *st;
 
@@ -382,11 +383,16 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
          * no wrap (which moves SRTP's rollover counter) can come before
          * a packet the viewer receives, even if the first few are lost
          */
-        t->seq_off = (uint16_t) ((t->seq_off & 0x7fff) - slot->seq);
+        ngx_webrtc_out_index_start(&t->out, slot->seq, t->seq_start & 0x7fff);
         t->started = 1;
     }
 
-    seq = (uint16_t) (slot->seq + t->seq_off);
+    index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
+    if (index == NGX_WEBRTC_INDEX_NONE) {
+        return;
+    }
+
+    seq = (uint16_t) index;
     ts = slot->ts + t->ts_off;
 
     st = &s->shm->tracks[t - s->tracks];
@@ -422,8 +428,7 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     p[10] = (u_char) (t->out_ssrc >> 8);
     p[11] = (u_char) t->out_ssrc;
 
-    len = ngx_webrtc_srtp_protect(&s->srtp, &t->out_index, p, slot->data,
-                                  slot->len);
+    len = ngx_webrtc_srtp_protect(&s->srtp, index, p, slot->data, slot->len);
     if (len < 0) {
         return;
     }
@@ -645,11 +650,11 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         }
 
         /* the viewer's numbering back to the stream's */
-        seq = (uint16_t) (pid + i - t->seq_off);
+        seq = (uint16_t) (pid + i - (uint16_t) t->out.off);
         idx = st->tracks[k].seq_map[seq & NGX_WEBRTC_RING_MASK];
 
         if (ngx_webrtc_ring_read(&st->ring, idx, &slot) != NGX_OK
-            || slot.track != k || slot.seq != seq
+            || slot.track != k || (uint16_t) slot.seq != seq
             || st->ring.write_idx - slot.idx > NGX_WEBRTC_RING_SLOTS)
         {
             continue;

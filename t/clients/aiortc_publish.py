@@ -10,6 +10,7 @@ Debian's packages.
         [--video-codec any|h264|vp8] [--video-size 640x360] \
         [--close-no-delete] [--connect-timeout 10] [--print-offer] \
         [--keyframe-interval SECONDS] [--ignore-pli]
+        [--ssrc-flood N [--ssrc-flood-delay SECONDS]]
         [--dc-label chat] [--dc-messages N] [--dc-control FILE] [--dc-ping]
 
 Prints one JSON object per line on stdout:
@@ -44,6 +45,8 @@ Prints one JSON object per line on stdout:
                                               --ignore-pli
     {"event":"pli","ignored":true|false}      each PLI received, with the
                                               same flags
+    {"event":"ssrc_flood","packets":N}        --ssrc-flood sent (see
+                                              aiortc_setup.ssrc_flood)
 
 Exit status: 0 success, 2 HTTP error (POST not 201, DELETE not 200,
 connection refused), 3 no connection / connection lost, 1 anything else.
@@ -356,10 +359,14 @@ async def run(args):
     if await aiortc_setup.wait_connected(pc, args.connect_timeout):
         emit("connected")
         deadline = time.monotonic() + args.seconds
+        flood_at = time.monotonic() + args.ssrc_flood_delay
         while time.monotonic() < deadline and not stop_early.is_set():
             if aiortc_setup.lost(pc):
                 rc = 3
                 break
+            if args.ssrc_flood and time.monotonic() >= flood_at:
+                await aiortc_setup.ssrc_flood(pc, args.ssrc_flood)
+                args.ssrc_flood = 0
             if dc is not None and dc.readyState == "open":
                 if args.dc_ping and time.monotonic() >= next_ping:
                     dc.send(f"ping {time.time():.3f}")
@@ -559,6 +566,12 @@ def main():
     p.add_argument("--keyframe-interval", type=float, metavar="SECONDS",
                    help="video keyframes only every SECONDS (and on PLI "
                         "unless --ignore-pli); prints keyframe events")
+    p.add_argument("--ssrc-flood", type=int, default=0, metavar="N",
+                   help="once connected (and --ssrc-flood-delay later), "
+                        "send N SRTP packets of an unnegotiated payload "
+                        "type, each from its own SSRC; prints ssrc_flood")
+    p.add_argument("--ssrc-flood-delay", type=float, default=0,
+                   metavar="SECONDS")
     p.add_argument("--ignore-pli", action="store_true",
                    help="PLI from the server does not trigger a keyframe "
                         "(like OBS); prints keyframe and pli events")

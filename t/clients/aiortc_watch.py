@@ -10,7 +10,7 @@ Debian's packages.
         [--no-video] \
         [--max-retries 60] \
         [--connect-timeout 10] [--frame-timeout 10] [--frame-log] \
-        [--print-offer]
+        [--ssrc-flood N] [--print-offer]
 
 Offers recvonly audio and video transceivers. A 409 (stream not live) is
 retried with backoff (0.5, 1, 2, 4, then 5 s, shortened to Retry-After
@@ -39,6 +39,9 @@ Prints one JSON object per line on stdout:
      "height":..,"video_packets":N,"audio_packets":N,"video_lost":N,
      "audio_lost":N,"bad_extensions":N}
                                                  every --stats-interval s
+    {"event":"ssrc_flood","packets":N}           --ssrc-flood sent, after
+                                                 the first frame (see
+                                                 aiortc_setup.ssrc_flood)
     {"event":"disconnected","connection":..,"ice":..,"dtls":..}
     {"event":"deleted","status":200}             after DELETE
     {"event":"closed","connection":..}           --close-no-delete: after
@@ -223,6 +226,8 @@ async def run(args):
                     rc = 3
                     break
                 await asyncio.sleep(0.02)
+        if rc == 0 and args.ssrc_flood:
+            await aiortc_setup.ssrc_flood(pc, args.ssrc_flood, rtcp=True)
         start = time.monotonic()
         next_stats = start + args.stats_interval
         while rc == 0 and time.monotonic() - start < args.seconds \
@@ -252,6 +257,10 @@ def main():
     p.add_argument("--stats-interval", type=float, default=1)
     p.add_argument("--frame-log", action="store_true",
                    help="print every decoded video frame")
+    p.add_argument("--ssrc-flood", type=int, default=0, metavar="N",
+                   help="after the first frame, send N SRTCP receiver "
+                        "reports, each from its own SSRC; prints "
+                        "ssrc_flood")
     p.add_argument("--strict-extensions", action="store_true",
                    help="keep aiortc's BUNDLE header-extension bug (a "
                         "1-byte audio-level with abs-send-time's id "

@@ -142,7 +142,7 @@ main(void)
     u_char            copy[1600], copy2[5][128];
     ngx_webrtc_replay_t  replay[NGX_WEBRTC_SRTCP_REPLAY];
     uint16_t          seq;
-    uint64_t          hi, index;
+    uint64_t          index;
     srtp_t            tx, rx;
     ngx_webrtc_gcm_t  g;
 
@@ -169,19 +169,6 @@ main(void)
 
     ngx_webrtc_gcm_free(&g);
 
-    /* the index: first packet, wrap, retransmission from before it */
-
-    hi = 0;
-    index = ngx_webrtc_srtp_out_index(&hi, 65534);
-    ok(index == 65534, "first index is the sequence number");
-    index = ngx_webrtc_srtp_out_index(&hi, 1);
-    ok(index == 65537 && hi == 65537, "a wrap moves the ROC to 1");
-    index = ngx_webrtc_srtp_out_index(&hi, 65535);
-    ok(index == 65535 && hi == 65537,
-       "a retransmission from before the wrap keeps ROC 0");
-    index = ngx_webrtc_srtp_out_index(&hi, 2);
-    ok(index == 65538, "then on with ROC 1");
-
     /* against libsrtp2, from a master key and salt as DTLS exports them */
 
     if (srtp_init() != srtp_err_status_ok) {
@@ -203,20 +190,23 @@ main(void)
     equal = 0;
     received = 0;
     sizes = 0;
-    hi = 0;
-    seq = 65500;
+    index = 65500;
 
     for (i = 0; i < 120; i++) {
 
-        /* 100 in order across the wrap, a retransmission every 10th */
+        /*
+         * 100 in order across the wrap, a retransmission every 10th; the
+         * index exact, as the server knows it, and libsrtp2's own
+         * estimate from the sequence number must agree
+         */
         if (i % 10 == 9) {
-            seq -= 5;
+            index -= 5;
         }
 
         plen = (i * 97) % 1300;
         sizes += (plen == 0);
 
-        index = ngx_webrtc_srtp_out_index(&hi, seq);
+        seq = (uint16_t) index;
 
         rtp_packet(pkt, seq, 90000 + i * 3000, 0x11223344, payload, plen);
         len = ngx_webrtc_gcm_protect(&g, pkt, 12, payload, plen,
@@ -240,9 +230,9 @@ main(void)
         }
 
         if (i % 10 == 9) {
-            seq += 5;
+            index += 5;
         } else {
-            seq++;
+            index++;
         }
     }
 

@@ -5,7 +5,9 @@ state, the end of a session). Import it before aiortc: it patches
 aioice, which aiortc imports."""
 
 import asyncio
+import os
 import signal
+import struct
 import sys
 import time
 
@@ -154,3 +156,24 @@ async def end(pc, session_url, headers, rc, args, tasks=()):
         rc = 2
     await close(pc, tasks)
     return rc
+
+
+async def ssrc_flood(pc, count, rtcp=False):
+    """Sends count packets, each from its own SSRC (0x5eed0000 + i) and
+    protected with the session's SRTP keys, as a hostile peer would: RTP
+    of payload type 35 (negotiated by no one) from a publisher, or (rtcp)
+    an empty receiver report from a viewer. Paced in bursts of 50, so
+    that loopback's socket buffers lose none. Prints {"event":
+    "ssrc_flood","packets":count}."""
+    dtls = pc.getTransceivers()[0].receiver.transport
+    for i in range(count):
+        ssrc = 0x5EED0000 + i
+        if rtcp:
+            data = struct.pack("!BBHL", 0x80, 201, 1, ssrc)
+        else:
+            data = struct.pack("!BBHLL", 0x80, 35, i & 0xFFFF, i * 3000,
+                               ssrc) + os.urandom(100)
+        await dtls._send_rtp(data)
+        if i % 50 == 49:
+            await asyncio.sleep(0.01)
+    emit("ssrc_flood", packets=count)
