@@ -44,7 +44,8 @@ WebRTCTest - run a private nginx for the WebRTC module tests
 
 Every object owns one nginx instance in its own prefix directory,
 F<build/t/E<lt>nameE<gt>-E<lt>pidE<gt>/> under the repository, with
-F<logs/>, F<tmp/> (temp paths) and F<clients/> (captured client output).
+F<logs/>, F<tmp/> (temp paths), F<clients/> (captured client output) and
+F<sanitizer/> (reports of a sanitized nginx).
 The prefix is removed at exit when all tests passed, unless
 C<WEBRTC_KEEP=1>.
 
@@ -417,7 +418,11 @@ Content of F<logs/error.log>.
 Idempotent. Kills leftover clients, stops nginx, then runs these as
 tests on the error log, ignoring lines that match C<allow>: no
 C<[alert]>, no C<[emerg]>, no C<[crit]>, no "exited on signal" (core
-dumps included), no "exited with fatal code". With C<leak_check> also:
+dumps included), no "exited with fatal code", and no non-empty
+sanitizer report (the first 20 lines of each are shown): nginx is started
+with C<log_path=PREFIX/sanitizer/nginx> added to C<ASAN_OPTIONS> and
+C<UBSAN_OPTIONS>, so that a sanitized nginx writes F<nginx.PID> files
+there. With C<leak_check> also:
 no AddressSanitizer / LeakSanitizer / UBSan ("runtime error:") report
 and no "open socket ... left in connection".
 
@@ -518,10 +523,11 @@ sub new {
     $prefix = "$ROOT/build/t/$name-$$-" . ++$n while -e $prefix;
     $self->{prefix} = $prefix;
 
-    make_path(map { "$prefix/$_" }
-        qw(logs clients tmp/body tmp/proxy tmp/fastcgi tmp/uwsgi tmp/scgi));
-    # workers may run as nobody: let them write temp files
-    chmod 0777, map { "$prefix/tmp/$_" } qw(body proxy fastcgi uwsgi scgi);
+    make_path(map { "$prefix/$_" } qw(logs clients sanitizer
+        tmp/body tmp/proxy tmp/fastcgi tmp/uwsgi tmp/scgi));
+    # workers may run as nobody: let them write temp files and reports
+    chmod 0777, "$prefix/sanitizer",
+        map { "$prefix/tmp/$_" } qw(body proxy fastcgi uwsgi scgi);
 
     $self->{http_port} = _free_port('tcp', 1);
     $self->{udp_port} = _free_port('udp', $self->{workers} + 4);
@@ -727,7 +733,14 @@ sub start {
     my @cmd = ($self->{nginx}, '-p', "$p/", '-c', "$p/nginx.conf",
         '-e', "$p/logs/error.log");
 
-    my ($rc, $out, $err) = $self->_run_sync(20, \@cmd);
+    # a sanitized nginx writes its reports there, one file per process
+    # (done fails on any); other binaries ignore these variables
+    my %env = map {
+        $_ => join(':', grep { defined && length } $ENV{$_},
+                   "log_path=$p/sanitizer/nginx")
+    } qw(ASAN_OPTIONS UBSAN_OPTIONS);
+
+    my ($rc, $out, $err) = $self->_run_sync(20, \@cmd, \%env);
     if ($rc != 0) {
         croak "nginx failed to start (exit $rc):\n$out$err\n"
             . $self->_log_tail;
@@ -1318,14 +1331,14 @@ sub parse_events {
 
 # run a short command synchronously (used for nginx itself)
 sub _run_sync {
-    my ($self, $timeout, $cmd) = @_;
+    my ($self, $timeout, $cmd, $env) = @_;
     my $n = ++$self->{client_seq};
     my $c = WebRTCTest::Client->_spawn(
         cmd     => $cmd,
         stdout  => "$self->{prefix}/logs/cmd-$n.out",
         stderr  => "$self->{prefix}/logs/cmd-$n.err",
         timeout => $timeout,
-        env     => {},
+        env     => $env // {},
         # nginx's master daemonizes: do not kill the group after exit
         keep_group => 1,
     );
@@ -1383,7 +1396,20 @@ sub done {
             or Test::More::diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
     }
 
+    my @reports = $self->_sanitizer_reports;
+    Test::More::ok(!@reports, "$self->{name}: no sanitizer report file")
+        or Test::More::diag(@reports);
+
     return $self;
+}
+
+# the first 20 lines of every non-empty report of a sanitized nginx
+sub _sanitizer_reports {
+    my ($self) = @_;
+    return map {
+        my @l = split /\n/, $self->read_file($_);
+        join "\n", "--- $_:", @l[0 .. ($#l < 19 ? $#l : 19)], '';
+    } grep { -s } glob "$self->{prefix}/sanitizer/*";
 }
 
 sub _kill_clients {
@@ -1406,6 +1432,8 @@ sub _cleanup {
             . " (no \$t->done?), stopping it") unless $self->{done};
         $self->stop;
     }
+    # a test that died before done: still show why nginx may have failed
+    Test::More::diag($self->_sanitizer_reports) unless $self->{done};
 
     return unless -d $self->{prefix};
     my $passing = eval { Test::More->builder->is_passing } // 0;
