@@ -99,10 +99,11 @@ $(BUILD)/fuzz/%: fuzz/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(UNIT_SRCS) -lnice -lcrypto
 
 # ring.c, as in its unit test, against the configured nginx tree
-$(BUILD)/fuzz/fuzz_mring: fuzz/fuzz_mring.c $(RING_SRCS) $(NGX_OBJS)/Makefile \
-                          $(wildcard src/ngx_webrtc*.h)
+$(BUILD)/fuzz/fuzz_mring: fuzz/fuzz_mring.c fuzz/slab_malloc.c $(RING_SRCS) \
+                          $(NGX_OBJS)/Makefile $(wildcard src/ngx_webrtc*.h)
 	@mkdir -p $(BUILD)/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NGX_INCS) -o $@ $< $(RING_SRCS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(NGX_INCS) -o $@ $< fuzz/slab_malloc.c \
+	    $(RING_SRCS)
 
 # a short run of every target from the seeds in fuzz/corpus/<target>/
 fuzz-smoke: fuzz

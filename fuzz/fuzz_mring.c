@@ -46,22 +46,6 @@ static size_t              sizes[IDS_MAX];    /* id -> record size */
 static reader_t            readers[READERS];
 
 
-/* the ring's memory, exactly its size */
-
-void *
-ngx_slab_alloc_locked(ngx_slab_pool_t *pool, size_t size)
-{
-    return malloc(size);
-}
-
-
-void
-ngx_slab_free_locked(ngx_slab_pool_t *pool, void *p)
-{
-    free(p);
-}
-
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
