@@ -221,8 +221,9 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
              * (sizeof("{\"kind\":\"application\",\"codec\":\"telephone-event\","
                        "\"packets\":,\"bytes\":,\"keyframes\":,\"lost\":,"
                        "\"bitrate\":,\"keyframe_requests\":,\"width\":,\"height\":,"
-                       "\"nacks\":,\"plis\":,\"rtt_ms\":,\"fraction_lost\":},")
-                + 12 * NGX_INT64_LEN);
+                       "\"nacks\":,\"nacks_refused\":,\"plis\":,\"rtt_ms\":,"
+                       "\"fraction_lost\":},")
+                + 13 * NGX_INT64_LEN);
 }
 
 
@@ -258,12 +259,14 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
                         "\"packets\":%uL,\"bytes\":%uL,\"keyframes\":%uL,"
                         "\"lost\":%uL,\"bitrate\":%uL,\"keyframe_requests\":%uL,"
                         "\"width\":%ui,\"height\":%ui,\"nacks\":%uL,"
-                        "\"plis\":%uL,\"rtt_ms\":%ui,\"fraction_lost\":%ui}",
+                        "\"nacks_refused\":%uL,\"plis\":%uL,\"rtt_ms\":%ui,"
+                        "\"fraction_lost\":%ui}",
                         i ? "," : "", ngx_http_webrtc_kinds[t->kind & 3],
                         ngx_webrtc_codec_name(t->codec),
                         t->packets, t->bytes, t->keyframes, t->lost,
                         t->bitrate, t->keyframe_requests, t->width, t->height,
-                        t->nacks, t->plis, t->rtt, t->fraction_lost);
+                        t->nacks, t->nacks_refused, t->plis, t->rtt,
+                        t->fraction_lost);
     }
 
     return ngx_cpymem(p, "]}", 2);

@@ -30,6 +30,7 @@ typedef struct {
     uint64_t                    bitrate;
     uint64_t                    keyframe_requests;
     uint64_t                    nacks;        /* viewer: packets resent */
+    uint64_t                    nacks_refused;  /* viewer: over the cap */
     uint64_t                    plis;         /* viewer: PLI/FIR received */
     ngx_uint_t                  rtt;          /* viewer: ms, from RR */
     ngx_uint_t                  fraction_lost;  /* viewer: 1/256, RR */

@@ -649,6 +649,11 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
             return;
         }
 
+        if (v->nack_budget == 0) {
+            s->shm->tracks[t - s->tracks].nacks_refused++;
+            continue;
+        }
+
         /* the viewer's numbering back to the stream's */
         seq = (uint16_t) (pid + i - (uint16_t) t->out.off);
         idx = st->tracks[k].seq_map[seq & NGX_WEBRTC_RING_MASK];
@@ -663,11 +668,8 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         r = &v->resent[slot.idx & (NGX_WEBRTC_RESENT - 1)];
 
         if (r->idx == slot.idx && now - r->at < NGX_WEBRTC_RESEND_GAP) {
+            s->shm->tracks[t - s->tracks].nacks_refused++;
             continue;
-        }
-
-        if (v->nack_budget == 0) {
-            return;
         }
 
         v->nack_budget--;
