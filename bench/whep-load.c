@@ -22,6 +22,11 @@
  * Janus has nominated the pair. A keepalive every 25 s keeps the Janus
  * session alive; media handling and measurements are the same.
  *
+ * -N makes every viewer a hostile one for the test of the server's NACK
+ * cap: R times a second it NACKs the last C packets of its video SSRC,
+ * all of them already received; what comes back again is counted in
+ * "dups" (packets whose sequence number was already received).
+ *
  * -F makes one viewer a relay for that run: every packet it receives is
  * decrypted and sent on as plain RTP (audio and video to their own ports),
  * so that Janus's RTP mountpoint gets the publisher's stream as nginx
@@ -54,6 +59,8 @@
  *   -J ID    Janus streaming plugin, mountpoint ID
  *   -F addr:audio_port:video_port
  *            relay the one session's media there as plain RTP (-n 1)
+ *   -N R[:C] NACK flood: R times a second, a NACK for the last C video
+ *            packets (default 100), all received
  *
  * Exit status: 0 if every session came up, 1 otherwise, 64 on bad usage.
  */
@@ -199,6 +206,7 @@ struct session_s {
     uint64_t     t_up_ns;
     uint64_t     next_rr_ns;
     uint64_t     next_consent_ns;
+    uint64_t     next_flood_ns;
     uint32_t     drops;           /* SO_RXQ_OVFL */
 
     int          joined;
@@ -214,6 +222,7 @@ typedef struct {
     volatile uint64_t  launched, posted, up, failed, joined;
     volatile uint64_t  packets, bytes, rtcp, gaps, dups, nacks, recovered;
     volatile uint64_t  auth_ok, auth_fail, drops, sr, gcm;
+    volatile uint64_t  flood_nacks;               /* -N: packets asked */
     volatile uint64_t  lost, expected;            /* final */
     volatile uint64_t  first_post_ns, last_up_ns;
     volatile uint64_t  win_packets, win_bytes, win_gaps;  /* in the window */
@@ -235,6 +244,7 @@ static int            g_n = 1, g_rate = 100, g_procs = 1, g_sample = 16;
 static double         g_duration = 10, g_warm = 2;
 static const char    *g_json, *g_token, *g_pids, *g_bind;
 static int            g_quiet, g_keep, g_janus;
+static int            g_flood_rate, g_flood_count = 100;    /* -N */
 static int            g_fwd = -1;     /* -F: the relay's socket */
 static struct sockaddr_in  g_fwd_to[2];   /* by kind */
 static SSL_CTX       *g_ctx;
@@ -1505,6 +1515,26 @@ send_nack(session_t *s, ssrc_t *st, uint16_t first, int count)
 }
 
 
+/* -N: a NACK for the last packets of the video SSRC, all received */
+static void
+send_nack_flood(session_t *s)
+{
+    int     i;
+    ssrc_t *st;
+
+    for (i = 0; i < s->n_ss; i++) {
+        st = &s->ss[i];
+        if (st->kind != K_VIDEO || !st->init) {
+            continue;
+        }
+        send_nack(s, st, (uint16_t) (st->max_seq - g_flood_count + 1),
+                  g_flood_count);
+        g_cnt->nacks -= g_flood_count;
+        g_cnt->flood_nacks += g_flood_count;
+    }
+}
+
+
 static void
 send_rr(session_t *s, uint64_t now)
 {
@@ -1840,6 +1870,12 @@ tick(uint64_t now)
                 stun_send(s, 0);
                 s->next_consent_ns += 5000000000ull;
             }
+            if (g_flood_rate && now >= s->next_flood_ns) {
+                send_nack_flood(s);
+                s->next_flood_ns = (s->next_flood_ns ? s->next_flood_ns
+                                                     : now)
+                                   + 1000000000ull / g_flood_rate;
+            }
             if (g_janus && now >= s->next_keepalive_ns
                 && s->http == H_NONE)
             {
@@ -2050,7 +2086,7 @@ sum(counters_t *c, int procs, counters_t *t)
         S(launched); S(posted); S(up); S(failed); S(joined); S(packets);
         S(bytes); S(rtcp); S(gaps); S(dups); S(nacks); S(recovered);
         S(auth_ok); S(auth_fail); S(drops); S(sr); S(gcm); S(lost);
-        S(expected);
+        S(expected); S(flood_nacks);
 #undef S
         for (k = 0; k < 6; k++) {
             t->http_errors[k] += c[i].http_errors[k];
@@ -2080,7 +2116,8 @@ usage(void)
         "[-p processes]\n"
         "                 [-s sample] [-w warmup] [-P pid,...] [-j file] "
         "[-t token] [-B addr] [-k] [-q]\n"
-        "                 [-J mountpoint] [-F addr:audio_port:video_port]\n");
+        "                 [-J mountpoint] [-F addr:audio_port:video_port] "
+        "[-N rate[:count]]\n");
     exit(64);
 }
 
@@ -2132,7 +2169,7 @@ main(int argc, char **argv)
     double         setup_s, win_s, us_pkt;
     uint64_t       setup_pkts = 0;
 
-    while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:J:F:kqh")) != -1) {
+    while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:J:F:N:kqh")) != -1) {
         switch (o) {
         case 'u': parse_url(optarg); break;
         case 'n': g_n = atoi(optarg); break;
@@ -2154,6 +2191,14 @@ main(int argc, char **argv)
             }
             break;
         case 'F': forward_to(optarg); break;
+        case 'N':
+            if (sscanf(optarg, "%d:%d", &g_flood_rate, &g_flood_count) < 1
+                || g_flood_rate < 1 || g_flood_rate > 1000
+                || g_flood_count < 1 || g_flood_count > 16 * 32)
+            {
+                usage();
+            }
+            break;
         default: usage();
         }
     }
@@ -2309,6 +2354,7 @@ main(int argc, char **argv)
         "{\"sessions\":%d,\"sessions_up\":%llu,\"failed\":%llu,"
         "\"packets\":%llu,\"bytes\":%llu,\"lost\":%llu,\"expected\":%llu,"
         "\"gaps\":%llu,\"recovered\":%llu,\"nacks\":%llu,\"dups\":%llu,"
+        "\"flood_nacks\":%llu,"
         "\"drops\":%llu,\"auth_ok\":%llu,\"auth_fail\":%llu,\"rtcp\":%llu,"
         "\"srtp_gcm\":%llu,\"joined\":%d,"
         "\"join_ms\":{\"p50\":%.1f,\"p95\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
@@ -2327,6 +2373,7 @@ main(int argc, char **argv)
         (unsigned long long) t.lost, (unsigned long long) t.expected,
         (unsigned long long) t.gaps, (unsigned long long) t.recovered,
         (unsigned long long) t.nacks, (unsigned long long) t.dups,
+        (unsigned long long) t.flood_nacks,
         (unsigned long long) t.drops, (unsigned long long) t.auth_ok,
         (unsigned long long) t.auth_fail, (unsigned long long) t.rtcp,
         (unsigned long long) t.gcm, nj,
