@@ -158,7 +158,8 @@ clean:
 # CI form (`make bench-smoke`).
 
 BENCH_CFLAGS := -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
-BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor
+BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor \
+                $(BUILD)/bench/udp-flood
 
 .PHONY: bench bench-tools bench-smoke
 
@@ -167,6 +168,10 @@ bench-tools: $(BENCH_BINS)
 $(BUILD)/bench/whep-load: bench/whep-load.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs nice libsrtp2 openssl)
+
+$(BUILD)/bench/udp-flood: bench/udp-flood.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 $(BUILD)/bench/floor: bench/floor.c src/ngx_webrtc_gcm.c src/ngx_webrtc_gcm.h
 	@mkdir -p $(BUILD)/bench
