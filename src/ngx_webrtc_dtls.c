@@ -24,10 +24,29 @@
 #define NGX_WEBRTC_SRTP_PROFILES  "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 
 
+/*
+ * OpenSSL 3.0 does not survive every record it should silently discard
+ * (RFC 6347 4.1.2.7): a protected record shorter than its cipher's nonce
+ * and tag leaves the connection failing every later read, and with CBC
+ * suites (encrypt-then-MAC) any record with a bad MAC is fatal.  Anyone
+ * able to send from the peer's address would end the session with one
+ * datagram.  So only AEAD suites are offered (RFC 8827 requires
+ * ECDHE-ECDSA with AES-128-GCM of every WebRTC implementation; the
+ * certificate is ECDSA), and once connected a datagram reaches OpenSSL
+ * only if all its records are well framed and long enough for the suite.
+ */
+#define NGX_WEBRTC_DTLS_CIPHERS   "ECDHE-ECDSA-AES128-GCM-SHA256:"             \
+                                  "ECDHE-ECDSA-AES256-GCM-SHA384:"             \
+                                  "ECDHE-ECDSA-CHACHA20-POLY1305"
+#define NGX_WEBRTC_DTLS_HEADER    13
+
+
 static int ngx_webrtc_dtls_verify(int ok, X509_STORE_CTX *x509_store);
 static ngx_int_t ngx_webrtc_dtls_certificate(ngx_log_t *log,
     ngx_str_t *fingerprint);
 static ngx_int_t ngx_webrtc_dtls_done(ngx_webrtc_dtls_t *d);
+static ngx_int_t ngx_webrtc_dtls_records(ngx_webrtc_dtls_t *d, u_char *p,
+    size_t len);
 static ngx_int_t ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_dtls_t *d);
 static void ngx_webrtc_dtls_set_timer(ngx_webrtc_dtls_t *d);
 static void ngx_webrtc_dtls_free(void *data);
@@ -69,6 +88,12 @@ ngx_webrtc_dtls_init(ngx_log_t *log, ngx_str_t *fingerprint)
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER|SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                        ngx_webrtc_dtls_verify);
+
+    if (SSL_CTX_set_cipher_list(ctx, NGX_WEBRTC_DTLS_CIPHERS) != 1) {
+        ngx_ssl_error(NGX_LOG_EMERG, log, 0,
+                      "SSL_CTX_set_cipher_list() failed");
+        return NGX_ERROR;
+    }
 
     /* OpenSSL picks the first of ours that the client offers: GCM first */
     if (SSL_CTX_set_tlsext_use_srtp(ctx, NGX_WEBRTC_SRTP_PROFILES) != 0) {
@@ -286,6 +311,12 @@ ngx_webrtc_dtls_input(ngx_webrtc_dtls_t *d, u_char *buf, size_t len)
             return NGX_WEBRTC_DTLS_ALERT;
         }
 
+        return NGX_WEBRTC_DTLS_AGAIN;
+    }
+
+    if (d->done && ngx_webrtc_dtls_records(d, buf, len) != NGX_OK) {
+        ngx_log_debug0(NGX_LOG_DEBUG_EVENT, d->log, 0,
+                       "webrtc: DTLS datagram not for OpenSSL, dropped");
         return NGX_WEBRTC_DTLS_AGAIN;
     }
 
@@ -520,7 +551,48 @@ ngx_webrtc_dtls_done(ngx_webrtc_dtls_t *d)
         return NGX_ERROR;
     }
 
+    /* the shortest protected record: explicit nonce (GCM), tag, a byte */
+    d->min_record = (SSL_CIPHER_get_cipher_nid(SSL_get_current_cipher(d->ssl))
+                     == NID_chacha20_poly1305) ? 16 + 1 : 8 + 16 + 1;
+
     d->done = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A connected peer's datagram: records of the four content types of
+ * DTLS 1.2, each whole, the protected ones (epoch > 0) no shorter than
+ * the suite allows.  Anything else is not the peer's: it stays away from
+ * OpenSSL (see NGX_WEBRTC_DTLS_CIPHERS).
+ */
+
+static ngx_int_t
+ngx_webrtc_dtls_records(ngx_webrtc_dtls_t *d, u_char *p, size_t len)
+{
+    size_t  n;
+
+    while (len) {
+        if (len < NGX_WEBRTC_DTLS_HEADER) {
+            return NGX_DECLINED;
+        }
+
+        n = (size_t) p[11] << 8 | p[12];
+
+        if (p[0] < 20 || p[0] > 23 || p[1] != 0xfe
+            || n > len - NGX_WEBRTC_DTLS_HEADER)
+        {
+            return NGX_DECLINED;
+        }
+
+        if ((p[3] || p[4]) && n < d->min_record) {
+            return NGX_DECLINED;
+        }
+
+        p += NGX_WEBRTC_DTLS_HEADER + n;
+        len -= NGX_WEBRTC_DTLS_HEADER + n;
+    }
 
     return NGX_OK;
 }

@@ -55,6 +55,7 @@ typedef struct {
     const char                 *error;        /* why it failed */
     const char                 *profile_name;
     ngx_uint_t                  profile;
+    size_t                      min_record;   /* protected, in bytes */
 
     unsigned                    done:1;
     unsigned                    capture:1;
