@@ -7,6 +7,9 @@
 #   make static   build nginx from full source with the module linked in
 #   make asan     the same with AddressSanitizer and UBSan (build/asan/)
 #   make test-asan   the end-to-end tests against that nginx
+#   make soak     hostile UDP to every worker port while a stream plays,
+#                 60 s at 100,000 datagrams/s (SOAK_SECONDS, SOAK_RATE):
+#                 t/46-hostile-udp.t at full settings (make test: 5 s)
 
 SHELL        := /bin/bash
 
@@ -161,7 +164,7 @@ BENCH_CFLAGS := -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
 BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor \
                 $(BUILD)/bench/udp-flood
 
-.PHONY: bench bench-tools bench-smoke
+.PHONY: bench bench-tools bench-smoke soak
 
 bench-tools: $(BENCH_BINS)
 
@@ -186,3 +189,13 @@ bench: test-deps
 bench-smoke: test-deps
 	$(MAKE) module bench-tools
 	tools/netns.sh $(PROVE) -v t/70-bench-smoke.t
+
+# hostile UDP (bench/udp-flood) while a stream plays; the summary line
+# gives the achieved rate, the kernel's drops, memory and CPU
+SOAK_SECONDS ?= 60
+SOAK_RATE    ?= 100000
+
+soak: test-deps
+	$(MAKE) module bench-tools
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_RATE=$(SOAK_RATE) \
+	    tools/netns.sh $(PROVE) -v t/46-hostile-udp.t
