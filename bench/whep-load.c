@@ -1493,7 +1493,6 @@ send_nack(session_t *s, ssrc_t *st, uint16_t first, int count)
     int       len = 12, i;
     uint16_t  pid, blp;
 
-    g_cnt->nacks += count;
     pkt[0] = 0x81;                   /* V=2, FMT=1 generic NACK */
     pkt[1] = 205;
     *(uint32_t *) (pkt + 4) = htonl(s->my_ssrc);
@@ -1529,7 +1528,6 @@ send_nack_flood(session_t *s)
         }
         send_nack(s, st, (uint16_t) (st->max_seq - g_flood_count + 1),
                   g_flood_count);
-        g_cnt->nacks -= g_flood_count;
         g_cnt->flood_nacks += g_flood_count;
     }
 }
@@ -1722,7 +1720,9 @@ rtp_input(session_t *s, uint8_t *buf, int len)
     s->pkt_count++;
 
     if (gap) {
-        send_nack(s, st, gap_first, gap > NACK_MAX ? NACK_MAX : gap);
+        gap = gap > NACK_MAX ? NACK_MAX : gap;
+        send_nack(s, st, gap_first, gap);
+        g_cnt->nacks += gap;
     }
 
     verify = !s->joined || g_sample <= 1 || s->pkt_count % g_sample == 0;
