@@ -45,7 +45,7 @@ plan skip_all => "no $load (make bench-tools)" unless -x $load;
 my $T0 = time;
 my $ASAN = ($ENV{WEBRTC_NGINX} // '') =~ m{/asan/} ? 1 : 0;
 
-my $ROUNDS = $ENV{CHURN_ROUNDS} // 10;
+my $ROUNDS = 10;
 my $WHIP = 450;                 # per round
 my $WHEP = 550;                 # per round, 50 of each 11th
 # 110 = 92 + 5 + 5 + 4 + 4: per 550, 460, 25, 25, 20 and 20
