@@ -62,6 +62,29 @@
  *   -N R[:C] NACK flood: R times a second, a NACK for the last C video
  *            packets (default 100), all received
  *
+ * Churn (-E): sessions are created and ended, at most -c at a time, each
+ * in one of the ways a server must clean up after; session i ends the
+ * way the i-th entry of the list says (cycling):
+ *   delete     POST, then DELETE of its Location at once (no ICE)
+ *   up-delete  ICE, DTLS, -h ms up, then DELETE
+ *   close      ICE, DTLS, -h ms up, then a DTLS close_notify
+ *   silent     ICE, DTLS, -h ms up, then nothing: consent expires
+ *   halfopen   ICE checks for -h ms (and until one is answered), never
+ *              DTLS: the setup timeout
+ * A silent session keeps its UDP socket (unused) and its place among the
+ * -c for -L ms after its end, a half-open one for -K ms: until the
+ * server has ended them, so that the server never holds more than -c
+ * sessions of the run and no new session takes a port it still knows.
+ * -W makes the
+ * offers sendonly (WHIP); a "%d" in the URL's path is a number no other
+ * live session of the run has (a stream per publisher). The summary says
+ * how many of each kind ended as meant; exit 0 if all did.
+ *
+ *   whep-load -u http://127.0.0.1:8080/whep/cam1 -n 1000 -r 300 -c 32 \
+ *             -E delete,delete,close,silent,halfopen -h 200 -L 13000 \
+ *             -K 3000 -d 60
+ *   whep-load -u http://127.0.0.1:8080/whip/c%d -W -E delete -n 500 ...
+ *
  * Exit status: 0 if every session came up, 1 otherwise, 64 on bad usage.
  */
 
@@ -115,6 +138,17 @@ enum { K_AUDIO = 0, K_VIDEO = 1 };
 enum {
     S_IDLE = 0, S_SIGNAL, S_ICE, S_DTLS, S_UP, S_FAILED, S_DONE
 };
+
+/* -E: how a churn session ends */
+enum {
+    E_NONE = 0, E_DELETE, E_UP_DELETE, E_CLOSE, E_SILENT, E_HALFOPEN, E_KINDS
+};
+
+static const char  *g_end_name[E_KINDS] = {
+    "", "delete", "up-delete", "close", "silent", "halfopen"
+};
+
+#define MAX_ENDS        256
 
 /* the HTTP exchange in progress, if any */
 enum { H_NONE = 0, H_CONNECT, H_SEND, H_RECV };
@@ -215,6 +249,13 @@ struct session_s {
     uint32_t     idr_start;
     uint32_t     idr_end;
     uint32_t     idr_cnt;
+
+    int          end;             /* E_*: churn only */
+    int          slot;            /* the "%d" of the URL, or -1 */
+    int          deleting;
+    int          ice_ok;          /* a check was answered */
+    uint64_t     end_at_ns;
+    char         location[512];
 };
 
 /* per-process counters in a shared mapping, written by the child only */
@@ -229,6 +270,7 @@ typedef struct {
     volatile int       all_up, finished;
     volatile int       http_errors[6];           /* 409, 503, other, conn */
     volatile int       in_state[S_DONE + 1];     /* sessions per state */
+    volatile uint64_t  end_ok[E_KINDS], end_failed[E_KINDS];
 } counters_t;
 
 typedef struct {
@@ -255,6 +297,16 @@ static float         *g_join;         /* this process's join times, ms */
 static session_t     *g_sess;
 static int            g_nsess;
 static volatile sig_atomic_t  g_stop;
+
+/* churn */
+static int            g_ends[MAX_ENDS], g_nends;
+static int            g_whip, g_conc = 32, g_hold_ms, g_linger_ms;
+static int            g_linger_half_ms;
+static int            g_active;
+static int           *g_slots;        /* free "%d" numbers, a FIFO */
+static int            g_slot_head, g_slot_n;
+static struct { int fd; uint64_t at; }  *g_linger;
+static int            g_nlinger;
 
 static uint8_t        g_rbuf[BATCH][PKT_SIZE];
 static char           g_cbuf[BATCH][CMSG_SPACE(sizeof(uint32_t))];
@@ -436,9 +488,10 @@ sdp_build(session_t *s, char *buf, size_t size, struct sockaddr_in *cand)
             "a=fingerprint:sha-256 %s\r\n"
             "a=setup:%s\r\n"
             "a=mid:%s\r\n"
-            "a=recvonly\r\n"
+            "a=%s\r\n"
             "a=rtcp-mux\r\n",
-            s->ufrag, s->pwd, g_fp, setup, s->m_mid[i]);
+            s->ufrag, s->pwd, g_fp, setup, s->m_mid[i],
+            g_whip ? "sendonly" : "recvonly");
         if (p >= e) {
             break;
         }
@@ -590,6 +643,11 @@ http_close(session_t *s)
 }
 
 
+static void churn_end(session_t *s, int ok);
+static void http_request(session_t *s, const char *method, const char *path,
+    const char *type, const char *body, size_t len);
+
+
 static void
 session_fail(session_t *s, int what)
 {
@@ -599,6 +657,109 @@ session_fail(session_t *s, int what)
     if (what >= 0 && what < 6) {
         g_cnt->http_errors[what]++;
     }
+    if (s->end) {
+        churn_end(s, 0);
+    }
+}
+
+
+/*
+ * A churn session has ended as meant (ok) or not: counted by kind, its
+ * sockets and contexts freed; a silent or half-open one's UDP socket
+ * stays, unused, with its place among the -c, while the server may
+ * still know it.
+ */
+static void
+churn_end(session_t *s, int ok)
+{
+    int  linger;
+
+    if (s->state == S_DONE) {
+        return;
+    }
+    if (ok) {
+        g_cnt->end_ok[s->end]++;
+    } else {
+        if (s->state != S_FAILED) {
+            g_cnt->failed++;
+        }
+        g_cnt->end_failed[s->end]++;
+        if (getenv("WHEP_LOAD_DEBUG")) {
+            fprintf(stderr, "session %d (%s) failed in state %d\n", s->idx,
+                    g_end_name[s->end], s->state);
+        }
+    }
+    s->state = S_DONE;
+
+    linger = s->end == E_SILENT ? g_linger_ms
+             : s->end == E_HALFOPEN ? g_linger_half_ms : 0;
+
+    http_close(s);
+    if (s->udp >= 0 && linger > 0) {
+        ep_ctl(EPOLL_CTL_DEL, s->udp, 0, &s->udp_tag);
+        g_linger[g_nlinger].fd = s->udp;
+        g_linger[g_nlinger].at = now_ns() + (uint64_t) linger * 1000000;
+        g_nlinger++;
+        s->udp = -1;
+    } else {
+        g_active--;
+    }
+    if (s->udp >= 0) {
+        ep_ctl(EPOLL_CTL_DEL, s->udp, 0, &s->udp_tag);
+        close(s->udp);
+        s->udp = -1;
+    }
+    if (s->ssl) {
+        SSL_free(s->ssl);       /* and its BIOs */
+        s->ssl = NULL;
+    }
+    if (s->srtp_in) {
+        srtp_dealloc(s->srtp_in);
+        s->srtp_in = NULL;
+    }
+    if (s->srtp_out) {
+        srtp_dealloc(s->srtp_out);
+        s->srtp_out = NULL;
+    }
+    free(s->req);
+    free(s->resp);
+    s->req = NULL;
+    s->resp = NULL;
+    if (s->slot >= 0) {
+        g_slots[(g_slot_head + g_slot_n++) % g_conc] = s->slot;
+        s->slot = -1;
+    }
+}
+
+
+/* sockets whose linger is over, in the order they were kept */
+static void
+churn_linger(uint64_t now)
+{
+    int  i, k;
+
+    for (i = 0, k = 0; i < g_nlinger; i++) {
+        if (now >= g_linger[i].at) {
+            close(g_linger[i].fd);
+            g_active--;
+        } else {
+            g_linger[k++] = g_linger[i];
+        }
+    }
+    g_nlinger = k;
+}
+
+
+/* the DELETE of a churn session */
+static void
+churn_delete(session_t *s)
+{
+    if (s->location[0] == '\0') {
+        churn_end(s, 0);
+        return;
+    }
+    s->deleting = 1;
+    http_request(s, "DELETE", s->location, NULL, NULL, 0);
 }
 
 
@@ -607,7 +768,9 @@ session_fail(session_t *s, int what)
 static void
 http_error(session_t *s)
 {
-    if (s->state == S_SIGNAL) {
+    if (s->deleting) {
+        churn_end(s, 0);
+    } else if (s->state == S_SIGNAL) {
         session_fail(s, 3);
     } else {
         http_close(s);
@@ -692,7 +855,7 @@ http_request(session_t *s, const char *method, const char *path,
 static void
 whep_request(session_t *s)
 {
-    char  sdp[SDP_BUF];
+    char  sdp[SDP_BUF], path[1024 + 16];
     int   n;
 
     rand_str(s->ufrag, 8);
@@ -708,7 +871,12 @@ whep_request(session_t *s)
     if (n < 0) {
         die("offer too long");
     }
-    http_request(s, "POST", g_url.path, "application/sdp", sdp, n);
+    if (s->slot >= 0) {
+        snprintf(path, sizeof(path), g_url.path, s->slot);
+    } else {
+        snprintf(path, sizeof(path), "%s", g_url.path);
+    }
+    http_request(s, "POST", path, "application/sdp", sdp, n);
 }
 
 
@@ -739,6 +907,13 @@ static void janus_response(session_t *s, int status, char *body, char *end);
 static void
 whep_response(session_t *s, int status, char *body, char *end)
 {
+    char  *loc;
+
+    if (s->deleting) {
+        s->deleting = 0;
+        churn_end(s, status == 200);
+        return;
+    }
     if (status == 409 && s->http_tries++ < 20) {
         /* no live publisher yet: retry in a second */
         g_cnt->http_errors[0]++;
@@ -755,6 +930,18 @@ whep_response(session_t *s, int status, char *body, char *end)
         return;
     }
     g_cnt->posted++;
+
+    loc = find_line(s->resp, "Location:", body);
+    if (loc) {
+        while (*loc == ' ') {
+            loc++;
+        }
+        copy_token(s->location, sizeof(s->location), loc);
+    }
+    if (s->end == E_DELETE) {
+        churn_delete(s);
+        return;
+    }
 
     if (sdp_parse(s, body, end) != 0) {
         session_fail(s, 2);
@@ -778,7 +965,9 @@ http_done(session_t *s)
     http_close(s);
     body = strstr(s->resp, "\r\n\r\n");
     if (sscanf(s->resp, "HTTP/1.%*d %d", &status) != 1 || body == NULL) {
-        if (s->state == S_SIGNAL) {
+        if (s->deleting) {
+            churn_end(s, 0);
+        } else if (s->state == S_SIGNAL) {
             session_fail(s, 2);
         }
         return;
@@ -1209,6 +1398,7 @@ ice_start(session_t *s)
 {
     s->state = S_ICE;
     s->stun_tries = 0;
+    s->end_at_ns = now_ns() + (uint64_t) g_hold_ms * 1000000;
     stun_send(s, !g_janus);
     s->next_stun_ns = now_ns() + 50000000ull;
     if (s->nominated) {
@@ -1359,6 +1549,7 @@ dtls_input(session_t *s, uint8_t *buf, int len)
         }
         s->state = S_UP;
         s->t_up_ns = now_ns();
+        s->end_at_ns = s->t_up_ns + (uint64_t) g_hold_ms * 1000000;
         s->next_rr_ns = s->t_up_ns + 1000000000ull;
         s->next_consent_ns = s->t_up_ns + 5000000000ull;
         g_cnt->up++;
@@ -1434,7 +1625,8 @@ stun_input(session_t *s, uint8_t *buf, int len)
     if (stun_message_get_class(&msg) != STUN_RESPONSE) {
         return;
     }
-    if (s->state == S_ICE && !g_janus) {
+    s->ice_ok = 1;
+    if (s->state == S_ICE && !g_janus && s->end != E_HALFOPEN) {
         dtls_start(s);
     }
 }
@@ -1839,6 +2031,10 @@ tick(uint64_t now)
             break;
 
         case S_ICE:
+            if (s->end == E_HALFOPEN && s->ice_ok && now >= s->end_at_ns) {
+                churn_end(s, 1);
+                break;
+            }
             if (now >= s->next_stun_ns) {
                 if (++s->stun_tries > 100) {
                     session_fail(s, 4);
@@ -1862,6 +2058,21 @@ tick(uint64_t now)
             break;
 
         case S_UP:
+            if (s->end && now >= s->end_at_ns && !s->deleting) {
+                switch (s->end) {
+                case E_UP_DELETE:
+                    churn_delete(s);
+                    break;
+                case E_CLOSE:
+                    SSL_shutdown(s->ssl);
+                    dtls_flush(s);
+                    churn_end(s, 1);
+                    break;
+                default: /* E_SILENT: just stop */
+                    churn_end(s, 1);
+                }
+                break;
+            }
             if (now >= s->next_rr_ns) {
                 send_rr(s, now);
                 s->next_rr_ns += 1000000000ull;
@@ -1975,6 +2186,21 @@ worker(int first, int count, double rate, uint64_t t0, uint64_t t_end)
     for (i = 0; i < count; i++) {
         g_sess[i].idx = first + i;
         g_sess[i].tcp = g_sess[i].udp = -1;
+        g_sess[i].slot = -1;
+        if (g_nends) {
+            g_sess[i].end = g_ends[(first + i) % g_nends];
+        }
+    }
+    if (g_nends) {
+        g_slots = calloc(g_conc, sizeof(int));
+        g_linger = calloc(count, sizeof(*g_linger));
+        if (g_slots == NULL || g_linger == NULL) {
+            die("out of memory");
+        }
+        for (i = 0; i < g_conc; i++) {
+            g_slots[i] = i;
+        }
+        g_slot_n = g_conc;
     }
     for (i = 0; i < BATCH; i++) {
         g_iov[i].iov_base = g_rbuf[i];
@@ -1990,11 +2216,23 @@ worker(int first, int count, double rate, uint64_t t0, uint64_t t_end)
         if (now >= t_end) {
             break;
         }
+        if (g_nends && launched == count && g_active == 0 && g_nlinger == 0) {
+            break;
+        }
         while (launched < count
-               && (double) (now - t0) / 1e9 * rate >= launched)
+               && (double) (now - t0) / 1e9 * rate >= launched
+               && (!g_nends || g_active < g_conc))
         {
             session_t *s = &g_sess[launched++];
             g_cnt->launched++;
+            if (g_nends) {
+                g_active++;
+                if (strstr(g_url.path, "%d")) {
+                    s->slot = g_slots[g_slot_head];
+                    g_slot_head = (g_slot_head + 1) % g_conc;
+                    g_slot_n--;
+                }
+            }
             if (g_janus) {
                 janus_request(s, J_CREATE);
             } else {
@@ -2026,6 +2264,9 @@ worker(int first, int count, double rate, uint64_t t0, uint64_t t_end)
                 g_cnt->in_state[i] = st[i];
             }
             tick(now);
+            if (g_nends) {
+                churn_linger(now);
+            }
             next_tick = now + 10000000ull;
         }
     }
@@ -2044,6 +2285,10 @@ worker(int first, int count, double rate, uint64_t t0, uint64_t t_end)
         if (s->state == S_UP && s->ssl && !g_keep) {
             SSL_shutdown(s->ssl);
             dtls_flush(s);
+        }
+        if (s->end && s->state != S_DONE) {
+            /* out of time */
+            churn_end(s, 0);
         }
     }
     g_cnt->finished = 1;
@@ -2094,6 +2339,10 @@ sum(counters_t *c, int procs, counters_t *t)
         for (k = 0; k <= S_DONE; k++) {
             t->in_state[k] += c[i].in_state[k];
         }
+        for (k = 0; k < E_KINDS; k++) {
+            t->end_ok[k] += c[i].end_ok[k];
+            t->end_failed[k] += c[i].end_failed[k];
+        }
         if (c[i].first_post_ns && (!t->first_post_ns
                                    || c[i].first_post_ns < t->first_post_ns))
         {
@@ -2117,8 +2366,76 @@ usage(void)
         "                 [-s sample] [-w warmup] [-P pid,...] [-j file] "
         "[-t token] [-B addr] [-k] [-q]\n"
         "                 [-J mountpoint] [-F addr:audio_port:video_port] "
-        "[-N rate[:count]]\n");
+        "[-N rate[:count]]\n"
+        "                 [-E end,... [-W] [-c max] [-h ms] [-L ms] [-K ms]]\n");
     exit(64);
+}
+
+
+/* -E delete,up-delete,close,silent,halfopen (any number, any order) */
+static void
+churn_ends(char *arg)
+{
+    int    k;
+    char  *tok, *save = NULL;
+
+    for (tok = strtok_r(arg, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save))
+    {
+        for (k = 1; k < E_KINDS; k++) {
+            if (strcmp(tok, g_end_name[k]) == 0) {
+                break;
+            }
+        }
+        if (k == E_KINDS || g_nends == MAX_ENDS) {
+            fprintf(stderr, "whep-load: -E: unknown end \"%s\" or more "
+                    "than %d\n", tok, MAX_ENDS);
+            usage();
+        }
+        g_ends[g_nends++] = k;
+    }
+}
+
+
+/* the churn summary: how each kind ended */
+static int
+churn_summary(counters_t *t, double seconds)
+{
+    int       k, n, all = 0;
+    char      out[2048], *p = out, *e = out + sizeof(out);
+    uint64_t  ok = 0;
+
+    p += snprintf(p, e - p, "{\"sessions\":%d,\"launched\":%llu,"
+                  "\"seconds\":%.2f,\"ends\":{", g_n,
+                  (unsigned long long) t->launched, seconds);
+    for (k = 1; k < E_KINDS; k++) {
+        for (n = 0; n < g_nends && g_ends[n] != k; n++) { /* void */ }
+        if (n == g_nends) {
+            continue;
+        }
+        p += snprintf(p, e - p, "%s\"%s\":{\"ok\":%llu,\"failed\":%llu}",
+                      all++ ? "," : "", g_end_name[k],
+                      (unsigned long long) t->end_ok[k],
+                      (unsigned long long) t->end_failed[k]);
+        ok += t->end_ok[k];
+    }
+    snprintf(p, e - p, "},\"ok\":%llu,\"failed\":%llu,"
+             "\"http\":{\"409\":%d,\"503\":%d,\"other\":%d,"
+             "\"conn\":%d,\"ice_dtls\":%d}}", (unsigned long long) ok,
+             (unsigned long long) t->failed, t->http_errors[0],
+             t->http_errors[1], t->http_errors[2], t->http_errors[3],
+             t->http_errors[4]);
+
+    printf("%s\n", out);
+    if (g_json) {
+        FILE  *jf = fopen(g_json, "w");
+
+        if (jf) {
+            fprintf(jf, "%s\n", out);
+            fclose(jf);
+        }
+    }
+    return ok == (uint64_t) g_n ? 0 : 1;
 }
 
 
@@ -2169,7 +2486,10 @@ main(int argc, char **argv)
     double         setup_s, win_s, us_pkt;
     uint64_t       setup_pkts = 0;
 
-    while ((o = getopt(argc, argv, "u:n:r:d:p:s:w:P:j:t:B:J:F:N:kqh")) != -1) {
+    while ((o = getopt(argc, argv,
+                       "u:n:r:d:p:s:w:P:j:t:B:J:F:N:E:c:h:L:K:Wkq"))
+           != -1)
+    {
         switch (o) {
         case 'u': parse_url(optarg); break;
         case 'n': g_n = atoi(optarg); break;
@@ -2199,6 +2519,12 @@ main(int argc, char **argv)
                 usage();
             }
             break;
+        case 'E': churn_ends(optarg); break;
+        case 'W': g_whip = 1; break;
+        case 'c': g_conc = atoi(optarg); break;
+        case 'h': g_hold_ms = atoi(optarg); break;
+        case 'L': g_linger_ms = atoi(optarg); break;
+        case 'K': g_linger_half_ms = atoi(optarg); break;
         default: usage();
         }
     }
@@ -2217,6 +2543,20 @@ main(int argc, char **argv)
     }
     if (g_procs > g_n) {
         g_procs = g_n;
+    }
+    if (g_nends && (g_janus || g_fwd >= 0 || g_conc < 1 || g_hold_ms < 0
+                    || g_linger_ms < 0 || g_linger_half_ms < 0))
+    {
+        fprintf(stderr, "whep-load: -E is for WHEP/WHIP, -c >= 1\n");
+        usage();
+    }
+    if (g_nends) {
+        /* the free "%d" numbers and the sockets are per process */
+        g_procs = 1;
+    }
+    if (g_whip && !g_nends) {
+        fprintf(stderr, "whep-load: -W only with -E\n");
+        usage();
     }
 
     rl.rlim_cur = rl.rlim_max = g_n + 4096;
@@ -2334,6 +2674,10 @@ main(int argc, char **argv)
         waitpid(kids[i], NULL, 0);
     }
     sum(cnt, g_procs, &t);
+
+    if (g_nends) {
+        return churn_summary(&t, (now_ns() - t0) / 1e9);
+    }
 
     sorted = malloc(sizeof(float) * g_n);
     nj = 0;

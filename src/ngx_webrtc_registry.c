@@ -65,6 +65,7 @@ ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_queue_init(&ctx->sh->sessions);
     ngx_queue_init(&ctx->sh->streams);
+    ngx_queue_init(&ctx->sh->spares);
 
     if (RAND_bytes(ctx->sh->ctl_key, NGX_WEBRTC_CTL_KEY_LEN) != 1) {
         return NGX_ERROR;

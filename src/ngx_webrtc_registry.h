@@ -84,6 +84,8 @@ typedef struct {
 
 typedef struct {
     ngx_queue_t                 streams;      /* ngx_webrtc_stream_t */
+    ngx_queue_t                 spares;       /* freed, with their rings */
+    ngx_uint_t                  nspares;
     ngx_queue_t                 sessions;     /* ngx_webrtc_shm_session_t */
     u_char                      ctl_key[NGX_WEBRTC_CTL_KEY_LEN];
     ngx_uint_t                  nsessions;

@@ -22,10 +22,14 @@ ngx_webrtc_ring_init_locked(ngx_webrtc_ring_t *r, ngx_slab_pool_t *shpool)
 {
     ngx_uint_t  i;
 
-    r->slots = ngx_slab_alloc_locked(shpool, NGX_WEBRTC_RING_SLOTS
-                                             * sizeof(ngx_webrtc_slot_t));
+    /* a spare stream's ring is used again: only its slots are reset */
+
     if (r->slots == NULL) {
-        return NGX_ERROR;
+        r->slots = ngx_slab_alloc_locked(shpool, NGX_WEBRTC_RING_SLOTS
+                                                 * sizeof(ngx_webrtc_slot_t));
+        if (r->slots == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     for (i = 0; i < NGX_WEBRTC_RING_SLOTS; i++) {

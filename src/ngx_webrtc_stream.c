@@ -22,6 +22,16 @@
 
 #define NGX_WEBRTC_DIRTY_MAX  8
 
+/*
+ * Streams freed are kept, with their packet rings, for the next streams
+ * created: a ring is 700 contiguous pages of the zone, and the slab
+ * allocator gives the first page of a freed run to the next small
+ * allocation (a session record), so that rings freed and allocated
+ * while sessions come and go leave holes no ring fits in, and a zone
+ * with a few streams refuses publishers (503).
+ */
+#define NGX_WEBRTC_STREAM_SPARES  8
+
 
 typedef struct ngx_webrtc_stream_local_s {
     ngx_queue_t                 queue;
@@ -95,6 +105,7 @@ ngx_webrtc_stream_acquire(ngx_str_t *name, ngx_uint_t create)
     ngx_queue_t                 *q;
     ngx_slab_pool_t             *shpool;
     ngx_webrtc_shm_t            *sh;
+    ngx_webrtc_slot_t           *slots;
     ngx_webrtc_stream_t         *st;
     ngx_webrtc_stream_worker_t  *sw;
 
@@ -130,9 +141,21 @@ ngx_webrtc_stream_acquire(ngx_str_t *name, ngx_uint_t create)
         return NULL;
     }
 
-    st = ngx_slab_calloc_locked(shpool, sizeof(ngx_webrtc_stream_t));
-    if (st == NULL) {
-        goto nomem;
+    if (!ngx_queue_empty(&sh->spares)) {
+        q = ngx_queue_head(&sh->spares);
+        ngx_queue_remove(q);
+        sh->nspares--;
+
+        st = ngx_queue_data(q, ngx_webrtc_stream_t, queue);
+        slots = st->ring.slots;
+        ngx_memzero(st, sizeof(ngx_webrtc_stream_t));
+        st->ring.slots = slots;
+
+    } else {
+        st = ngx_slab_calloc_locked(shpool, sizeof(ngx_webrtc_stream_t));
+        if (st == NULL) {
+            goto nomem;
+        }
     }
 
     /* the message ring comes with the first message or event stream */
@@ -203,8 +226,19 @@ static void
 ngx_webrtc_stream_free_locked(ngx_slab_pool_t *shpool,
     ngx_webrtc_stream_t *st)
 {
+    ngx_webrtc_shm_t  *sh;
+
+    sh = ngx_webrtc_worker->shm->sh;
+
     ngx_queue_remove(&st->queue);
     ngx_webrtc_mring_free_locked(&st->mring, shpool);
+
+    if (sh->nspares < NGX_WEBRTC_STREAM_SPARES) {
+        ngx_queue_insert_head(&sh->spares, &st->queue);
+        sh->nspares++;
+        return;
+    }
+
     ngx_webrtc_ring_free_locked(&st->ring, shpool);
     ngx_slab_free_locked(shpool, st);
 }
