@@ -114,6 +114,7 @@ ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
 
         if (!ngx_http_webrtc_events_timer.timer_set) {
             ngx_http_webrtc_events_timer.handler = ngx_http_webrtc_events_poll;
+            ngx_http_webrtc_events_timer.data = ngx_webrtc_worker;
             ngx_http_webrtc_events_timer.log = ngx_cycle->log;
             ngx_add_timer(&ngx_http_webrtc_events_timer,
                           NGX_HTTP_WEBRTC_SSE_POLL);

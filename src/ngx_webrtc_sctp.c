@@ -62,6 +62,7 @@ void
 ngx_webrtc_sctp_init(ngx_log_t *log)
 {
     ngx_webrtc_sctp_timer.handler = ngx_webrtc_sctp_timer_handler;
+    ngx_webrtc_sctp_timer.data = ngx_webrtc_worker;
     ngx_webrtc_sctp_timer.log = log;
     ngx_webrtc_sctp_timer.cancelable = 1;
 

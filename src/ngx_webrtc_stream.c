@@ -77,6 +77,7 @@ ngx_webrtc_stream_init(void)
     ngx_webrtc_stream_ndirty = 0;
 
     ngx_webrtc_stream_event.handler = ngx_webrtc_stream_posted;
+    ngx_webrtc_stream_event.data = ngx_webrtc_worker;
     ngx_webrtc_stream_event.log = ngx_webrtc_worker->log;
 }
 

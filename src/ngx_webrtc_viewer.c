@@ -117,6 +117,7 @@ ngx_webrtc_viewer_init(void)
     ngx_queue_init(&ngx_webrtc_viewer_replays);
 
     ngx_webrtc_viewer_replay_event.handler = ngx_webrtc_viewer_replay;
+    ngx_webrtc_viewer_replay_event.data = ngx_webrtc_worker;
     ngx_webrtc_viewer_replay_event.log = ngx_webrtc_worker->log;
 }
 

@@ -103,6 +103,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
     w->port = u->port;
 
     ngx_webrtc_worker_sweep_event.handler = ngx_webrtc_worker_sweep;
+    ngx_webrtc_worker_sweep_event.data = w;
     ngx_webrtc_worker_sweep_event.log = cycle->log;
     ngx_webrtc_worker_sweep_event.cancelable = 1;
     ngx_add_timer(&ngx_webrtc_worker_sweep_event,
