@@ -57,6 +57,7 @@ static ngx_queue_t           ngx_webrtc_stream_locals;
 static ngx_webrtc_stream_t  *ngx_webrtc_stream_dirty[NGX_WEBRTC_DIRTY_MAX];
 static ngx_uint_t            ngx_webrtc_stream_ndirty;
 static ngx_event_t           ngx_webrtc_stream_event;
+static ngx_webrtc_stream_publish_pt  ngx_webrtc_stream_publish_handler;
 
 
 void
@@ -65,9 +66,19 @@ ngx_webrtc_stream_init(void)
     ngx_queue_init(&ngx_webrtc_stream_locals);
 
     ngx_webrtc_stream_ndirty = 0;
+    ngx_webrtc_stream_publish_handler = NULL;
 
     ngx_webrtc_stream_event.handler = ngx_webrtc_stream_posted;
     ngx_webrtc_stream_event.log = ngx_webrtc_worker->log;
+}
+
+
+/* a consumer of every stream published here: the HLS packager */
+
+void
+ngx_webrtc_stream_on_publish(ngx_webrtc_stream_publish_pt handler)
+{
+    ngx_webrtc_stream_publish_handler = handler;
 }
 
 
@@ -204,6 +215,11 @@ ngx_webrtc_stream_free_locked(ngx_slab_pool_t *shpool,
     ngx_webrtc_stream_t *st)
 {
     ngx_queue_remove(&st->queue);
+
+    if (st->hls) {
+        ngx_slab_free_locked(shpool, st->hls);
+    }
+
     ngx_webrtc_mring_free_locked(&st->mring, shpool);
     ngx_webrtc_ring_free_locked(&st->ring, shpool);
     ngx_slab_free_locked(shpool, st);
@@ -284,6 +300,10 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
     st->ring.keyframe_idx = NGX_WEBRTC_RING_NONE;
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (ngx_webrtc_stream_publish_handler) {
+        ngx_webrtc_stream_publish_handler(st);
+    }
 
     return st;
 }

@@ -88,7 +88,14 @@ typedef struct {
     time_t                      rate_sec;
     ngx_uint_t                  rate_count;
     time_t                      rate_dropped; /* last second with drops */
+
+    /* the HLS store (ngx_webrtc_hls.c): one block, freed with the stream */
+    void                       *hls;
 } ngx_webrtc_stream_t;
+
+
+/* told in the publisher's worker that a publisher took the stream */
+typedef void (*ngx_webrtc_stream_publish_pt)(ngx_webrtc_stream_t *st);
 
 
 typedef struct ngx_webrtc_reader_s  ngx_webrtc_reader_t;
@@ -106,6 +113,7 @@ struct ngx_webrtc_reader_s {
 
 
 void ngx_webrtc_stream_init(void);
+void ngx_webrtc_stream_on_publish(ngx_webrtc_stream_publish_pt handler);
 void ngx_webrtc_stream_shutdown(void);
 void ngx_webrtc_stream_exit(void);
 
