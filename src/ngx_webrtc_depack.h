@@ -43,11 +43,18 @@ typedef struct {
     unsigned                    width;
     unsigned                    height;
 
+    size_t                      fu_start;     /* the FU-A's length prefix */
+
     unsigned                    started:1;    /* a frame is being built */
     unsigned                    keyframe:1;   /* it holds an IDR */
     unsigned                    broken:1;     /* a packet of it is lost */
     unsigned                    fu:1;         /* inside an FU-A */
     unsigned                    config_changed:1;  /* new SPS or PPS */
+
+    /* internal */
+    unsigned                    picture:1;    /* the frame has a slice */
+    unsigned                    seen:1;       /* next_seq is set */
+    unsigned                    delivered:1;  /* FRAME was returned */
 } ngx_webrtc_depack_t;
 
 
