@@ -32,6 +32,8 @@ CC           ?= cc
 UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
                 -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*_test.c))
+# tools the Perl tests run: t/05-fmp4.t muxes with fmp4_mux
+UNIT_TOOLS   := $(BUILD)/unit/fmp4_mux
 
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -Isrc \
@@ -80,7 +82,7 @@ run: deps
 	$(MAKE) module
 	tools/run.sh
 
-unit: $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
 $(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h t/unit/*.h)
 	@mkdir -p $(BUILD)/unit

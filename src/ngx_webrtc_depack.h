@@ -70,6 +70,17 @@ typedef struct {
  * A packet whose timestamp differs from the started frame's must be
  * preceded by ngx_webrtc_depack_end(): the caller sees the end of a frame
  * whose marker was lost.
+ *
+ * In detail: a gap just before a frame's first packet breaks that frame
+ * too (the lost packet may have been its start); so do an FU-A without
+ * its start or end and a second timestamp in one frame.  If a malformed
+ * payload carries the marker, the broken frame ends with it (-1 says so,
+ * no DROPPED follows).  A frame with no slice (SPS, PPS, SEI alone) ends
+ * with MORE: there is no sample, the parameter sets are kept.  Frames
+ * keep their SPS and PPS; access unit delimiters are left out.
+ * config_changed is set when a new SPS or PPS is kept, and cleared when
+ * the frame after the next FRAME starts: a caller sees it with the FRAME
+ * that brought the change (or the first FRAME after a dropped one).
  */
 int ngx_webrtc_depack_add(ngx_webrtc_depack_t *d, uint64_t seq, uint32_t ts,
     unsigned marker, u_char *p, size_t len);
@@ -77,7 +88,10 @@ int ngx_webrtc_depack_add(ngx_webrtc_depack_t *d, uint64_t seq, uint32_t ts,
 /* ends the started frame: FRAME, DROPPED, or MORE if none was started */
 int ngx_webrtc_depack_end(ngx_webrtc_depack_t *d);
 
-/* the avcC record from the last SPS and PPS; its size, 0 if none or short */
+/*
+ * the avcC record from the last SPS and PPS; its size, 0 if none or short;
+ * profiles 100, 110, 122, 144 and 244 get chroma_format and bit depths
+ */
 size_t ngx_webrtc_depack_avcc(ngx_webrtc_depack_t *d, u_char *buf,
     size_t size);
 

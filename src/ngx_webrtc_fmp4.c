@@ -221,7 +221,8 @@ ngx_webrtc_fmp4_codecs(u_char *buf, size_t size, ngx_webrtc_fmp4_track_t *t)
             return 0;
         }
 
-        p = (u_char *) memcpy(buf, "avc1.", 5) + 5;
+        memcpy(buf, "avc1.", 5);
+        p = buf + 5;
 
         for (i = 1; i < 4; i++) {
             *p++ = hex[t->config[i] >> 4];

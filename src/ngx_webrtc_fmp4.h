@@ -57,7 +57,12 @@ typedef struct {
 } ngx_webrtc_fmp4_run_t;
 
 
-/* ftyp + moov; returns the size written, 0 if buf is too short */
+/*
+ * ftyp + moov; returns the size written, 0 if buf is too short, a track
+ * is not H264 or OPUS, has id 0 or timescale 0, or H264 has no config.
+ * Opus: channels other than 1 are written as 2 (mapping family 0), a
+ * sample_rate of 0 as 48000.
+ */
 size_t ngx_webrtc_fmp4_init(u_char *buf, size_t size,
     ngx_webrtc_fmp4_track_t *tracks, size_t ntracks);
 
@@ -65,12 +70,16 @@ size_t ngx_webrtc_fmp4_init(u_char *buf, size_t size,
  * moof (mfhd with seq, a traf per run: tfhd default-base-is-moof, tfdt
  * version 1, trun with sizes, durations, flags and composition offsets)
  * and one mdat holding the runs' data in order; returns the size written,
- * 0 if buf is too short.
+ * 0 if buf is too short, a run's sample sizes do not add up to its len, or
+ * the fragment would pass 2 GB.
  */
 size_t ngx_webrtc_fmp4_fragment(u_char *buf, size_t size, uint32_t seq,
     ngx_webrtc_fmp4_run_t *runs, size_t nruns);
 
-/* the RFC 6381 CODECS value: "avc1.64001f", "opus"; returns its length */
+/*
+ * the RFC 6381 CODECS value: "avc1.64001f", "opus"; returns its length
+ * (no NUL is written), 0 if buf is too short or the codec has none
+ */
 size_t ngx_webrtc_fmp4_codecs(u_char *buf, size_t size,
     ngx_webrtc_fmp4_track_t *t);
 
