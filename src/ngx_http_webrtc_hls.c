@@ -240,7 +240,7 @@ ngx_http_webrtc_hls_parse(ngx_http_request_t *r, ngx_http_webrtc_hls_ctx_t *ctx,
     ctx->epoch = (uint32_t) n;
     file += 9;
 
-    if (end - file > 9 && ngx_strncmp(file, "init", 4) == 0
+    if (end - file >= 9 && ngx_strncmp(file, "init", 4) == 0
         && ngx_strncmp(end - 4, ".mp4", 4) == 0)
     {
         n = ngx_atoi(file + 4, end - 4 - file - 4);
@@ -544,7 +544,8 @@ ngx_http_webrtc_hls_playlist_locked(ngx_http_request_t *r,
 
         complete = (msn < cur) || (hls->ended && seg->nparts);
 
-        if (msn == cur && seg->nparts == 0 && hls->ended) {
+        if (msn == cur && seg->nparts == 0) {
+            /* nothing of it yet: the hint names its first part */
             break;
         }
 

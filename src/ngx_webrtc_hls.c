@@ -491,8 +491,11 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
                 pk->discontinuity = 1;
             }
 
+            /* the next frame may come a little later than this one did */
+
             cut = segment
-                  || now_us - pk->part_start + ngx_webrtc_hls_us(d, 90000)
+                  || now_us - pk->part_start
+                     + ngx_webrtc_hls_us(d + d / 2, 90000)
                      > (int64_t) conf->hls_part * 1000;
 
             if (cut) {
