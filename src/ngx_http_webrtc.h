@@ -57,6 +57,7 @@ typedef struct {
     ngx_flag_t                  viewers_follow; /* publisher gone: keep */
     ngx_uint_t                  dc_viewers;   /* off, publisher, all */
     ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
+    ngx_str_t                   record;       /* webrtc_record: directory */
 } ngx_http_webrtc_loc_conf_t;
 
 

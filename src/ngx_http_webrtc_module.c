@@ -188,6 +188,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_WEBRTC_EVENTS,
       NULL },
 
+    { ngx_string("webrtc_record"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, record),
+      NULL },
+
     { ngx_string("webrtc_events_url"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -522,6 +529,13 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->dc_viewers, prev->dc_viewers,
                               NGX_WEBRTC_DC_OFF);
     ngx_conf_merge_str_value(conf->events_url, prev->events_url, "");
+    ngx_conf_merge_str_value(conf->record, prev->record, "");
+
+    if (conf->record.len
+        && ngx_conf_full_name(cf->cycle, &conf->record, 0) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_ptr_value(conf->video_codecs, prev->video_codecs, NULL);
 

@@ -7,6 +7,7 @@
 #include "ngx_webrtc_hls.h"
 #include "ngx_webrtc_depack.h"
 #include "ngx_webrtc_fmp4.h"
+#include "ngx_webrtc_record.h"
 
 
 /*
@@ -60,7 +61,8 @@ typedef struct {
     ngx_queue_t                 queue;
     ngx_webrtc_reader_t         reader;
     ngx_webrtc_stream_t        *st;
-    ngx_webrtc_hls_t           *hls;
+    ngx_webrtc_hls_t           *hls;          /* NULL: recorded only */
+    ngx_webrtc_record_t        *rec;          /* NULL: not recorded */
     uint64_t                    cursor;
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     uint32_t                    gen;          /* hls->gen while ours */
@@ -68,6 +70,7 @@ typedef struct {
     ngx_webrtc_hls_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
 
     uint32_t                    init;         /* current init's id */
+    uint32_t                    fragments;    /* written: their mfhd */
     int64_t                     zero_us;      /* timeline start, store's */
     ngx_msec_t                  zero_msec;    /* ... and arrival time */
     int64_t                     pdt_zero;     /* wall clock at zero, ms */
@@ -87,7 +90,8 @@ typedef struct {
 } ngx_webrtc_hls_packager_t;
 
 
-static void ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st);
+static void ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st,
+    ngx_str_t *record);
 static void ngx_webrtc_hls_read(ngx_webrtc_reader_t *rd, ngx_uint_t event);
 static void ngx_webrtc_hls_slot(ngx_webrtc_hls_packager_t *pk,
     ngx_webrtc_slot_t *slot);
@@ -107,6 +111,10 @@ static void ngx_webrtc_hls_stop(ngx_webrtc_hls_packager_t *pk);
 
 
 static ngx_queue_t  ngx_webrtc_hls_packagers;
+
+
+#define ngx_webrtc_hls_ours(pk)                                              \
+    ((pk)->hls == NULL || (pk)->hls->gen == (pk)->gen)
 
 
 void
@@ -149,7 +157,7 @@ ngx_webrtc_hls_copy(ngx_webrtc_hls_t *hls, uint64_t pos, size_t len,
 /* a publisher took a stream in this worker: package it */
 
 static void
-ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st)
+ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st, ngx_str_t *record)
 {
     ngx_str_t                   name;
     ngx_uint_t                  k, video;
@@ -162,6 +170,10 @@ ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st)
 
     conf = ngx_webrtc_worker->conf;
     shpool = ngx_webrtc_worker->shm->shpool;
+
+    if (!conf->hls && record->len == 0) {
+        return;
+    }
 
     name.data = st->name;
     name.len = st->name_len;
@@ -229,6 +241,10 @@ ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st)
         goto failed;
     }
 
+    if (!conf->hls) {
+        goto store_done;
+    }
+
     ngx_shmtx_lock(&shpool->mutex);
 
     hls = st->hls;
@@ -266,12 +282,20 @@ ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st)
 
     pk->hls = hls;
 
+store_done:
+
     if (video) {
         /* VP8 and others: WebRTC playback only; HTTP says why */
         ngx_log_error(NGX_LOG_INFO, ngx_webrtc_worker->log, 0,
-                      "webrtc: stream \"%V\" has no HLS: its video codec "
-                      "cannot be carried in HLS", &name);
+                      "webrtc: stream \"%V\" is neither packaged nor "
+                      "recorded: its video codec cannot be carried in MP4",
+                      &name);
         goto failed;
+    }
+
+    if (record->len) {
+        pk->rec = ngx_webrtc_record_open(record, &name,
+                                         ngx_webrtc_worker->log);
     }
 
     pk->reader.st = st;
@@ -347,7 +371,7 @@ ngx_webrtc_hls_read(ngx_webrtc_reader_t *rd, ngx_uint_t event)
     st = pk->st;
 
     if (event == NGX_WEBRTC_READ_SHUTDOWN
-        || pk->hls->gen != pk->gen
+        || !ngx_webrtc_hls_ours(pk)
         || st->pub_pid != ngx_pid
         || ngx_memcmp(st->pub_id, pk->pub_id, NGX_WEBRTC_ID_LEN) != 0)
     {
@@ -683,8 +707,20 @@ ngx_webrtc_hls_start(ngx_webrtc_hls_packager_t *pk,
         }
     }
 
+    if (pk->rec && !pk->started
+        && ngx_webrtc_record_write(pk->rec, buf, len) != NGX_OK)
+    {
+        ngx_webrtc_record_close(pk->rec, 0);
+        pk->rec = NULL;
+    }
+
     shpool = ngx_webrtc_worker->shm->shpool;
     hls = pk->hls;
+
+    if (hls == NULL) {
+        pk->started = 1;
+        return NGX_OK;
+    }
 
     ngx_shmtx_lock(&shpool->mutex);
 
@@ -759,12 +795,24 @@ ngx_webrtc_hls_cut(ngx_webrtc_hls_packager_t *pk, int64_t end_us,
 
     if (n) {
         len = ngx_webrtc_fmp4_fragment(pk->out, pk->out_size,
-                                       (uint32_t) hls->nparts + 1, runs, n);
+                                       (uint32_t) ++pk->fragments, runs, n);
     }
 
     for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
         pk->tracks[k].nsamples = 0;
         pk->tracks[k].len = 0;
+    }
+
+    if (len && pk->rec
+        && ngx_webrtc_record_write(pk->rec, pk->out, len) != NGX_OK)
+    {
+        ngx_webrtc_record_close(pk->rec, end_us - pk->zero_us);
+        pk->rec = NULL;
+    }
+
+    if (hls == NULL) {
+        pk->part_start = end_us;
+        return;
     }
 
     if (len == 0 || len > hls->size / 4) {
@@ -926,7 +974,7 @@ ngx_webrtc_hls_tick(ngx_event_t *ev)
     pk = ev->data;
 
     if (!pk->done) {
-        if (pk->hls->gen != pk->gen
+        if (!ngx_webrtc_hls_ours(pk)
             || pk->st->pub_pid != ngx_pid
             || ngx_memcmp(pk->st->pub_id, pk->pub_id, NGX_WEBRTC_ID_LEN)
                != 0)
@@ -938,7 +986,7 @@ ngx_webrtc_hls_tick(ngx_event_t *ev)
         return;
     }
 
-    if (pk->hls->gen == pk->gen
+    if (pk->hls && pk->hls->gen == pk->gen
         && (ngx_msec_int_t) (pk->linger_until - ngx_current_msec) > 0)
     {
         ngx_add_timer(ev, NGX_WEBRTC_HLS_TICK);
@@ -979,13 +1027,20 @@ ngx_webrtc_hls_stop(ngx_webrtc_hls_packager_t *pk)
     conf = ngx_webrtc_worker->conf;
     shpool = ngx_webrtc_worker->shm->shpool;
 
-    ngx_shmtx_lock(&shpool->mutex);
-
-    if (pk->hls->gen == pk->gen) {
-        pk->hls->ended = 1;
+    if (pk->rec) {
+        ngx_webrtc_record_close(pk->rec, pk->part_start - pk->zero_us);
+        pk->rec = NULL;
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    if (pk->hls) {
+        ngx_shmtx_lock(&shpool->mutex);
+
+        if (pk->hls->gen == pk->gen) {
+            pk->hls->ended = 1;
+        }
+
+        ngx_shmtx_unlock(&shpool->mutex);
+    }
 
     pk->linger_until = ngx_current_msec
                        + conf->hls_window * conf->hls_fragment;

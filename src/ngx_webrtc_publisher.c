@@ -45,7 +45,7 @@ ngx_int_t
 ngx_webrtc_publisher_start(ngx_webrtc_session_t *s)
 {
     s->st = ngx_webrtc_stream_publish(&s->stream, s->id, s->tracks,
-                                      s->ntracks);
+                                      s->ntracks, &s->record);
     if (s->st == NULL) {
         return NGX_ERROR;
     }

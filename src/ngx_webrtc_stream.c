@@ -254,7 +254,7 @@ ngx_webrtc_stream_viewers(ngx_webrtc_stream_t *st, ngx_int_t n)
 
 ngx_webrtc_stream_t *
 ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
-    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks)
+    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks, ngx_str_t *record)
 {
     ngx_uint_t                  i;
     ngx_slab_pool_t            *shpool;
@@ -302,7 +302,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (ngx_webrtc_stream_publish_handler) {
-        ngx_webrtc_stream_publish_handler(st);
+        ngx_webrtc_stream_publish_handler(st, record);
     }
 
     return st;

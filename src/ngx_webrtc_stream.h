@@ -94,8 +94,12 @@ typedef struct {
 } ngx_webrtc_stream_t;
 
 
-/* told in the publisher's worker that a publisher took the stream */
-typedef void (*ngx_webrtc_stream_publish_pt)(ngx_webrtc_stream_t *st);
+/*
+ * told in the publisher's worker that a publisher took the stream, with
+ * the directory its publish is recorded to (empty: none)
+ */
+typedef void (*ngx_webrtc_stream_publish_pt)(ngx_webrtc_stream_t *st,
+    ngx_str_t *record);
 
 
 typedef struct ngx_webrtc_reader_s  ngx_webrtc_reader_t;
@@ -123,7 +127,7 @@ void ngx_webrtc_stream_release(ngx_webrtc_stream_t *st);
 void ngx_webrtc_stream_viewers(ngx_webrtc_stream_t *st, ngx_int_t n);
 
 ngx_webrtc_stream_t *ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
-    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks);
+    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks, ngx_str_t *record);
 void ngx_webrtc_stream_unpublish(ngx_webrtc_stream_t *st, u_char *id,
     ngx_uint_t close_viewers);
 void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,

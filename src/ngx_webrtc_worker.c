@@ -67,9 +67,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
     ngx_webrtc_viewer_init();
     ngx_webrtc_sctp_init(cycle->log);
 
-    if (conf->hls) {
-        ngx_webrtc_hls_init();
-    }
+    ngx_webrtc_hls_init();
 
     if (ngx_webrtc_srtp_init(cycle->log) != NGX_OK
         || ngx_webrtc_ice_init(cycle->log) != NGX_OK
@@ -142,9 +140,7 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
     ngx_webrtc_session_close_all();
     ngx_webrtc_viewer_shutdown();
 
-    if (w->conf->hls) {
-        ngx_webrtc_hls_exit();
-    }
+    ngx_webrtc_hls_exit();
 
     ngx_webrtc_stream_exit();
 

@@ -1,0 +1,139 @@
+
+/*
+ * Copyright (C) nginx WebRTC module authors
+ */
+
+
+#include "ngx_webrtc_record.h"
+
+
+/*
+ * The file is written with plain write(2) calls of one fragment each (a
+ * part: some tens of kilobytes every few hundred milliseconds), which go
+ * to the page cache; a write that fails or comes up short ends the
+ * recording with an error in the log, the file kept up to its last whole
+ * fragment.
+ */
+
+
+struct ngx_webrtc_record_s {
+    ngx_fd_t                    fd;
+    ngx_str_t                   path;
+    off_t                       size;
+    ngx_log_t                  *log;
+};
+
+
+ngx_webrtc_record_t *
+ngx_webrtc_record_open(ngx_str_t *dir, ngx_str_t *stream, ngx_log_t *log)
+{
+    u_char               *p;
+    ngx_tm_t              tm;
+    ngx_uint_t            n;
+    ngx_webrtc_record_t  *rec;
+
+    rec = ngx_calloc(sizeof(ngx_webrtc_record_t), log);
+    if (rec == NULL) {
+        return NULL;
+    }
+
+    rec->log = log;
+
+    /* <dir>/<stream>-YYYYmmdd-HHMMSS[-n].mp4 */
+
+    rec->path.data = ngx_alloc(dir->len + stream->len
+                               + sizeof("/-YYYYmmdd-HHMMSS-99.mp4"), log);
+    if (rec->path.data == NULL) {
+        ngx_free(rec);
+        return NULL;
+    }
+
+    ngx_gmtime(ngx_time(), &tm);
+
+    for (n = 0; n < 100; n++) {
+        p = ngx_sprintf(rec->path.data, "%V/%V-%4d%02d%02d-%02d%02d%02d",
+                        dir, stream, tm.ngx_tm_year, tm.ngx_tm_mon,
+                        tm.ngx_tm_mday, tm.ngx_tm_hour, tm.ngx_tm_min,
+                        tm.ngx_tm_sec);
+
+        if (n) {
+            p = ngx_sprintf(p, "-%ui", n);
+        }
+
+        p = ngx_cpymem(p, ".mp4", sizeof(".mp4"));
+        rec->path.len = p - 1 - rec->path.data;
+
+        rec->fd = ngx_open_file(rec->path.data, NGX_FILE_WRONLY,
+                                NGX_FILE_CREATE_OR_OPEN|O_EXCL,
+                                NGX_FILE_DEFAULT_ACCESS);
+
+        if (rec->fd != NGX_INVALID_FILE || ngx_errno != NGX_EEXIST) {
+            break;
+        }
+    }
+
+    if (rec->fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "webrtc: cannot record stream \"%V\": "
+                      ngx_open_file_n " \"%s\" failed", stream,
+                      rec->path.data);
+        ngx_free(rec->path.data);
+        ngx_free(rec);
+        return NULL;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "webrtc: recording stream \"%V\" "
+                  "to \"%V\"", stream, &rec->path);
+
+    return rec;
+}
+
+
+ngx_int_t
+ngx_webrtc_record_write(ngx_webrtc_record_t *rec, u_char *data, size_t len)
+{
+    ssize_t  n;
+
+    n = ngx_write_fd(rec->fd, data, len);
+
+    if (n == (ssize_t) len) {
+        rec->size += n;
+        return NGX_OK;
+    }
+
+    if (n == -1) {
+        ngx_log_error(NGX_LOG_ERR, rec->log, ngx_errno,
+                      "webrtc: recording \"%V\" stops: "
+                      ngx_write_fd_n " failed", &rec->path);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, rec->log, 0,
+                      "webrtc: recording \"%V\" stops: %z of %uz bytes "
+                      "written (disk full?)", &rec->path, n, len);
+
+        /* the last fragment is cut short: the file ends before it */
+        if (ftruncate(rec->fd, rec->size) == -1) {
+            ngx_log_error(NGX_LOG_ERR, rec->log, ngx_errno,
+                          "ftruncate() \"%V\" failed", &rec->path);
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+void
+ngx_webrtc_record_close(ngx_webrtc_record_t *rec, int64_t duration)
+{
+    if (ngx_close_file(rec->fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, rec->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", &rec->path);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, rec->log, 0,
+                  "webrtc: recorded \"%V\": %O bytes, %.3f s", &rec->path,
+                  rec->size, (double) duration / 1000000);
+
+    ngx_free(rec->path.data);
+    ngx_free(rec);
+}
