@@ -505,7 +505,10 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
             now_us = ngx_webrtc_hls_us(t, 90000);
             seg_us = now_us - pk->seg_start;
 
-            segment = key && seg_us >= (int64_t) conf->hls_fragment * 1000;
+            /* a keyframe a little early (a jittery GOP) still cuts */
+
+            segment = key
+                      && seg_us >= (int64_t) conf->hls_fragment * 1000 * 3 / 4;
 
             if (key && tk->dp.config_changed
                 && ngx_webrtc_hls_start(pk, tk, ext) == NGX_OK)
