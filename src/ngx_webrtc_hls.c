@@ -31,6 +31,7 @@
 #define NGX_WEBRTC_HLS_AUDIO_MAX     (64 * 1024)
 #define NGX_WEBRTC_HLS_TICK          1000   /* ms: is the publisher here */
 #define NGX_WEBRTC_HLS_READ_MAX      512    /* slots per read */
+#define NGX_WEBRTC_HLS_SEGMENT_MAX   30000  /* ms without a keyframe */
 
 
 typedef struct {
@@ -510,6 +511,19 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
             segment = key
                       && seg_us >= (int64_t) conf->hls_fragment * 1000 * 3 / 4;
 
+            if (!key && seg_us >= (int64_t) conf->hls_fragment * 1500) {
+                /*
+                 * a long GOP: ask the publisher for a keyframe (at most
+                 * once a second), and past NGX_WEBRTC_HLS_SEGMENT_MAX cut
+                 * anyway, so that a publisher without keyframes cannot
+                 * grow a segment out of the store
+                 */
+
+                ngx_webrtc_stream_keyframe_request(pk->st);
+
+                segment = (seg_us >= NGX_WEBRTC_HLS_SEGMENT_MAX * 1000);
+            }
+
             if (key && tk->dp.config_changed
                 && ngx_webrtc_hls_start(pk, tk, ext) == NGX_OK)
             {
@@ -882,6 +896,17 @@ ngx_webrtc_hls_segment_locked(ngx_webrtc_hls_packager_t *pk,
 {
     uint32_t                   disc;
     ngx_webrtc_hls_segment_t  *seg;
+
+    if (hls->nsegments) {
+        seg = &hls->segments[(hls->nsegments - 1)
+                             & (NGX_WEBRTC_HLS_SEGMENTS - 1)];
+
+        if (seg->nparts == 0) {
+            /* the last publisher left it empty: it is this one now */
+            hls->nsegments--;
+            pk->discontinuity |= seg->discontinuity;
+        }
+    }
 
     disc = 0;
 

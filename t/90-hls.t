@@ -12,7 +12,9 @@
 #     parts one after another; caching headers;
 #   - init + segments decode with ffmpeg: H.264 at the published frame
 #     rate and size, Opus audio, no decoder error;
-#   - the publisher leaves: the playlist ends (EXT-X-ENDLIST);
+#   - the publisher leaves: the playlist ends (EXT-X-ENDLIST); a new
+#     publisher continues it: the media sequence goes on after an
+#     EXT-X-DISCONTINUITY and a new init segment;
 #   - a VP8 publisher: 415 with the reason, WebRTC goes on.
 
 use strict;
@@ -183,6 +185,35 @@ ok($t->wait_for(sub { my (undef, $p) = playlist(); $p && $p->{ended} },
 is_deeply([HLSPlaylist::problems($pl)], [], 'the ended playlist keeps the '
     . 'rules') or diag($r->{body});
 $pub->finish(timeout => 15);
+
+# --- a new publisher continues the playlist ---------------------------
+
+my $last_old = $pl->{segments}[-1]{uri};
+my ($pub2, $pub2_id) = $t->spawn_publisher('aiortc', 'cam1', '--seconds',
+    60, '--video-codec', 'h264', '--keyframe-interval', 2);
+ok($pub2_id, 'a second publisher of cam1');
+ok($t->wait_for(sub {
+    ($r, $pl) = playlist();
+    return $pl && !$pl->{ended}
+        && grep { $_->{discontinuity} } @{ $pl->{segments} };
+}, timeout => 20, interval => 0.5), 'the playlist goes on with a '
+   . 'discontinuity') or diag($r->{body});
+is_deeply([HLSPlaylist::problems($pl)], [], 'and keeps the rules')
+    or diag($r->{body});
+my ($d) = grep { $_->{discontinuity} } @{ $pl->{segments} };
+ok($d && $d->{map} && $d->{map} ne $pl->{maps}[0],
+   'a new init segment at the discontinuity: ' . ($d->{map} // 'none'));
+my ($old_msn) = HLSPlaylist::uri_msn($last_old);
+my ($new_msn) = HLSPlaylist::uri_msn($d->{uri});
+cmp_ok($new_msn, '>', $old_msn, "the media sequence goes on ($old_msn, "
+       . "then $new_msn)");
+my $mi = $t->http(GET => "/hls/cam1/$d->{map}");
+my $ms = $t->http(GET => "/hls/cam1/$d->{uri}");
+$t->write_file("$dir/second.mp4", $mi->{body} . $ms->{body});
+$errors = `ffmpeg -v error -i $dir/second.mp4 -f null - 2>&1`;
+is($errors, '', 'the new publisher\'s first segment decodes');
+$pub2->signal('USR1');
+$pub2->finish(timeout => 15);
 
 # --- a codec HLS cannot carry -----------------------------------------
 
