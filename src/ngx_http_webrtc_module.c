@@ -377,7 +377,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->hls_fragment, 2000);
     ngx_conf_init_msec_value(wmcf->hls_part, 300);
     ngx_conf_init_uint_value(wmcf->hls_window, 6);
-    ngx_conf_init_size_value(wmcf->hls_size, 16 * 1024 * 1024);
+    ngx_conf_init_size_value(wmcf->hls_size, 8 * 1024 * 1024);
 
     if (wmcf->hls_part < 100 || wmcf->hls_part > 2000
         || wmcf->hls_fragment < 2 * wmcf->hls_part
