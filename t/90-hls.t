@@ -76,6 +76,10 @@ ok($t->wait_for(sub {
 
 is_deeply([HLSPlaylist::problems($pl)], [], 'the playlist keeps the rules')
     or diag($r->{body});
+my ($hs) = grep { $_->{stream} eq 'cam1' } @{ ($t->status // {})->{hls} // [] };
+ok($hs && $hs->{segments} >= 4 && $hs->{parts} > 20 && $hs->{bytes} > 0
+   && !$hs->{ended}, "the status shows the store: $hs->{segments} segments, "
+   . "$hs->{parts} parts, $hs->{bytes} bytes") or diag(explain($hs));
 is($r->{headers}{'content-type'}, 'application/vnd.apple.mpegurl',
    'playlist type');
 is($r->{headers}{'cache-control'}, 'max-age=1', 'a plain playlist lives 1 s');
