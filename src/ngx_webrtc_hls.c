@@ -82,6 +82,7 @@ typedef struct {
     unsigned                    need_key:1;
     unsigned                    discontinuity:1;
     unsigned                    done:1;
+    unsigned                    aligned:1;    /* by sender reports */
 
     u_char                     *out;
     size_t                      out_size;
@@ -100,6 +101,8 @@ static void ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk,
     ngx_webrtc_hls_track_t *tk, ngx_uint_t k);
 static ngx_int_t ngx_webrtc_hls_start(ngx_webrtc_hls_packager_t *pk,
     ngx_webrtc_hls_track_t *video, int64_t t);
+static void ngx_webrtc_hls_align(ngx_webrtc_hls_packager_t *pk,
+    ngx_uint_t v, int64_t t, uint32_t ts);
 static void ngx_webrtc_hls_cut(ngx_webrtc_hls_packager_t *pk,
     int64_t end_us, ngx_uint_t new_segment);
 static void ngx_webrtc_hls_segment_locked(ngx_webrtc_hls_packager_t *pk,
@@ -542,6 +545,10 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
             if (cut) {
                 ngx_webrtc_hls_cut(pk, now_us, segment);
             }
+
+            if (segment && !pk->aligned) {
+                ngx_webrtc_hls_align(pk, k, t, tk->dp.ts);
+            }
         }
 
         if (ngx_webrtc_hls_sample(tk, t, key) != NGX_OK) {
@@ -609,6 +616,63 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
                                >= (int64_t) conf->hls_fragment * 1000);
         }
     }
+}
+
+
+/*
+ * Audio on the video's timeline by the publisher's sender reports, once
+ * both tracks have one, at the start of a segment (the audio part is
+ * empty): until then audio stands where its first frame arrived.  The
+ * video frame with decode time t has stream RTP time ts.
+ */
+
+static int64_t
+ngx_webrtc_hls_ntp_us(uint64_t ntp)
+{
+    return (int64_t) (ntp >> 32) * 1000000
+           + (int64_t) (((ntp & 0xffffffff) * 1000000) >> 32);
+}
+
+
+static void
+ngx_webrtc_hls_align(ngx_webrtc_hls_packager_t *pk, ngx_uint_t v, int64_t t,
+    uint32_t ts)
+{
+    int64_t                     video_us, audio_us, dt, ext;
+    ngx_uint_t                  a;
+    ngx_webrtc_hls_track_t     *tk;
+    ngx_webrtc_stream_track_t  *sv, *sa;
+
+    a = 1 - v;
+    tk = &pk->tracks[a];
+    sv = &pk->st->tracks[v];
+    sa = &pk->st->tracks[a];
+
+    if (!tk->present || !tk->placed || tk->nsamples
+        || sv->sr_ntp == 0 || sa->sr_ntp == 0)
+    {
+        return;
+    }
+
+    /* the wall clock of this video frame, and of the audio report */
+
+    video_us = ngx_webrtc_hls_ntp_us(sv->sr_ntp)
+               + (int64_t) (int32_t) (ts - sv->sr_ts) * 1000000 / 90000;
+    audio_us = ngx_webrtc_hls_ntp_us(sa->sr_ntp);
+
+    /* the audio report's decode time: the frame's, moved by the clocks */
+
+    dt = t * 48000 / 90000 + (audio_us - video_us) * 48000 / 1000000;
+
+    ext = tk->ext_ts + (int32_t) (sa->sr_ts - tk->last_ts);
+
+    ngx_log_error(NGX_LOG_INFO, ngx_webrtc_worker->log, 0,
+                  "webrtc: HLS of \"%*s\": audio moved by %L ms to the "
+                  "video's clock by sender reports", pk->st->name_len,
+                  pk->st->name, (tk->origin - (ext - dt)) / 48);
+
+    tk->origin = ext - dt;
+    pk->aligned = 1;
 }
 
 

@@ -183,6 +183,11 @@ ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         if (t->ssrc == info.sr_ssrc) {
             t->sr_lsr = (uint32_t) (info.sr_ntp >> 16);
             t->sr_time = ngx_current_msec;
+
+            if (s->st) {
+                ngx_webrtc_stream_sender_report(s->st, t, info.sr_ssrc,
+                                                info.sr_ntp, info.sr_rtp_ts);
+            }
         }
     }
 }

@@ -289,6 +289,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
 
         /* the next packet is from a new source: renumber from it */
         sk->rn.source = 0;
+        sk->sr_ntp = 0;
     }
 
     st->pub_pid = ngx_pid;
@@ -585,6 +586,31 @@ ngx_webrtc_stream_wake_workers(ngx_webrtc_stream_t *st, ngx_uint_t armed_only)
                                            NGX_WEBRTC_CTL_WAKE, st->pub_id);
         }
     }
+}
+
+
+/*
+ * A sender report of the publisher's current source: wall clock and RTP
+ * time of one instant, for readers that put tracks on one timeline
+ */
+
+void
+ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
+    uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts)
+{
+    ngx_webrtc_stream_track_t  *sk;
+
+    sk = &st->tracks[t->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1];
+
+    if (st->pub_pid != ngx_pid || !sk->rn.source || sk->rn.ssrc != ssrc
+        || ntp == 0)
+    {
+        return;
+    }
+
+    sk->sr_ts = rtp_ts + sk->ts_off;
+    ngx_memory_barrier();
+    sk->sr_ntp = ntp;
 }
 
 

@@ -47,6 +47,10 @@ typedef struct {
     ngx_msec_t                  last_msec;
     unsigned                    started:1;
 
+    /* the source's last sender report, its RTP time in stream numbering */
+    uint64_t                    sr_ntp;       /* 0: none yet */
+    uint32_t                    sr_ts;
+
     /* stream index (low bits) -> ring index, for retransmissions */
     uint32_t                    seq_map[NGX_WEBRTC_RING_SLOTS];
 } ngx_webrtc_stream_track_t;
@@ -135,6 +139,8 @@ void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 void ngx_webrtc_stream_flush(void);
 void ngx_webrtc_stream_wake(void);
 void ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st);
+void ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st,
+    ngx_webrtc_track_t *t, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts);
 ngx_int_t ngx_webrtc_stream_message(ngx_webrtc_stream_t *st,
     ngx_uint_t origin, u_char *origin_id, ngx_str_t *label,
     ngx_uint_t binary, u_char *data, size_t len);
