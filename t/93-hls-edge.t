@@ -7,6 +7,7 @@
 #     50 requests for that part (the preload hint) at the same time;
 #   - 50 requests for a whole segment and for the init segment;
 #   - 50 plain playlist reloads;
+#   - parts, segments and init segments have an ETag (If-None-Match: 304);
 # every player gets a 200 with the same bytes as the origin's, and the
 # origin's access log shows one request per object.
 
@@ -206,6 +207,18 @@ is($o->http(GET => "/hls/cam1/$seg")->{body}, $sbody,
    "the segment's bytes are the origin's");
 is($o->http(GET => "/hls/cam1/$init")->{body}, $ibody,
    "the init's bytes are the origin's");
+
+# --- revalidation: the name is the version, and the ETag
+
+my $g = $o->http(GET => "/hls/cam1/$seg");
+my $etag = $g->{headers}{etag} // '';
+like($etag, qr/^"[0-9a-f]{8}-\d+"$/, "the segment has an ETag: $etag");
+is($o->http(GET => "/hls/cam1/$seg",
+            headers => { 'If-None-Match' => $etag })->{status}, 304,
+   'If-None-Match with it: 304');
+is($res[0]{headers}{etag}, $etag, 'the edge passes the ETag on');
+like($o->http(GET => "/hls/cam1/$init")->{headers}{etag} // '',
+     qr/^"[0-9a-f]{8}-init\d+"$/, 'the init segment has an ETag');
 
 # --- plain reloads: at most one origin request per second --------------
 
