@@ -161,7 +161,8 @@ clean:
 # CI form (`make bench-smoke`).
 
 BENCH_CFLAGS := -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
-BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor
+BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor \
+                $(BUILD)/bench/hls-wait
 
 .PHONY: bench bench-tools bench-smoke
 
@@ -170,6 +171,10 @@ bench-tools: $(BENCH_BINS)
 $(BUILD)/bench/whep-load: bench/whep-load.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs nice libsrtp2 openssl)
+
+$(BUILD)/bench/hls-wait: bench/hls-wait.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 $(BUILD)/bench/floor: bench/floor.c src/ngx_webrtc_gcm.c src/ngx_webrtc_gcm.h
 	@mkdir -p $(BUILD)/bench

@@ -56,6 +56,7 @@ static ngx_buf_t *ngx_http_webrtc_hls_playlist_locked(ngx_http_request_t *r,
     ngx_webrtc_hls_t *hls);
 static ngx_int_t ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
     ngx_webrtc_hls_t *hls);
+static ngx_int_t ngx_http_webrtc_hls_etag(ngx_http_webrtc_hls_ctx_t *ctx);
 static ngx_int_t ngx_http_webrtc_hls_send(ngx_http_request_t *r,
     ngx_buf_t *b, ngx_uint_t playlist, ngx_uint_t blocking, time_t max_age);
 static void ngx_http_webrtc_hls_wake(ngx_webrtc_reader_t *rd,
@@ -652,6 +653,10 @@ ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
 
         ngx_shmtx_unlock(&shpool->mutex);
 
+        if (ngx_http_webrtc_hls_etag(ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_http_webrtc_hls_send(r, b, 0, 0, 0);
     }
 
@@ -695,7 +700,61 @@ ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
 
     b->last = b->pos + len;
 
+    if (ngx_http_webrtc_hls_etag(ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_webrtc_hls_send(r, b, 0, 0, 0);
+}
+
+
+/*
+ * The name is the version (the bytes under a name never change): an ETag
+ * of it lets a player or a cache revalidate with If-None-Match and get a
+ * 304 from the not-modified filter.
+ */
+
+static ngx_int_t
+ngx_http_webrtc_hls_etag(ngx_http_webrtc_hls_ctx_t *ctx)
+{
+    u_char              *p;
+    ngx_table_elt_t     *h;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    p = ngx_pnalloc(r->pool, sizeof("\"ffffffff-init4294967295.65535\""));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "ETag");
+    h->value.data = p;
+
+    p = ngx_sprintf(p, "\"%08xD-%s%uD", ctx->epoch,
+                    ctx->kind == NGX_HTTP_WEBRTC_HLS_INIT ? "init" : "",
+                    ctx->msn);
+
+    if (ctx->kind == NGX_HTTP_WEBRTC_HLS_PART) {
+        p = ngx_sprintf(p, ".%uD", ctx->part);
+    }
+
+    *p++ = '"';
+    h->value.len = p - h->value.data;
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    r->headers_out.etag = h;
+
+    return NGX_OK;
 }
 
 
