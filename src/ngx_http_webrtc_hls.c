@@ -52,7 +52,7 @@ static ngx_int_t ngx_http_webrtc_hls_args(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx);
 static ngx_int_t ngx_http_webrtc_hls_check_locked(
     ngx_http_webrtc_hls_ctx_t *ctx, ngx_webrtc_hls_t *hls);
-static ngx_buf_t *ngx_http_webrtc_hls_playlist_locked(ngx_http_request_t *r,
+static void ngx_http_webrtc_hls_playlist_locked(ngx_buf_t *b,
     ngx_webrtc_hls_t *hls);
 static ngx_int_t ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
     ngx_webrtc_hls_t *hls);
@@ -65,6 +65,24 @@ static void ngx_http_webrtc_hls_timeout(ngx_event_t *ev);
 static void ngx_http_webrtc_hls_ready(ngx_event_t *ev);
 static void ngx_http_webrtc_hls_unwait(ngx_http_webrtc_hls_ctx_t *ctx);
 static void ngx_http_webrtc_hls_cleanup(void *data);
+
+
+/*
+ * The last playlist built in this worker and what it was built from:
+ * the waiters a new part wakes together build it once.
+ */
+typedef struct {
+    ngx_webrtc_hls_t           *hls;
+    uint32_t                    epoch;
+    uint32_t                    nsegments;
+    uint64_t                    nparts;
+    ngx_uint_t                  ended;
+    size_t                      len;
+    u_char                      data[NGX_HTTP_WEBRTC_HLS_PLAYLIST_MAX];
+} ngx_http_webrtc_hls_last_t;
+
+
+static ngx_http_webrtc_hls_last_t  *ngx_http_webrtc_hls_last;
 
 
 static ngx_str_t  ngx_http_webrtc_hls_m3u8 =
@@ -98,6 +116,15 @@ ngx_http_webrtc_hls_handler(ngx_http_request_t *r)
 
     if (ngx_http_webrtc_cors(r, wlcf) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_webrtc_hls_last == NULL) {
+        ngx_http_webrtc_hls_last = ngx_calloc(
+                                       sizeof(ngx_http_webrtc_hls_last_t),
+                                       ngx_cycle->log);
+        if (ngx_http_webrtc_hls_last == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_webrtc_hls_ctx_t));
@@ -319,12 +346,13 @@ ngx_http_webrtc_hls_args(ngx_http_request_t *r, ngx_http_webrtc_hls_ctx_t *ctx)
 static ngx_int_t
 ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
 {
-    time_t               max_age;
-    ngx_int_t            rc;
-    ngx_buf_t           *b;
-    ngx_slab_pool_t     *shpool;
-    ngx_webrtc_hls_t    *hls;
-    ngx_http_request_t  *r;
+    time_t                       max_age;
+    ngx_int_t                    rc;
+    ngx_buf_t                   *b, pb;
+    ngx_http_webrtc_hls_last_t  *last;
+    ngx_slab_pool_t             *shpool;
+    ngx_webrtc_hls_t            *hls;
+    ngx_http_request_t          *r;
 
     r = ctx->r;
     shpool = ngx_webrtc_worker->shm->shpool;
@@ -371,15 +399,37 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
         return ngx_http_webrtc_hls_media(ctx, hls);
     }
 
-    b = ngx_http_webrtc_hls_playlist_locked(r, hls);
+    last = ngx_http_webrtc_hls_last;
+
+    if (last->hls != hls || last->epoch != hls->epoch
+        || last->nparts != hls->nparts || last->nsegments != hls->nsegments
+        || last->ended != hls->ended)
+    {
+        ngx_memzero(&pb, sizeof(ngx_buf_t));
+        pb.pos = last->data;
+        pb.last = last->data;
+        pb.end = last->data + NGX_HTTP_WEBRTC_HLS_PLAYLIST_MAX;
+
+        ngx_http_webrtc_hls_playlist_locked(&pb, hls);
+
+        last->hls = hls;
+        last->epoch = hls->epoch;
+        last->nparts = hls->nparts;
+        last->nsegments = hls->nsegments;
+        last->ended = hls->ended;
+        last->len = pb.last - pb.pos;
+    }
 
     max_age = ctx->has_msn ? 3 * (time_t) hls->target : 1;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    b = ngx_create_temp_buf(r->pool, last->len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    b->last = ngx_cpymem(b->pos, last->data, last->len);
 
     return ngx_http_webrtc_hls_send(r, b, 1, ctx->has_msn, max_age);
 }
@@ -470,27 +520,20 @@ ngx_http_webrtc_hls_check_locked(ngx_http_webrtc_hls_ctx_t *ctx,
 }
 
 
-static ngx_buf_t *
-ngx_http_webrtc_hls_playlist_locked(ngx_http_request_t *r,
-    ngx_webrtc_hls_t *hls)
+static void
+ngx_http_webrtc_hls_playlist_locked(ngx_buf_t *b, ngx_webrtc_hls_t *hls)
 {
     u_char                    *end;
     time_t                     sec;
     uint32_t                   first, msn, cur, init, target;
     uint64_t                   oldest, pn;
     ngx_tm_t                   tm;
-    ngx_buf_t                 *b;
     ngx_uint_t                 parts, complete;
     ngx_webrtc_conf_t         *conf;
     ngx_webrtc_hls_part_t     *part;
     ngx_webrtc_hls_segment_t  *seg;
 
     conf = ngx_webrtc_worker->conf;
-
-    b = ngx_create_temp_buf(r->pool, NGX_HTTP_WEBRTC_HLS_PLAYLIST_MAX);
-    if (b == NULL) {
-        return NULL;
-    }
 
     end = b->end - 256;
 
@@ -611,7 +654,6 @@ ngx_http_webrtc_hls_playlist_locked(ngx_http_request_t *r,
                               hls->epoch, cur, seg->nparts);
     }
 
-    return b;
 }
 
 
