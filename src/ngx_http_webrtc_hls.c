@@ -23,6 +23,7 @@
 #define NGX_HTTP_WEBRTC_HLS_INIT       2
 #define NGX_HTTP_WEBRTC_HLS_SEGMENT    3
 #define NGX_HTTP_WEBRTC_HLS_PART       4
+#define NGX_HTTP_WEBRTC_HLS_MASTER     5
 
 #define NGX_HTTP_WEBRTC_HLS_PLAYLIST_MAX  (64 * 1024)
 #define NGX_HTTP_WEBRTC_HLS_PARTS_SHOWN   3     /* segments with parts */
@@ -53,6 +54,8 @@ static ngx_int_t ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx);
 static ngx_int_t ngx_http_webrtc_hls_check_locked(
     ngx_http_webrtc_hls_ctx_t *ctx, ngx_webrtc_hls_t *hls);
 static void ngx_http_webrtc_hls_playlist_locked(ngx_buf_t *b,
+    ngx_webrtc_hls_t *hls);
+static ngx_buf_t *ngx_http_webrtc_hls_master_locked(ngx_http_request_t *r,
     ngx_webrtc_hls_t *hls);
 static ngx_int_t ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
     ngx_webrtc_hls_t *hls);
@@ -254,6 +257,13 @@ ngx_http_webrtc_hls_parse(ngx_http_request_t *r, ngx_http_webrtc_hls_ctx_t *ctx,
         return NGX_OK;
     }
 
+    if (len == sizeof("master.m3u8") - 1
+        && ngx_strncmp(file, "master.m3u8", len) == 0)
+    {
+        ctx->kind = NGX_HTTP_WEBRTC_HLS_MASTER;
+        return NGX_OK;
+    }
+
     /* the epoch: 8 hex digits and a dash */
 
     if (len < 10 || file[8] != '-') {
@@ -394,6 +404,17 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
                                      : "no such part or segment");
     }
 
+    if (ctx->kind == NGX_HTTP_WEBRTC_HLS_MASTER) {
+        b = ngx_http_webrtc_hls_master_locked(r, hls);
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_webrtc_hls_send(r, b, 1, 0, 1);
+    }
+
     if (ctx->kind != NGX_HTTP_WEBRTC_HLS_PLAYLIST) {
         ngx_shmtx_unlock(&shpool->mutex);
         return ngx_http_webrtc_hls_media(ctx, hls);
@@ -455,6 +476,10 @@ ngx_http_webrtc_hls_check_locked(ngx_http_webrtc_hls_ctx_t *ctx,
             return NGX_HTTP_NOT_FOUND;
         }
 
+        return NGX_OK;
+    }
+
+    if (ctx->kind == NGX_HTTP_WEBRTC_HLS_MASTER) {
         return NGX_OK;
     }
 
@@ -654,6 +679,85 @@ ngx_http_webrtc_hls_playlist_locked(ngx_buf_t *b, ngx_webrtc_hls_t *hls)
                               hls->epoch, cur, seg->nparts);
     }
 
+}
+
+
+/*
+ * The multivariant playlist: one variant, index.m3u8, with the CODECS of
+ * the current init segment, its picture size, and the peak and average
+ * bit rates of the whole segments still in the store.
+ */
+
+static ngx_buf_t *
+ngx_http_webrtc_hls_master_locked(ngx_http_request_t *r, ngx_webrtc_hls_t *hls)
+{
+    uint32_t                   msn, cur;
+    uint64_t                   bits, peak, total, us, first, last, oldest;
+    ngx_buf_t                 *b;
+    ngx_webrtc_hls_init_t     *init;
+    ngx_webrtc_hls_segment_t  *seg;
+
+    b = ngx_create_temp_buf(r->pool, 512);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    init = &hls->inits[(hls->ninits - 1) & (NGX_WEBRTC_HLS_INITS - 1)];
+
+    cur = hls->nsegments - 1;
+    oldest = (hls->reserved > hls->size) ? hls->reserved - hls->size : 0;
+    peak = 0;
+    total = 0;
+    us = 0;
+
+    for (msn = (cur > 16) ? cur - 16 : 0; msn < cur; msn++) {
+        seg = &hls->segments[msn & (NGX_WEBRTC_HLS_SEGMENTS - 1)];
+
+        if (seg->nparts == 0 || seg->duration == 0
+            || seg->first_part + NGX_WEBRTC_HLS_PARTS < hls->nparts + 1)
+        {
+            continue;
+        }
+
+        first = hls->parts[seg->first_part & (NGX_WEBRTC_HLS_PARTS - 1)].pos;
+        last = seg->first_part + seg->nparts - 1;
+        last = hls->parts[last & (NGX_WEBRTC_HLS_PARTS - 1)].pos
+               + hls->parts[last & (NGX_WEBRTC_HLS_PARTS - 1)].len;
+
+        if (first < oldest) {
+            continue;
+        }
+
+        bits = (last - first) * 8;
+        peak = ngx_max(peak, bits * 1000000 / seg->duration);
+        total += bits;
+        us += seg->duration;
+    }
+
+    if (peak == 0) {
+        /* no whole segment yet: a guess the first ones will correct */
+        peak = 2500000;
+        total = 2500000;
+        us = 1000000;
+    }
+
+    b->last = ngx_sprintf(b->last,
+                          "#EXTM3U\n"
+                          "#EXT-X-VERSION:6\n"
+                          "#EXT-X-STREAM-INF:BANDWIDTH=%uL,"
+                          "AVERAGE-BANDWIDTH=%uL,CODECS=\"%*s\"",
+                          peak, total * 1000000 / us,
+                          init->codecs_len, init->codecs);
+
+    if (init->width) {
+        b->last = ngx_sprintf(b->last, ",RESOLUTION=%ux%u",
+                              init->width, init->height);
+    }
+
+    b->last = ngx_cpymem(b->last, "\nindex.m3u8\n",
+                         sizeof("\nindex.m3u8\n") - 1);
+
+    return b;
 }
 
 

@@ -816,6 +816,8 @@ ngx_webrtc_hls_start(ngx_webrtc_hls_packager_t *pk,
     ngx_memcpy(init->data, buf, len);
     init->codecs_len = clen;
     ngx_memcpy(init->codecs, codecs, clen);
+    init->width = video ? video->dp.width : 0;
+    init->height = video ? video->dp.height : 0;
 
     pk->init = hls->ninits++;
 

@@ -59,6 +59,8 @@ typedef struct {
     uint32_t                    len;
     u_char                      codecs[NGX_WEBRTC_HLS_CODECS_MAX];
     size_t                      codecs_len;
+    unsigned                    width;        /* 0: no video */
+    unsigned                    height;
     u_char                      data[NGX_WEBRTC_HLS_INIT_MAX];
 } ngx_webrtc_hls_init_t;
 
