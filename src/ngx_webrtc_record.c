@@ -12,7 +12,10 @@
  * part: some tens of kilobytes every few hundred milliseconds), which go
  * to the page cache; a write that fails or comes up short ends the
  * recording with an error in the log, the file kept up to its last whole
- * fragment.
+ * fragment.  Each write is timed, and the longest is in the notice at the
+ * end: it is how long the recording held the worker's event loop (tens of
+ * microseconds to the page cache; more only when the kernel throttles a
+ * writer of dirty pages on a slow disk).
  */
 
 
@@ -20,8 +23,13 @@ struct ngx_webrtc_record_s {
     ngx_fd_t                    fd;
     ngx_str_t                   path;
     off_t                       size;
+    ngx_uint_t                  writes;
+    int64_t                     longest;      /* microseconds */
     ngx_log_t                  *log;
 };
+
+
+static int64_t ngx_webrtc_record_usec(void);
 
 
 ngx_webrtc_record_t *
@@ -92,9 +100,24 @@ ngx_webrtc_record_open(ngx_str_t *dir, ngx_str_t *stream, ngx_log_t *log)
 ngx_int_t
 ngx_webrtc_record_write(ngx_webrtc_record_t *rec, u_char *data, size_t len)
 {
-    ssize_t  n;
+    ssize_t   n;
+    int64_t   start, took;
+
+    start = ngx_webrtc_record_usec();
 
     n = ngx_write_fd(rec->fd, data, len);
+
+    took = ngx_webrtc_record_usec() - start;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_CORE, rec->log, 0,
+                   "webrtc record \"%V\": %uz bytes in %L us",
+                   &rec->path, len, took);
+
+    rec->writes++;
+
+    if (took > rec->longest) {
+        rec->longest = took;
+    }
 
     if (n == (ssize_t) len) {
         rec->size += n;
@@ -131,9 +154,24 @@ ngx_webrtc_record_close(ngx_webrtc_record_t *rec, int64_t duration)
     }
 
     ngx_log_error(NGX_LOG_NOTICE, rec->log, 0,
-                  "webrtc: recorded \"%V\": %O bytes, %.3f s", &rec->path,
-                  rec->size, (double) duration / 1000000);
+                  "webrtc: recorded \"%V\": %O bytes, %.3f s, "
+                  "%ui writes, the longest %.3f ms", &rec->path, rec->size,
+                  (double) duration / 1000000, rec->writes,
+                  (double) rec->longest / 1000);
 
     ngx_free(rec->path.data);
     ngx_free(rec);
+}
+
+
+/* a monotonic clock in microseconds: ngx_current_msec is too coarse */
+
+static int64_t
+ngx_webrtc_record_usec(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
