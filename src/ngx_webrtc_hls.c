@@ -374,8 +374,15 @@ ngx_webrtc_hls_read(ngx_webrtc_reader_t *rd, ngx_uint_t event)
     pk = rd->data;
     st = pk->st;
 
-    if (event == NGX_WEBRTC_READ_SHUTDOWN
-        || !ngx_webrtc_hls_ours(pk)
+    if (event == NGX_WEBRTC_READ_SHUTDOWN) {
+        /*
+         * the worker is leaving, but its sessions stay until they end
+         * (a reload): packaging goes on while the publisher does
+         */
+        return;
+    }
+
+    if (!ngx_webrtc_hls_ours(pk)
         || st->pub_pid != ngx_pid
         || ngx_memcmp(st->pub_id, pk->pub_id, NGX_WEBRTC_ID_LEN) != 0)
     {

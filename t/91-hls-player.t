@@ -9,7 +9,7 @@
 #     below 10 s: LL-HLS is seconds, not the fraction of one of WebRTC;
 #     the figure is in the test name and a diag);
 #   - nginx -s reload while it plays: the frames keep increasing after it
-#     (TODO: the server ends the playlist at a reload, see below);
+#     (the old worker keeps the publisher, and packages it);
 #   - no fatal hls.js error on the way.
 
 use strict;
@@ -96,14 +96,8 @@ diag(sprintf 'hls.js latency %s s; buffered %s s; frames %s',
 
 ok($t->reload, 'reload');
 my @after = $c->next_events('stats', 8, timeout => 20);
-TODO: {
-    # The old worker keeps the publisher, but the READ_SHUTDOWN of its
-    # graceful exit stops its HLS packager too: the playlist gets
-    # EXT-X-ENDLIST at once and hls.js plays out its buffer ("ended").
-    local $TODO = 'server: HLS of a publisher kept by the old worker ends at a reload';
-    check_playing('after the reload', @after);
-    is($after[-1] && $after[-1]{state}, 'playing', 'still playing');
-}
+check_playing('after the reload', @after);
+is($after[-1] && $after[-1]{state}, 'playing', 'still playing');
 ok(@after && $after[-1]{framesDecoded} > $s[-1]{framesDecoded},
    sprintf 'frames decoded across the reload (%d -> %d)',
            $s[-1]{framesDecoded}, $after[-1] ? $after[-1]{framesDecoded} : 0);
