@@ -24,7 +24,8 @@ SRCS         := $(wildcard $(CURDIR)/src/*.c) $(wildcard $(CURDIR)/src/*.h)
 PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_sdp_answer.c \
                 src/ngx_webrtc_rtp.c src/ngx_webrtc_rtcp.c src/ngx_webrtc_codec.c \
                 src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c
-UNIT_SRCS    := $(PARSER_SRCS) src/ngx_webrtc_gcm.c
+UNIT_SRCS    := $(PARSER_SRCS) src/ngx_webrtc_gcm.c \
+                src/ngx_webrtc_depack.c src/ngx_webrtc_fmp4.c
 RING_SRCS    := src/ngx_webrtc_ring.c
 NGX_INCS     := -I$(NGX_TREE)/src/core -I$(NGX_TREE)/src/event \
                 -I$(NGX_TREE)/src/event/modules -I$(NGX_TREE)/src/os/unix \
@@ -34,6 +35,8 @@ CC           ?= cc
 UNIT_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror \
                 -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*_test.c))
+# tools the Perl tests run: t/05-fmp4.t muxes with fmp4_mux
+UNIT_TOOLS   := $(BUILD)/unit/fmp4_mux
 
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -g -O1 -Isrc \
@@ -82,7 +85,7 @@ run: deps
 	$(MAKE) module
 	tools/run.sh
 
-unit: $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
 $(BUILD)/unit/%: t/unit/%.c $(UNIT_SRCS) $(wildcard src/ngx_webrtc_*.h t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
@@ -162,7 +165,7 @@ clean:
 
 BENCH_CFLAGS := -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
 BENCH_BINS   := $(BUILD)/bench/whep-load $(BUILD)/bench/floor \
-                $(BUILD)/bench/udp-flood
+                $(BUILD)/bench/udp-flood $(BUILD)/bench/hls-wait
 
 .PHONY: bench bench-tools bench-smoke soak
 
@@ -173,6 +176,10 @@ $(BUILD)/bench/whep-load: bench/whep-load.c
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs nice libsrtp2 openssl)
 
 $(BUILD)/bench/udp-flood: bench/udp-flood.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/hls-wait: bench/hls-wait.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 

@@ -21,6 +21,8 @@ GOALS = {
     'join_p95': 300.0,
     'kib_per_viewer': 32.0,
     'setups_per_cpu_s': 1000.0,
+    'hls_cpu_pct': 2.0,     # packager, % of a core per 2.5 Mbit/s stream
+    'hls_wait_p99': 50.0,   # ms, blocked players after the part is there
 }
 
 
@@ -93,6 +95,75 @@ def setup_bare(r):
     if sc <= 0 or us <= 0 or 'setup_packets' not in r:
         return 0
     return max(sc - r['setup_packets'] * us / 1e6, 0)
+
+
+def hls(out):
+    """LL-HLS lines: the packager's CPU per pair of runs (HLS off, on)
+    and the delays of the players blocked on the next part."""
+    cpu = {}
+    fp = os.path.join(out, 'raw', 'hls-cpu.json')
+    if os.path.exists(fp):
+        for line in open(fp):
+            if line.strip().startswith('{'):
+                d = json.loads(line)
+                cpu.setdefault(d['pair'], {})[d['hls']] = d
+    waits = []
+    for f in sorted(glob.glob(os.path.join(out, 'raw', 'hls-wait-*.json'))):
+        try:
+            waits.append(json.load(open(f)))
+        except ValueError:
+            pass
+    if not cpu and not waits:
+        return []
+    ok = lambda c: 'met' if c else '**not met**'
+    lines = ['## LL-HLS', '',
+             'One worker, one publisher (the same 2.5 Mbit/s H.264 + Opus), '
+             'without and with `location /hls/ { webrtc_hls; }`; the '
+             "worker's CPU time over the same window. The difference is the "
+             'packager (and its shared-memory store).', '',
+             '| pair | HLS off, % of a core | HLS on | packager |',
+             '|---|---|---|---|']
+    diffs = []
+    for pair in sorted(cpu):
+        c = cpu[pair]
+        if 0 not in c or 1 not in c:
+            continue
+        pct = [c[h]['cpu_ns'] / 1e7 / c[h]['seconds'] for h in (0, 1)]
+        diffs.append(pct[1] - pct[0])
+        lines.append('| %d | %.2f | %.2f | %.2f |'
+                     % (pair, pct[0], pct[1], pct[1] - pct[0]))
+    lines.append('')
+    if waits:
+        lines.append('%d players blocked (`_HLS_msn`/`_HLS_part`) on the '
+                     'same coming part, a new part each round; delay of '
+                     'each response after the first one (the part\'s '
+                     'completion), ms:' % waits[0]['players'])
+        lines.append('')
+        lines.append('| run | rounds | responses | not 200 | p50 | p99 | max |')
+        lines.append('|---|---|---|---|---|---|---|')
+        for i, w in enumerate(waits):
+            lines.append('| %d | %d | %d | %d | %.1f | %.1f | %.1f |'
+                         % (i + 1, w['counted'], w['responses'], w['other'],
+                            w['p50_ms'], w['p99_ms'], w['max_ms']))
+        lines.append('')
+    lines.append('Goals (reported, not asserted):')
+    lines.append('')
+    if diffs:
+        lines.append('- packager CPU per 2.5 Mbit/s stream: %s %% of a core '
+                     '(goal ≤ %.0f %%): %s'
+                     % (', '.join('%.2f' % d for d in diffs),
+                        GOALS['hls_cpu_pct'],
+                        ok(max(diffs) <= GOALS['hls_cpu_pct'])))
+    if waits:
+        p99 = [w['p99_ms'] for w in waits if w['counted']]
+        lines.append('- %d blocked players, part complete to response, p99: '
+                     '%s ms (goal ≤ %.0f): %s'
+                     % (waits[0]['players'],
+                        ', '.join('%.1f' % p for p in p99),
+                        GOALS['hls_wait_p99'],
+                        ok(p99 and max(p99) <= GOALS['hls_wait_p99'])))
+    lines.append('')
+    return lines
 
 
 def label(server):
@@ -268,6 +339,8 @@ def main():
     if not any(r['server'] == 'janus' for r in runs):
         lines.append('Janus: not measured in this run (see bench/README.md).')
         lines.append('')
+
+    lines += hls(out)
 
     md = os.path.join(out, 'results.md')
     open(md, 'w').write('\n'.join(lines) + '\n')

@@ -14,6 +14,11 @@
 #   BENCH_MODULE=path     module to load (default build/modules/...)
 #   BENCH_BITRATE=2500k   publisher video bitrate; BENCH_GOP=4 (seconds)
 #   BENCH_JANUS=1         0: no Janus run
+#   BENCH_WHEP=1          0: no floor and no viewer runs (HLS and Janus only)
+#   BENCH_HLS=1           0: no LL-HLS runs; BENCH_HLS_PAIRS=2 pairs of
+#                         runs (HLS off, on), BENCH_HLS_MEASURE=15 s of CPU
+#                         window each, BENCH_HLS_PLAYERS=1000 blocked
+#                         players, BENCH_HLS_ROUNDS=10 parts
 #   BENCH_JANUS_LOOPS=1   Janus's event_loops (0: a thread per handle)
 #   BENCH_OUT=dir         results there instead of bench/results
 #
@@ -24,6 +29,12 @@
 # build/bench/whep-load. Server CPU is read from /proc/<worker>/stat
 # (utime+stime) over a window that starts 2 s after the last viewer is up;
 # memory is the workers' PSS growth from before the first viewer.
+#
+# LL-HLS: pairs of runs of one worker and the same publisher, without and
+# with `location /hls/ { webrtc_hls; }`; the worker's CPU time
+# (/proc/<pid>/schedstat, ns) over the same window, the difference is the
+# packager's. In each run with HLS, build/bench/hls-wait: N players
+# blocked on the same coming part, their delays after the first response.
 #
 # Janus: after the nginx runs, janus (bench/janus/*.jcfg) pinned to the
 # server core, on 198.18.0.1/15 (Janus gathers no candidate on loopback):
@@ -43,13 +54,14 @@ out=${BENCH_OUT:-$top/bench/results}
 work=$top/build/bench
 load=$work/whep-load
 floor=$work/floor
+hlswait=$work/hls-wait
 bitrate=${BENCH_BITRATE:-2500k}
 gop=${BENCH_GOP:-4}
 media=$work/media-1280x720-$bitrate-g$gop.h264
 
 if [ -z "$BENCH_IN_NETNS" ]; then
     # outside the namespace: everything that may need the network or time
-    [ -x "$load" ] && [ -x "$floor" ] || make -C "$top" bench-tools
+    [ -x "$load" ] && [ -x "$floor" ] && [ -x "$hlswait" ] || make -C "$top" bench-tools
     if ! command -v gnuplot >/dev/null 2>&1; then
         if ! dpkg-query -W -f='${Status}' gnuplot-nox 2>/dev/null \
                 | grep -q 'install ok installed'; then
@@ -108,8 +120,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ "${BENCH_WHEP:-1}" != 0 ]; then
 echo "== floor: SRTP protect + sendmmsg (GSO), sender on core $scpu, sink on core $ccpu"
 "$floor" -n 1000000 -v 100 -C "$scpu" -c "$ccpu" | tee "$out/raw/floor.json"
+fi
 
 mask() {   # worker_cpu_affinity: every worker on core $1
     local m i
@@ -125,6 +139,7 @@ start_nginx() {
     sed -e "s#@MODULE@#$module#" -e "s/@WORKERS@/$1/" \
         -e "s/@AFFINITY@/$(mask "$2" "$1")/" \
         -e "s/@UDP_PORT@/$udp_port/" -e "s/@HTTP_PORT@/$http_port/" \
+        -e "s#@HLS@#$hls_location#" \
         "$top/bench/nginx.conf.in" > "$prefix/nginx.conf"
     /usr/sbin/nginx -p "$prefix/" -c "$prefix/nginx.conf" \
         -e "$prefix/logs/error.log"
@@ -165,6 +180,8 @@ stop_nginx() {
     grep -E '\[(alert|crit|emerg)\]' "$prefix/logs/error.log" | head -5 || true
 }
 
+[ "${BENCH_WHEP:-1}" = 0 ] && workers_list=
+
 for w in $workers_list; do
     prefix=$work/run-$w
     start_nginx "$w" "$scpu" || exit 1
@@ -190,6 +207,58 @@ for w in $workers_list; do
 
     stop_nginx
 done
+
+# CPU time (ns) of the processes $1 (comma-separated) so far
+cpu_ns() {
+    local p t=0
+    for p in ${1//,/ }; do
+        t=$((t + $(cut -d' ' -f1 "/proc/$p/schedstat")))
+    done
+    echo "$t"
+}
+
+# the packager's CPU (pairs: HLS off, HLS on, same publisher, one worker)
+# and the players blocked on the next part
+hls_run() {
+    local pair hls a b t0 t1 window=${BENCH_HLS_MEASURE:-15}
+
+    rm -f "$out"/raw/hls-*.json
+    for pair in $(seq "${BENCH_HLS_PAIRS:-2}"); do
+        for hls in 0 1; do
+            hls_location=
+            [ "$hls" = 1 ] && hls_location='location /hls/ { webrtc_hls; }'
+            prefix=$work/run-hls$hls
+            start_nginx 1 "$scpu" || return 1
+            if [ "$hls" = 1 ] && ! curl -sf -o /dev/null \
+                    "http://127.0.0.1:$http_port/hls/bench/index.m3u8"; then
+                echo "bench: no playlist"
+                stop_nginx
+                return 1
+            fi
+            t0=$(date +%s.%N)
+            a=$(cpu_ns "$pids")
+            sleep "$window"
+            b=$(cpu_ns "$pids")
+            t1=$(date +%s.%N)
+            echo "{\"pair\": $pair, \"hls\": $hls, \"cpu_ns\": $((b - a)), \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" \
+                | tee -a "$out/raw/hls-cpu.json"
+            if [ "$hls" = 1 ]; then
+                echo "== LL-HLS: ${BENCH_HLS_PLAYERS:-1000} players blocked on the next part (pair $pair)"
+                taskset -c "$ccpu" "$hlswait" -u "127.0.0.1:$http_port" \
+                    -s bench -n "${BENCH_HLS_PLAYERS:-1000}" \
+                    -r "${BENCH_HLS_ROUNDS:-10}" \
+                    -j "$out/raw/hls-wait-$pair.json" || true
+            fi
+            stop_nginx
+        done
+    done
+    hls_location=
+}
+
+if [ "${BENCH_HLS:-1}" != 0 ]; then
+    echo "== LL-HLS: packager CPU (one worker on core $scpu, HLS off/on) and blocked players"
+    hls_run || echo "bench: the LL-HLS run failed (see above)"
+fi
 
 janus_run() {
     local jdir=$work/janus f n ramp dur

@@ -1,8 +1,11 @@
 /*
- * Watch page: play a live stream over WHEP (receive-only).
+ * Watch page: play a live stream over WHEP (receive-only), or its LL-HLS
+ * form with hls.js.
  *
  * URL parameters (all optional):
  *   stream=NAME  token=T  autostart=1
+ *   mode=hls       play /hls/NAME/index.m3u8 with hls.js instead of WHEP
+ *   hls=PATH       the HLS location prefix (default /hls/)
  *   wait=0         do not retry when the stream is not live (409)
  *   maxretries=N   retry a 409 at most N times (default 60)
  *   whep=PATH      the WHEP endpoint prefix (default /whep/)
@@ -23,6 +26,12 @@
  * messages, [{label, data, binary, size}]), window.chatSent,
  * window.chatSend(text); setting window.whepSkipDeleteOnUnload = true
  * makes the page vanish without a DELETE when it is closed.
+ *
+ * HLS mode: hls.js is loaded from /vendor/hls.min.js only then (no CDN;
+ * Safari without MSE plays the playlist natively), with lowLatencyMode.
+ * A playlist answered 404 (not live yet) is retried with the same backoff
+ * as a 409 above. Test hooks: window.hlsState (below; refreshed every
+ * 500 ms) and window.hlsPlayer ({play, stop, hls()}).
  */
 (function () {
     'use strict';
@@ -83,11 +92,16 @@
     var playStart = 0;        /* performance.now() at Play */
     var postStart = 0;        /* performance.now() at the start of the last POST */
     var chat = null;          /* WHIPChat.Panel */
+    var mode = 'webrtc';      /* or 'hls' */
 
     /* ---------- UI helpers ---------- */
 
     function setState(s) {
         whepState.state = s;
+        showState(s);
+    }
+
+    function showState(s) {
         var el = $('state');
         el.textContent = s;
         el.dataset.state = s;
@@ -106,17 +120,22 @@
         el.hidden = !msg;
     }
 
-    function whepPrefix() {
-        var p = query.get('whep') || '/whep/';
-        /* a path on this server only */
+    /* the URL parameter name, a path on this server only, or dflt */
+    function pathPrefix(name, dflt) {
+        var p = query.get(name) || dflt;
         if (!/^\/[A-Za-z0-9._~\/-]*$/.test(p) || p.indexOf('//') >= 0) {
-            p = '/whep/';
+            p = dflt;
         }
         return p.replace(/\/?$/, '/');
     }
 
     function endpoint() {
-        return whepPrefix() + encodeURIComponent($('stream').value.trim());
+        return pathPrefix('whep', '/whep/') + encodeURIComponent($('stream').value.trim());
+    }
+
+    function hlsUrl() {
+        return pathPrefix('hls', '/hls/') + encodeURIComponent($('stream').value.trim()) +
+            '/index.m3u8';
     }
 
     function showEventsLink(url) {
@@ -132,13 +151,16 @@
     }
 
     function updateControls() {
-        var on = client !== null;
+        var on = client !== null || hlsSession !== null;
         $('play').disabled = on;
         $('stop').disabled = !on;
         $('stream').disabled = on;
         $('token').disabled = on;
         $('wait-live').disabled = on;
+        $('mode-webrtc').disabled = on;
+        $('mode-hls').disabled = on;
         $('endpoint').textContent = endpoint();
+        $('hls-url').textContent = hlsUrl();
         var u = $('unmute');
         u.disabled = !on;
         u.setAttribute('aria-pressed', whepState.muted ? 'true' : 'false');
@@ -206,6 +228,14 @@
     /* ---------- session ---------- */
 
     function play() {
+        return mode === 'hls' ? playHls() : playWhep();
+    }
+
+    function stop() {
+        return mode === 'hls' ? stopHls() : stopWhep();
+    }
+
+    function playWhep() {
         if (client) {
             return;
         }
@@ -392,7 +422,7 @@
         }
     }
 
-    function stop() {
+    function stopWhep() {
         var c = client;
         if (!c) {
             return Promise.resolve();
@@ -533,6 +563,439 @@
         $('bitrate').textContent = '0';
     }
 
+    /* ---------- HLS (hls.js) ---------- */
+
+    var HLS_SCRIPT = '/vendor/hls.min.js';
+
+    var hlsState = window.hlsState = {
+        state: 'idle',        /* 'idle', 'loading', 'waiting' (not live yet,
+                                 retrying), 'playing', 'buffering', 'ended',
+                                 'closed' after stop, 'error' */
+        url: null,            /* the playlist */
+        engine: null,         /* 'hls.js', or 'native' (Safari without MSE) */
+        version: null,        /* Hls.version */
+        error: null,          /* last error message */
+        httpStatus: null,     /* of the last failed playlist load */
+        retries: 0,           /* playlist loads repeated while not live */
+        fatalErrors: [],      /* hls.js fatal errors: [{type, details, httpStatus, message}] */
+        framesDecoded: 0,     /* getVideoPlaybackQuality().totalVideoFrames */
+        framesDropped: 0,
+        width: 0,
+        height: 0,
+        fps: 0,
+        latency: null,        /* hls.latency: seconds behind the live edge */
+        targetLatency: null,  /* what hls.js aims for (hls.targetLatency) */
+        playbackRate: 1,      /* hls.js speeds up a little to catch up */
+        currentTime: 0,
+        buffered: 0,          /* seconds buffered ahead of currentTime */
+        bytesLoaded: 0,       /* init segment, parts and segments */
+        bitrateKbps: 0,       /* from bytesLoaded deltas, audio + video */
+        fragsLoaded: 0,
+        videoCodec: null,     /* e.g. 'avc1.42e01f' */
+        audioCodec: null,     /* e.g. 'opus' */
+        ttffMs: null          /* Play (incl. loading hls.js, retries) -> first frame */
+    };
+
+    var hlsSession = null;    /* {hls, retryTimer, start, recovered} while playing */
+    var hlsStatsTimer = null;
+    var hlsLastSample = null;
+    var hlsScript = null;     /* the promise of window.Hls */
+
+    function setHlsState(s) {
+        hlsState.state = s;
+        showState(s);
+    }
+
+    /* hls.js, once, from this server; rejects when it cannot be loaded */
+    function loadHlsJs() {
+        if (window.Hls) {
+            return Promise.resolve(window.Hls);
+        }
+        if (!hlsScript) {
+            hlsScript = new Promise(function (resolve, reject) {
+                var el = document.createElement('script');
+                el.src = HLS_SCRIPT;
+                el.onload = function () {
+                    if (window.Hls) {
+                        resolve(window.Hls);
+                    } else {
+                        reject(new Error(HLS_SCRIPT + ' defines no Hls'));
+                    }
+                };
+                el.onerror = function () {
+                    hlsScript = null;
+                    el.remove();
+                    reject(new Error('cannot load ' + HLS_SCRIPT));
+                };
+                document.head.appendChild(el);
+            });
+        }
+        return hlsScript;
+    }
+
+    function resetHlsStats() {
+        ['framesDecoded', 'framesDropped', 'width', 'height', 'fps',
+         'currentTime', 'buffered', 'bytesLoaded', 'bitrateKbps', 'fragsLoaded'
+        ].forEach(function (k) { hlsState[k] = 0; });
+        hlsState.latency = null;
+        hlsState.targetLatency = null;
+        hlsState.playbackRate = 1;
+        hlsState.videoCodec = null;
+        hlsState.audioCodec = null;
+        hlsState.ttffMs = null;
+        hlsLastSample = null;
+        renderHlsStats();
+    }
+
+    function playHls() {
+        if (hlsSession) {
+            return;
+        }
+        var name = $('stream').value.trim();
+        if (!name) {
+            showError('Enter a stream name.');
+            return;
+        }
+        showError('');
+        showWaiting('');
+        resetHlsStats();
+        hlsState.url = hlsUrl();
+        hlsState.engine = null;
+        hlsState.error = null;
+        hlsState.httpStatus = null;
+        hlsState.retries = 0;
+        hlsState.fatalErrors = [];
+        $('playlist').textContent = hlsState.url;
+        $('no-media').textContent = 'Loading…';
+        $('no-media').hidden = false;
+
+        var s = hlsSession = { hls: null, retryTimer: null, start: performance.now(),
+                               recovered: false };
+        setHlsState('loading');
+        updateControls();
+        watchHlsFirstFrame(s);
+        startHlsStats();
+
+        var v = $('video');
+        loadHlsJs().catch(function (e) {
+            return e;
+        }).then(function (Hls) {
+            if (hlsSession !== s) {
+                return;
+            }
+            if (Hls && !(Hls instanceof Error) && Hls.isSupported()) {
+                hlsState.engine = 'hls.js';
+                hlsState.version = Hls.version;
+                hlsAttempt(s, Hls);
+            } else if (v.canPlayType('application/vnd.apple.mpegurl')) {
+                hlsState.engine = 'native';
+                v.src = hlsState.url;
+                playVideo(v);
+            } else {
+                throw Hls instanceof Error ? Hls :
+                    new Error('This browser has no Media Source Extensions: no HLS.');
+            }
+        }).catch(function (e) {
+            if (hlsSession === s) {
+                hlsFail(s, e);
+            }
+        });
+    }
+
+    function playVideo(v) {
+        var p = v.play();
+        if (p && p.catch) {
+            p.catch(function () { /* autoplay refused: the user presses play */ });
+        }
+    }
+
+    function hlsAttempt(s, Hls) {
+        var token = $('token').value.trim();
+        /* up to 1.5x speed to get back to the target latency after a stall */
+        var config = { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5,
+                       backBufferLength: 30 };
+        if (token) {
+            config.xhrSetup = function (xhr) {
+                xhr.setRequestHeader('Authorization', 'Bearer ' + token);
+            };
+        }
+        var hls = s.hls = new Hls(config);
+        var v = $('video');
+
+        hls.on(Hls.Events.MANIFEST_PARSED, function () {
+            if (hlsSession === s) {
+                showWaiting('');
+                playVideo(v);
+            }
+        });
+        hls.on(Hls.Events.BUFFER_CODECS, function (ev, tracks) {
+            /* audio and video in one fMP4: one "audiovideo" track */
+            Object.keys(tracks).forEach(function (k) {
+                String(tracks[k].codec || '').split(',').forEach(function (c) {
+                    c = c.trim();
+                    if (/^(avc|hvc|hev|vp0|vp8|vp9|av01)/i.test(c)) {
+                        hlsState.videoCodec = c;
+                    } else if (c) {
+                        hlsState.audioCodec = c;
+                    }
+                });
+            });
+        });
+        hls.on(Hls.Events.FRAG_LOADED, function (ev, data) {
+            /* a part or a whole segment (the payload may have gone to
+             * hls.js's worker already: its stats count the bytes) */
+            var st = (data.part || data.frag).stats;
+            hlsState.fragsLoaded++;
+            hlsState.bytesLoaded += st && st.loaded ? st.loaded : 0;
+        });
+        hls.on(Hls.Events.ERROR, function (ev, data) {
+            if (hlsSession === s && s.hls === hls && data.fatal) {
+                hlsError(s, Hls, data);
+            }
+        });
+        hls.loadSource(hlsState.url);
+        hls.attachMedia(v);
+    }
+
+    function hlsError(s, Hls, data) {
+        var status = data.response && data.response.code ? data.response.code : null;
+        hlsState.fatalErrors.push({
+            type: data.type, details: data.details, httpStatus: status,
+            message: data.error && data.error.message ? data.error.message : null
+        });
+        if (status) {
+            hlsState.httpStatus = status;
+        }
+
+        /* no such stream yet: the playlist again after a while */
+        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR && status === 404 &&
+            $('wait-live').checked && hlsState.retries < maxRetries())
+        {
+            s.hls.destroy();
+            s.hls = null;
+            hlsState.retries++;
+            var delay = backoff(hlsState.retries);
+            setHlsState('waiting');
+            showWaiting('Stream not live yet: retrying in ' +
+                (delay / 1000).toFixed(1) + ' s (' + hlsState.retries + ')');
+            s.retryTimer = setTimeout(function () {
+                s.retryTimer = null;
+                if (hlsSession === s) {
+                    setHlsState('loading');
+                    hlsAttempt(s, Hls);
+                }
+            }, delay);
+            return;
+        }
+
+        /* what hls.js suggests for a broken buffer, once */
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !s.recovered) {
+            s.recovered = true;
+            s.hls.recoverMediaError();
+            return;
+        }
+
+        var e = new Error('HLS: ' + data.details + (status ? ' (HTTP ' + status + ')' : '') +
+            (hlsState.retries ? ' (gave up after ' + hlsState.retries + ' retries)' : ''));
+        hlsFail(s, e);
+    }
+
+    function hlsEnd(s) {
+        hlsSession = null;
+        if (s.retryTimer) {
+            clearTimeout(s.retryTimer);
+            s.retryTimer = null;
+        }
+        stopHlsStats();
+        if (s.hls) {
+            s.hls.destroy();
+            s.hls = null;
+        }
+        var v = $('video');
+        v.removeAttribute('src');
+        v.load();
+        showWaiting('');
+        $('no-media').textContent = 'Not playing';
+        $('no-media').hidden = false;
+    }
+
+    function hlsFail(s, e) {
+        var msg = e && e.message ? e.message : String(e);
+        hlsState.error = msg;
+        hlsEnd(s);
+        setHlsState('error');
+        showError(msg);
+        updateControls();
+    }
+
+    function stopHls() {
+        if (hlsSession) {
+            hlsEnd(hlsSession);
+            setHlsState('closed');
+            updateControls();
+        }
+        return Promise.resolve();
+    }
+
+    function watchHlsFirstFrame(s) {
+        var v = $('video');
+        var seen = function () {
+            if (hlsSession !== s || hlsState.ttffMs !== null || !v.videoWidth) {
+                return;
+            }
+            hlsState.ttffMs = Math.round(performance.now() - s.start);
+            hlsState.width = v.videoWidth;
+            hlsState.height = v.videoHeight;
+            $('ttff').textContent = fmtMs(hlsState.ttffMs);
+            $('no-media').hidden = true;
+        };
+        if (typeof v.requestVideoFrameCallback === 'function') {
+            v.requestVideoFrameCallback(seen);
+        }
+        var onData = function () {
+            v.removeEventListener('loadeddata', onData);
+            seen();
+        };
+        v.addEventListener('loadeddata', onData);
+    }
+
+    /* the <video>'s own events while HLS plays */
+    function watchHlsVideo() {
+        var v = $('video');
+        v.addEventListener('playing', function () {
+            if (hlsSession) {
+                setHlsState('playing');
+            }
+        });
+        v.addEventListener('waiting', function () {
+            if (hlsSession && hlsState.state === 'playing') {
+                setHlsState('buffering');
+            }
+        });
+        v.addEventListener('ended', function () {
+            if (hlsSession) {
+                /* the publisher left: the playlist has EXT-X-ENDLIST */
+                hlsEnd(hlsSession);
+                setHlsState('ended');
+                updateControls();
+            }
+        });
+        v.addEventListener('error', function () {
+            if (hlsSession && hlsState.engine === 'native') {
+                hlsFail(hlsSession, new Error('HLS: ' +
+                    (v.error && v.error.message ? v.error.message : 'media error')));
+            }
+        });
+    }
+
+    function bufferedAhead(v) {
+        for (var i = 0; i < v.buffered.length; i++) {
+            if (v.buffered.start(i) <= v.currentTime + 0.1 && v.currentTime <= v.buffered.end(i)) {
+                return Math.max(0, v.buffered.end(i) - v.currentTime);
+            }
+        }
+        return 0;
+    }
+
+    function round3(x) {
+        return Math.round(x * 1000) / 1000;
+    }
+
+    function pollHlsStats() {
+        var s = hlsSession;
+        if (!s) {
+            return;
+        }
+        var v = $('video'), st = hlsState, now = performance.now();
+        var q = typeof v.getVideoPlaybackQuality === 'function' ?
+            v.getVideoPlaybackQuality() : null;
+        st.framesDecoded = q ? q.totalVideoFrames : v.webkitDecodedFrameCount || 0;
+        st.framesDropped = q ? q.droppedVideoFrames : v.webkitDroppedFrameCount || 0;
+        st.width = v.videoWidth;
+        st.height = v.videoHeight;
+        st.currentTime = round3(v.currentTime);
+        st.buffered = round3(bufferedAhead(v));
+        st.playbackRate = v.playbackRate;
+        if (s.hls) {
+            /* 0 until hls.js has a playlist */
+            st.latency = s.hls.latency > 0 ? round3(s.hls.latency) : null;
+            st.targetLatency = s.hls.targetLatency ? round3(s.hls.targetLatency) : null;
+        } else if (st.engine === 'native' && v.seekable.length) {
+            st.latency = round3(Math.max(0, v.seekable.end(v.seekable.length - 1) - v.currentTime));
+        }
+        if (hlsLastSample && now > hlsLastSample.t) {
+            var dt = (now - hlsLastSample.t) / 1000;
+            st.fps = Math.round(Math.max(0, st.framesDecoded - hlsLastSample.frames) / dt * 10) / 10;
+            st.bitrateKbps = Math.round(Math.max(0, st.bytesLoaded - hlsLastSample.bytes) * 8 /
+                                        dt / 1000);
+        }
+        /* a longer window for the rates than one poll: parts arrive in bursts */
+        if (!hlsLastSample || now - hlsLastSample.t >= 2000) {
+            hlsLastSample = { t: now, frames: st.framesDecoded, bytes: st.bytesLoaded };
+        }
+        renderHlsStats();
+    }
+
+    function renderHlsStats() {
+        var s = hlsState;
+        $('bitrate').textContent = s.bitrateKbps;
+        $('stat-codec').textContent = [s.videoCodec, s.audioCodec].filter(Boolean).join(' + ') || '–';
+        $('stat-resolution').textContent = s.width ? s.width + '×' + s.height : '–';
+        $('stat-fps').textContent = s.framesDecoded ? String(Math.round(s.fps)) : '–';
+        $('stat-bitrate').textContent = s.bytesLoaded ? s.bitrateKbps + ' kbit/s' : '–';
+        $('stat-frames').textContent = s.framesDecoded ? s.framesDecoded +
+            (s.framesDropped ? ' (' + s.framesDropped + ' dropped)' : '') : '–';
+        $('stat-latency').textContent = s.latency === null ? '–' : s.latency.toFixed(2) + ' s';
+        $('stat-latency').title = s.targetLatency === null ? '' :
+            'target ' + s.targetLatency.toFixed(2) + ' s, playback rate ' + s.playbackRate;
+        $('stat-buffered').textContent = s.framesDecoded ? s.buffered.toFixed(2) + ' s' : '–';
+        $('ttff').textContent = fmtMs(s.ttffMs);
+    }
+
+    function startHlsStats() {
+        stopHlsStats();
+        hlsLastSample = null;
+        hlsStatsTimer = setInterval(pollHlsStats, STATS_INTERVAL);
+    }
+
+    function stopHlsStats() {
+        if (hlsStatsTimer) {
+            clearInterval(hlsStatsTimer);
+            hlsStatsTimer = null;
+        }
+        hlsState.bitrateKbps = 0;
+        $('bitrate').textContent = '0';
+    }
+
+    /* ---------- mode ---------- */
+
+    /* shows what belongs to mode m ([data-mode]); with url, also in the
+     * address bar, so that a reload keeps it */
+    function setMode(m, url) {
+        mode = m === 'hls' ? 'hls' : 'webrtc';
+        $('mode-' + mode).checked = true;
+        Array.prototype.forEach.call(document.querySelectorAll('[data-mode]'), function (el) {
+            el.hidden = el.dataset.mode !== mode;
+        });
+        showState(mode === 'hls' ? hlsState.state : whepState.state);
+        showError(mode === 'hls' ? hlsState.error : whepState.error);
+        if (mode === 'hls') {
+            renderHlsStats();
+        } else {
+            renderStats();
+        }
+        if (url && window.history && history.replaceState) {
+            if (mode === 'hls') {
+                query.set('mode', 'hls');
+            } else {
+                query.delete('mode');
+            }
+            var q = query.toString();
+            history.replaceState(null, '', window.location.pathname + (q ? '?' + q : ''));
+        }
+        updateControls();
+    }
+
     /* ---------- wiring ---------- */
 
     function init() {
@@ -552,6 +1015,7 @@
         });
 
         window.addEventListener('pagehide', function () {
+            stopHls();
             cancelRetry();
             if (client) {
                 client.skipDeleteOnUnload = !!window.whepSkipDeleteOnUnload;
@@ -563,6 +1027,11 @@
             play: play,
             stop: stop,
             pc: function () { return client ? client.pc : null; }
+        };
+        window.hlsPlayer = {
+            play: play,
+            stop: stop,
+            hls: function () { return hlsSession ? hlsSession.hls : null; }
         };
 
         if (window.WHIPChat) {
@@ -578,9 +1047,17 @@
         $('stream').addEventListener('input', function () { showEventsLink(null); });
 
         setState('idle');
-        updateControls();
+        watchHlsVideo();
+        ['mode-webrtc', 'mode-hls'].forEach(function (id) {
+            $(id).addEventListener('change', function (ev) {
+                if (ev.target.checked) {
+                    setMode(ev.target.value, true);
+                }
+            });
+        });
+        setMode(query.get('mode'), false);
 
-        if (!window.RTCPeerConnection) {
+        if (mode === 'webrtc' && !window.RTCPeerConnection) {
             fail(null, new Error('This browser has no WebRTC.'));
             return;
         }

@@ -32,6 +32,7 @@
 #define NGX_HTTP_WEBRTC_STATUS   2
 #define NGX_HTTP_WEBRTC_WHEP     3
 #define NGX_HTTP_WEBRTC_EVENTS   4
+#define NGX_HTTP_WEBRTC_HLS      5
 
 
 typedef struct {
@@ -56,6 +57,7 @@ typedef struct {
     ngx_flag_t                  viewers_follow; /* publisher gone: keep */
     ngx_uint_t                  dc_viewers;   /* off, publisher, all */
     ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
+    ngx_str_t                   record;       /* webrtc_record: directory */
 } ngx_http_webrtc_loc_conf_t;
 
 
@@ -114,6 +116,9 @@ ngx_int_t ngx_http_webrtc_events_get(ngx_http_request_t *r,
     ngx_str_t *stream);
 ngx_int_t ngx_http_webrtc_events_post(ngx_http_request_t *r,
     ngx_str_t *stream, u_char *body, size_t len);
+
+/* ngx_http_webrtc_hls.c */
+ngx_int_t ngx_http_webrtc_hls_handler(ngx_http_request_t *r);
 
 /* ngx_http_webrtc_status.c */
 ngx_int_t ngx_http_webrtc_status_handler(ngx_http_request_t *r);

@@ -132,6 +132,41 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_WEBRTC_WHEP,
       NULL },
 
+    { ngx_string("webrtc_hls"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_webrtc_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_WEBRTC_HLS,
+      NULL },
+
+    { ngx_string("webrtc_hls_fragment"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, hls_fragment),
+      NULL },
+
+    { ngx_string("webrtc_hls_part"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, hls_part),
+      NULL },
+
+    { ngx_string("webrtc_hls_window"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, hls_window),
+      NULL },
+
+    { ngx_string("webrtc_hls_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, hls_size),
+      NULL },
+
     { ngx_string("webrtc_max_viewers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -151,6 +186,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       ngx_http_webrtc_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_WEBRTC_EVENTS,
+      NULL },
+
+    { ngx_string("webrtc_record"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, record),
       NULL },
 
     { ngx_string("webrtc_events_url"),
@@ -303,6 +345,10 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
     wmcf->dc_max_buffered = NGX_CONF_UNSET_SIZE;
     wmcf->dc_rate = NGX_CONF_UNSET_UINT;
     wmcf->events_max = NGX_CONF_UNSET_UINT;
+    wmcf->hls_fragment = NGX_CONF_UNSET_MSEC;
+    wmcf->hls_part = NGX_CONF_UNSET_MSEC;
+    wmcf->hls_window = NGX_CONF_UNSET_UINT;
+    wmcf->hls_size = NGX_CONF_UNSET_SIZE;
     wmcf->enabled = NGX_CONF_UNSET;
 
     return wmcf;
@@ -328,6 +374,32 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(wmcf->dc_max_buffered, 1024 * 1024);
     ngx_conf_init_uint_value(wmcf->dc_rate, 100);
     ngx_conf_init_uint_value(wmcf->events_max, 1000);
+    ngx_conf_init_msec_value(wmcf->hls_fragment, 2000);
+    ngx_conf_init_msec_value(wmcf->hls_part, 300);
+    ngx_conf_init_uint_value(wmcf->hls_window, 6);
+    ngx_conf_init_size_value(wmcf->hls_size, 8 * 1024 * 1024);
+
+    if (wmcf->hls_part < 100 || wmcf->hls_part > 2000
+        || wmcf->hls_fragment < 2 * wmcf->hls_part
+        || wmcf->hls_fragment > 30000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webrtc_hls_part\" must be 100ms to 2s and "
+                           "\"webrtc_hls_fragment\" twice that to 30s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->hls_window < 3 || wmcf->hls_window > 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webrtc_hls_window\" must be 3 to 16 segments");
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->hls_size < 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webrtc_hls_size\" must be at least 1m");
+        return NGX_CONF_ERROR;
+    }
 
     if (wmcf->enabled == NGX_CONF_UNSET) {
         wmcf->enabled = 0;
@@ -457,6 +529,13 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->dc_viewers, prev->dc_viewers,
                               NGX_WEBRTC_DC_OFF);
     ngx_conf_merge_str_value(conf->events_url, prev->events_url, "");
+    ngx_conf_merge_str_value(conf->record, prev->record, "");
+
+    if (conf->record.len
+        && ngx_conf_full_name(cf->cycle, &conf->record, 0) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_ptr_value(conf->video_codecs, prev->video_codecs, NULL);
 
@@ -589,6 +668,11 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     case NGX_HTTP_WEBRTC_WHEP:
     case NGX_HTTP_WEBRTC_EVENTS:
         clcf->handler = ngx_http_webrtc_handler;
+        break;
+
+    case NGX_HTTP_WEBRTC_HLS:
+        clcf->handler = ngx_http_webrtc_hls_handler;
+        wmcf->hls = 1;
         break;
 
     default: /* NGX_HTTP_WEBRTC_STATUS */

@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_webrtc.h"
+#include "ngx_webrtc_hls.h"
 
 
 /*
@@ -17,6 +18,19 @@ static u_char *ngx_http_webrtc_status_session(u_char *p,
     ngx_webrtc_shm_session_t *ss);
 static size_t ngx_http_webrtc_status_session_len(
     ngx_webrtc_shm_session_t *ss);
+
+
+/* a stream's HLS store, as copied under the lock */
+typedef struct {
+    u_char                      name[NGX_WEBRTC_STREAM_MAX];
+    size_t                      name_len;
+    uint32_t                    segments;
+    uint64_t                    parts;
+    uint32_t                    target;
+    uint64_t                    bytes;
+    unsigned                    ended:1;
+    unsigned                    refused:1;
+} ngx_http_webrtc_status_hls_t;
 
 
 static ngx_str_t  ngx_http_webrtc_status_type =
@@ -44,7 +58,11 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     ngx_slab_pool_t           *shpool;
     ngx_webrtc_shm_t          *sh;
     ngx_webrtc_shm_session_t  *all, *ss, *pub;
+    ngx_webrtc_hls_t          *hls;
     ngx_webrtc_reason_t        ended[NGX_WEBRTC_REASONS];
+    ngx_webrtc_stream_t       *st;
+    ngx_http_webrtc_status_hls_t  *hs;
+    ngx_uint_t                 nhls;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -89,12 +107,57 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
 
     ngx_memcpy(ended, sh->ended, sizeof(ended));
 
+    /* the streams' HLS stores */
+
+    nhls = 0;
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = ngx_queue_next(q))
+    {
+        nhls++;
+    }
+
+    hs = ngx_palloc(r->pool, (nhls + 1) * sizeof(ngx_http_webrtc_status_hls_t));
+    if (hs == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    nhls = 0;
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_webrtc_stream_t, queue);
+        hls = st->hls;
+
+        if (hls == NULL) {
+            continue;
+        }
+
+        ngx_memcpy(hs[nhls].name, st->name, st->name_len);
+        hs[nhls].name_len = st->name_len;
+        hs[nhls].segments = hls->nsegments;
+        hs[nhls].parts = hls->nparts;
+        hs[nhls].target = hls->target;
+        hs[nhls].bytes = hls->written;
+        hs[nhls].ended = hls->ended;
+        hs[nhls].refused = (hls->refused != NGX_WEBRTC_HLS_OK);
+        nhls++;
+    }
+
     ngx_shmtx_unlock(&shpool->mutex);
 
     n = i;
 
     len = sizeof("{\"pid\":,\"time\":,\"sessions\":,\"ended\":{},"
-                 "\"streams\":[]}\n")
+                 "\"streams\":[],\"hls\":[]}\n")
+          + nhls * (sizeof("{\"stream\":\"\",\"segments\":,\"parts\":,"
+                           "\"target\":,\"bytes\":,\"ended\":false,"
+                           "\"refused\":false},")
+                    + 2 * NGX_WEBRTC_STREAM_MAX + 4 * NGX_INT64_LEN)
           + 2 * NGX_INT_T_LEN + NGX_TIME_T_LEN
           + NGX_WEBRTC_REASONS * (sizeof("\"\":,") + 2 * NGX_WEBRTC_REASON_LEN
                                   + NGX_INT64_LEN);
@@ -193,6 +256,19 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
         }
 
         p = ngx_cpymem(p, "]}", 2);
+    }
+
+    p = ngx_cpymem(p, "],\"hls\":[", sizeof("],\"hls\":[") - 1);
+
+    for (i = 0; i < nhls; i++) {
+        p = ngx_sprintf(p, "%s{\"stream\":\"", i ? "," : "");
+        p = (u_char *) ngx_escape_json(p, hs[i].name, hs[i].name_len);
+        p = ngx_sprintf(p, "\",\"segments\":%uD,\"parts\":%uL,"
+                        "\"target\":%uD,\"bytes\":%uL,\"ended\":%s,"
+                        "\"refused\":%s}",
+                        hs[i].segments, hs[i].parts, hs[i].target,
+                        hs[i].bytes, hs[i].ended ? "true" : "false",
+                        hs[i].refused ? "true" : "false");
     }
 
     done = p;

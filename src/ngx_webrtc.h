@@ -80,6 +80,11 @@ typedef struct {
     size_t                      dc_max_buffered;
     ngx_uint_t                  dc_rate;      /* messages/s per stream */
     ngx_uint_t                  events_max;   /* event streams per worker */
+    ngx_flag_t                  hls;          /* a webrtc_hls location */
+    ngx_msec_t                  hls_fragment;
+    ngx_msec_t                  hls_part;
+    ngx_uint_t                  hls_window;   /* segments */
+    size_t                      hls_size;     /* store per stream */
     ngx_shm_zone_t             *shm_zone;
     ngx_flag_t                  enabled;
 } ngx_webrtc_conf_t;

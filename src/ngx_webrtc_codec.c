@@ -49,6 +49,7 @@ static int ngx_webrtc_h264_inspect(u_char *p, size_t len,
 static void ngx_webrtc_h264_nal(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 static unsigned ngx_webrtc_h264_first(unsigned type, u_char *p, size_t len);
+static unsigned ngx_webrtc_h264_high(uint32_t profile);
 static int ngx_webrtc_h264_sps(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 static int ngx_webrtc_h265_inspect(u_char *p, size_t len,
@@ -437,9 +438,7 @@ ngx_webrtc_h264_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
     chroma = 1;
     separate = 0;
 
-    switch (profile) {
-    case 100: case 110: case 122: case 244: case 44: case 83:
-    case 86: case 118: case 128: case 138: case 139: case 134: case 135:
+    if (ngx_webrtc_h264_high(profile)) {
 
         chroma = ngx_webrtc_bits_ue(&b);
         if (chroma > 3) {
@@ -480,11 +479,6 @@ ngx_webrtc_h264_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
                 }
             }
         }
-
-        break;
-
-    default:
-        break;
     }
 
     if (ngx_webrtc_bits_ue(&b) > 12) {         /* log2_max_frame_num_minus4 */
@@ -572,6 +566,74 @@ ngx_webrtc_h264_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
     }
 
     return ngx_webrtc_set_size(info, width, height);
+}
+
+
+/* the profiles whose SPS has chroma_format_idc and the bit depths */
+
+static unsigned
+ngx_webrtc_h264_high(uint32_t profile)
+{
+    switch (profile) {
+    case 100: case 110: case 122: case 244: case 44: case 83:
+    case 86: case 118: case 128: case 138: case 139: case 134: case 135:
+        return 1;
+
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * chroma_format_idc and bit depths of an SPS NAL unit, for the avcC
+ * record of the high profiles (ISO/IEC 14496-15 5.3.3.1.2); the other
+ * profiles are 4:2:0, 8 bits.
+ */
+
+int
+ngx_webrtc_h264_sps_format(u_char *p, size_t len, unsigned *chroma,
+    unsigned *luma_depth, unsigned *chroma_depth)
+{
+    uint32_t           profile, luma, cdepth;
+    ngx_webrtc_bits_t  b;
+
+    if (len < 2 || (p[0] & 0x1f) != 7) {
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    ngx_webrtc_bits_init(&b, p + 1, len - 1, 1);
+
+    profile = ngx_webrtc_bits_read(&b, 8);
+    ngx_webrtc_bits_skip(&b, 16);              /* constraints, level_idc */
+
+    if (ngx_webrtc_bits_ue(&b) > 31) {         /* seq_parameter_set_id */
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    *chroma = 1;
+    *luma_depth = 8;
+    *chroma_depth = 8;
+
+    if (ngx_webrtc_h264_high(profile)) {
+        *chroma = ngx_webrtc_bits_ue(&b);
+
+        if (*chroma == 3) {
+            ngx_webrtc_bits_skip(&b, 1);       /* separate_colour_plane */
+        }
+
+        luma = ngx_webrtc_bits_ue(&b);         /* bit_depth_luma_minus8 */
+        cdepth = ngx_webrtc_bits_ue(&b);       /* bit_depth_chroma_minus8 */
+
+        if (*chroma > 3 || luma > 6 || cdepth > 6) {
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        *luma_depth = luma + 8;
+        *chroma_depth = cdepth + 8;
+    }
+
+    return b.error ? NGX_WEBRTC_PARSE_ERROR : NGX_WEBRTC_PARSE_OK;
 }
 
 

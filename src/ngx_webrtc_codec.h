@@ -67,4 +67,11 @@ int ngx_webrtc_frame_inspect(ngx_webrtc_codec_e codec, u_char *p, size_t len,
 int ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile);
 
 
+/*
+ * chroma_format_idc and the luma and chroma bit depths (8 to 14) of an SPS
+ * NAL unit, header byte included; 1, 8, 8 for the profiles without them.
+ */
+int ngx_webrtc_h264_sps_format(u_char *p, size_t len, unsigned *chroma,
+    unsigned *luma_depth, unsigned *chroma_depth);
+
 #endif /* _NGX_WEBRTC_CODEC_H_INCLUDED_ */

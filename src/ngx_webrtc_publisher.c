@@ -45,7 +45,7 @@ ngx_int_t
 ngx_webrtc_publisher_start(ngx_webrtc_session_t *s)
 {
     s->st = ngx_webrtc_stream_publish(&s->stream, s->id, s->tracks,
-                                      s->ntracks);
+                                      s->ntracks, &s->record);
     if (s->st == NULL) {
         return NGX_ERROR;
     }
@@ -183,6 +183,11 @@ ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         if (t->ssrc == info.sr_ssrc) {
             t->sr_lsr = (uint32_t) (info.sr_ntp >> 16);
             t->sr_time = ngx_current_msec;
+
+            if (s->st) {
+                ngx_webrtc_stream_sender_report(s->st, t, info.sr_ssrc,
+                                                info.sr_ntp, info.sr_rtp_ts);
+            }
         }
     }
 }

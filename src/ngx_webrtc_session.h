@@ -55,6 +55,7 @@ struct ngx_webrtc_session_s {
 
     u_char                      id[NGX_WEBRTC_ID_LEN];
     ngx_str_t                   stream;
+    ngx_str_t                   record;       /* publisher: a directory */
     ngx_uint_t                  role;
     ngx_uint_t                  state;
     ngx_msec_t                  created;

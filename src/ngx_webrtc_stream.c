@@ -67,6 +67,7 @@ static ngx_queue_t           ngx_webrtc_stream_locals;
 static ngx_webrtc_stream_t  *ngx_webrtc_stream_dirty[NGX_WEBRTC_DIRTY_MAX];
 static ngx_uint_t            ngx_webrtc_stream_ndirty;
 static ngx_event_t           ngx_webrtc_stream_event;
+static ngx_webrtc_stream_publish_pt  ngx_webrtc_stream_publish_handler;
 
 
 void
@@ -75,10 +76,20 @@ ngx_webrtc_stream_init(void)
     ngx_queue_init(&ngx_webrtc_stream_locals);
 
     ngx_webrtc_stream_ndirty = 0;
+    ngx_webrtc_stream_publish_handler = NULL;
 
     ngx_webrtc_stream_event.handler = ngx_webrtc_stream_posted;
     ngx_webrtc_stream_event.data = ngx_webrtc_worker;
     ngx_webrtc_stream_event.log = ngx_webrtc_worker->log;
+}
+
+
+/* a consumer of every stream published here: the HLS packager */
+
+void
+ngx_webrtc_stream_on_publish(ngx_webrtc_stream_publish_pt handler)
+{
+    ngx_webrtc_stream_publish_handler = handler;
 }
 
 
@@ -232,6 +243,11 @@ ngx_webrtc_stream_free_locked(ngx_slab_pool_t *shpool,
     sh = ngx_webrtc_worker->shm->sh;
 
     ngx_queue_remove(&st->queue);
+
+    if (st->hls) {
+        ngx_slab_free_locked(shpool, st->hls);
+    }
+
     ngx_webrtc_mring_free_locked(&st->mring, shpool);
 
     if (sh->nspares < NGX_WEBRTC_STREAM_SPARES) {
@@ -273,7 +289,7 @@ ngx_webrtc_stream_viewers(ngx_webrtc_stream_t *st, ngx_int_t n)
 
 ngx_webrtc_stream_t *
 ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
-    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks)
+    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks, ngx_str_t *record)
 {
     ngx_uint_t                  i;
     ngx_slab_pool_t            *shpool;
@@ -308,6 +324,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
 
         /* the next packet is from a new source: renumber from it */
         sk->rn.source = 0;
+        sk->sr_ntp = 0;
     }
 
     st->pub_pid = ngx_pid;
@@ -319,6 +336,10 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
     st->ring.keyframe_idx = NGX_WEBRTC_RING_NONE;
 
     ngx_shmtx_unlock(&shpool->mutex);
+
+    if (ngx_webrtc_stream_publish_handler) {
+        ngx_webrtc_stream_publish_handler(st, record);
+    }
 
     return st;
 }
@@ -600,6 +621,31 @@ ngx_webrtc_stream_wake_workers(ngx_webrtc_stream_t *st, ngx_uint_t armed_only)
                                            NGX_WEBRTC_CTL_WAKE, st->pub_id);
         }
     }
+}
+
+
+/*
+ * A sender report of the publisher's current source: wall clock and RTP
+ * time of one instant, for readers that put tracks on one timeline
+ */
+
+void
+ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
+    uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts)
+{
+    ngx_webrtc_stream_track_t  *sk;
+
+    sk = &st->tracks[t->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1];
+
+    if (st->pub_pid != ngx_pid || !sk->rn.source || sk->rn.ssrc != ssrc
+        || ntp == 0)
+    {
+        return;
+    }
+
+    sk->sr_ts = rtp_ts + sk->ts_off;
+    ngx_memory_barrier();
+    sk->sr_ntp = ntp;
 }
 
 

@@ -47,6 +47,10 @@ typedef struct {
     ngx_msec_t                  last_msec;
     unsigned                    started:1;
 
+    /* the source's last sender report, its RTP time in stream numbering */
+    uint64_t                    sr_ntp;       /* 0: none yet */
+    uint32_t                    sr_ts;
+
     /* stream index (low bits) -> ring index, for retransmissions */
     uint32_t                    seq_map[NGX_WEBRTC_RING_SLOTS];
 } ngx_webrtc_stream_track_t;
@@ -88,7 +92,18 @@ typedef struct {
     time_t                      rate_sec;
     ngx_uint_t                  rate_count;
     time_t                      rate_dropped; /* last second with drops */
+
+    /* the HLS store (ngx_webrtc_hls.c): one block, freed with the stream */
+    void                       *hls;
 } ngx_webrtc_stream_t;
+
+
+/*
+ * told in the publisher's worker that a publisher took the stream, with
+ * the directory its publish is recorded to (empty: none)
+ */
+typedef void (*ngx_webrtc_stream_publish_pt)(ngx_webrtc_stream_t *st,
+    ngx_str_t *record);
 
 
 typedef struct ngx_webrtc_reader_s  ngx_webrtc_reader_t;
@@ -106,6 +121,7 @@ struct ngx_webrtc_reader_s {
 
 
 void ngx_webrtc_stream_init(void);
+void ngx_webrtc_stream_on_publish(ngx_webrtc_stream_publish_pt handler);
 void ngx_webrtc_stream_shutdown(void);
 void ngx_webrtc_stream_exit(void);
 
@@ -115,7 +131,7 @@ void ngx_webrtc_stream_release(ngx_webrtc_stream_t *st);
 void ngx_webrtc_stream_viewers(ngx_webrtc_stream_t *st, ngx_int_t n);
 
 ngx_webrtc_stream_t *ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
-    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks);
+    ngx_webrtc_track_t *tracks, ngx_uint_t ntracks, ngx_str_t *record);
 void ngx_webrtc_stream_unpublish(ngx_webrtc_stream_t *st, u_char *id,
     ngx_uint_t close_viewers);
 void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
@@ -123,6 +139,8 @@ void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 void ngx_webrtc_stream_flush(void);
 void ngx_webrtc_stream_wake(void);
 void ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st);
+void ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st,
+    ngx_webrtc_track_t *t, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts);
 ngx_int_t ngx_webrtc_stream_message(ngx_webrtc_stream_t *st,
     ngx_uint_t origin, u_char *origin_id, ngx_str_t *label,
     ngx_uint_t binary, u_char *data, size_t len);

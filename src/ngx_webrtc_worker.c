@@ -10,6 +10,7 @@
 #include "ngx_webrtc_session.h"
 #include "ngx_webrtc_publisher.h"
 #include "ngx_webrtc_viewer.h"
+#include "ngx_webrtc_hls.h"
 
 
 /*
@@ -65,6 +66,8 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
     ngx_webrtc_session_init();
     ngx_webrtc_viewer_init();
     ngx_webrtc_sctp_init(cycle->log);
+
+    ngx_webrtc_hls_init();
 
     if (ngx_webrtc_srtp_init(cycle->log) != NGX_OK
         || ngx_webrtc_ice_init(cycle->log) != NGX_OK
@@ -137,6 +140,9 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
     ngx_webrtc_stream_shutdown();
     ngx_webrtc_session_close_all();
     ngx_webrtc_viewer_shutdown();
+
+    ngx_webrtc_hls_exit();
+
     ngx_webrtc_stream_exit();
 
     ngx_webrtc_udp_close(w->udp);

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs what is missing from Debian's packages (and npm for tests).
+# Installs what is missing from Debian's packages, and from npm: hls.js
+# (the watch page's HLS mode) for build, everything in package.json for
+# test.
 # Usage: tools/install-deps.sh build|test
 # Nothing is installed when everything is there already, so that it also
 # works without a network (inside a test namespace).
@@ -7,9 +9,9 @@
 set -e
 
 build="build-essential nginx nginx-dev libnice-dev libsrtp2-dev libssl-dev
-       libusrsctp-dev pkg-config"
+       libusrsctp-dev pkg-config nodejs npm"
 test="$build chromium python3-aiortc coturn ffmpeg clang libclang-rt-14-dev
-      iproute2 nodejs npm curl"
+      iproute2 curl"
 
 case "$1" in
     build) pkgs=$build ;;
@@ -27,7 +29,7 @@ for p in $pkgs; do
 done
 
 # node and npm may come from elsewhere than Debian (the CI image has them)
-if [ "$1" = test ] && command -v node >/dev/null && command -v npm >/dev/null
+if command -v node >/dev/null && command -v npm >/dev/null
 then
     missing=$(echo "$missing" | tr ' ' '\n' | grep -v -x -e nodejs -e npm \
               | tr '\n' ' ')
@@ -44,10 +46,16 @@ if [ -n "$(echo $missing)" ]; then
     apt-get install -y -qq $missing
 fi
 
+cd "$(dirname "$0")/.."
 if [ "$1" = test ]; then
-    cd "$(dirname "$0")/.."
-    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    if [ ! -d node_modules/playwright-core ] \
+       || [ package-lock.json -nt node_modules ]
+    then
         npm ci --no-audit --no-fund
         touch node_modules
     fi
+elif [ ! -d node_modules/hls.js ]; then
+    # the page's dependency only: no test peers (nor their browsers)
+    npm ci --omit=dev --no-audit --no-fund
+    touch node_modules
 fi

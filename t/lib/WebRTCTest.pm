@@ -114,6 +114,8 @@ webrtc directive (and C<%%LOAD_MODULE%%>) is left out: plain nginx.
 C<reuseport =E<gt> 1> adds C<reuseport> to the HTTP C<listen>, so that
 the kernel spreads connections over all workers (without it one idle
 worker tends to accept them all).
+The pages of F<html/> are served at C</>, and hls.js (for the watch
+page's HLS mode) at C</vendor/> from F<node_modules/hls.js/dist/>.
 
 =back
 
@@ -633,6 +635,11 @@ $listen
 
         location / {
             root %%HTML%%;
+        }
+
+        location /vendor/ {
+            alias %%ROOT%%/node_modules/hls.js/dist/;
+            types { application/javascript js; application/json map; }
         }
 
 $locations
