@@ -59,17 +59,24 @@ static void ngx_webrtc_h265_nal(u_char *p, size_t len,
 static unsigned ngx_webrtc_h265_first(unsigned type, u_char *p, size_t len);
 static int ngx_webrtc_h265_sps(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_h265_sps_parse(u_char *p, size_t len,
+    ngx_webrtc_codec_config_t *cf);
 static int ngx_webrtc_vp8_inspect(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 static int ngx_webrtc_vp9_inspect(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
 static int ngx_webrtc_vp9_frame_size(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_vp9_header(u_char *p, size_t len,
+    ngx_webrtc_codec_config_t *cf);
 static int ngx_webrtc_av1_inspect(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
-static int ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value);
 static int ngx_webrtc_av1_seq_header(u_char *p, size_t len,
     ngx_webrtc_frame_info_t *info);
+static int ngx_webrtc_av1_seq_parse(u_char *p, size_t len,
+    ngx_webrtc_codec_config_t *cf);
+static void ngx_webrtc_av1_color_config(ngx_webrtc_bits_t *b,
+    ngx_webrtc_codec_config_t *cf);
 static uint32_t ngx_webrtc_av1_uvlc(ngx_webrtc_bits_t *b);
 
 
@@ -267,6 +274,29 @@ ngx_webrtc_frame_inspect(ngx_webrtc_codec_e codec, u_char *p, size_t len,
 
     default:
         return 0;
+    }
+}
+
+
+int
+ngx_webrtc_codec_config(ngx_webrtc_codec_e codec, u_char *p, size_t len,
+    ngx_webrtc_codec_config_t *cf)
+{
+    memset(cf, 0, sizeof(ngx_webrtc_codec_config_t));
+
+    switch (codec) {
+
+    case NGX_WEBRTC_CODEC_H265:
+        return (ngx_webrtc_h265_sps_parse(p, len, cf) == 0) ? 0 : -1;
+
+    case NGX_WEBRTC_CODEC_AV1:
+        return (ngx_webrtc_av1_seq_parse(p, len, cf) == 0) ? 0 : -1;
+
+    case NGX_WEBRTC_CODEC_VP9:
+        return (ngx_webrtc_vp9_header(p, len, cf) == 0) ? 0 : -1;
+
+    default:
+        return -1;
     }
 }
 
@@ -759,13 +789,31 @@ ngx_webrtc_h265_first(unsigned type, u_char *p, size_t len)
 }
 
 
-/* seq_parameter_set_rbsp(), H.265 7.3.2.2.1, up to the conformance window */
-
 static int
 ngx_webrtc_h265_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 {
+    ngx_webrtc_codec_config_t  cf;
+
+    if (ngx_webrtc_h265_sps_parse(p, len, &cf) < 0) {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, cf.width, cf.height);
+}
+
+
+/*
+ * seq_parameter_set_rbsp(), H.265 7.3.2.2.1, up to the bit depths;
+ * 1 if only the size could be read
+ */
+
+static int
+ngx_webrtc_h265_sps_parse(u_char *p, size_t len,
+    ngx_webrtc_codec_config_t *cf)
+{
     uint32_t           sub_layers, i, chroma, separate, width, height;
     uint32_t           left, right, top, bottom, unit_x, unit_y;
+    uint32_t           luma_depth, chroma_depth;
     unsigned           profile_present[8], level_present[8];
     ngx_webrtc_bits_t  b;
 
@@ -777,16 +825,20 @@ ngx_webrtc_h265_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 
     ngx_webrtc_bits_skip(&b, 4);               /* sps_video_parameter_set_id */
     sub_layers = ngx_webrtc_bits_read(&b, 3);  /* sps_max_sub_layers_minus1 */
-    ngx_webrtc_bits_skip(&b, 1);               /* temporal_id_nesting */
+    cf->temporal_id_nested = ngx_webrtc_bits_read(&b, 1);
 
     if (sub_layers > 6) {
         return -1;
     }
 
-    /* profile_tier_level(1, sps_max_sub_layers_minus1) */
+    /*
+     * profile_tier_level(1, sps_max_sub_layers_minus1): the general
+     * profile (88 bits) and level (8) are the 12 bytes of hvcC and CODECS
+     */
 
-    ngx_webrtc_bits_skip(&b, 88);              /* general profile */
-    ngx_webrtc_bits_skip(&b, 8);               /* general_level_idc */
+    for (i = 0; i < 12; i++) {
+        cf->ptl[i] = (u_char) ngx_webrtc_bits_read(&b, 8);
+    }
 
     for (i = 0; i < sub_layers; i++) {
         profile_present[i] = ngx_webrtc_bits_read(&b, 1);
@@ -851,14 +903,34 @@ ngx_webrtc_h265_sps(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
     }
 
     if (((uint64_t) left + right) * unit_x >= width
-        || ((uint64_t) top + bottom) * unit_y >= height)
+        || ((uint64_t) top + bottom) * unit_y >= height
+        || width > NGX_WEBRTC_MAX_DIMENSION
+        || height > NGX_WEBRTC_MAX_DIMENSION)
     {
         return -1;
     }
 
-    return ngx_webrtc_set_size(info,
-                               width - ((uint64_t) left + right) * unit_x,
-                               height - ((uint64_t) top + bottom) * unit_y);
+    cf->width = width - (left + right) * unit_x;
+    cf->height = height - (top + bottom) * unit_y;
+
+    cf->profile = cf->ptl[0] & 0x1f;
+    cf->tier = (cf->ptl[0] >> 5) & 1;
+    cf->level = cf->ptl[11];
+    cf->sub_layers = sub_layers + 1;
+    cf->chroma_format = chroma;
+    cf->monochrome = (chroma == 0);
+
+    luma_depth = ngx_webrtc_bits_ue(&b);       /* bit_depth_luma_minus8 */
+    chroma_depth = ngx_webrtc_bits_ue(&b);     /* bit_depth_chroma_minus8 */
+
+    if (b.error || luma_depth > 8 || chroma_depth > 8) {
+        return 1;
+    }
+
+    cf->bit_depth = luma_depth + 8;
+    cf->chroma_bit_depth = chroma_depth + 8;
+
+    return 0;
 }
 
 
@@ -937,7 +1009,38 @@ static int
 ngx_webrtc_vp9_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 {
     size_t    off;
-    unsigned  d, sid, ns, ng, i;
+    unsigned  sid;
+
+    if (ngx_webrtc_vp9_descriptor(p, len, &off, &sid, info) != 0) {
+        return -1;
+    }
+
+    if (!(p[0] & 0x08)) {                      /* B: start of a frame */
+        return 0;
+    }
+
+    info->frame_start = 1;
+
+    if ((p[0] & 0x40) || sid != 0) {
+        return 0;
+    }
+
+    info->keyframe = 1;
+
+    if (!info->has_size) {
+        (void) ngx_webrtc_vp9_frame_size(p + off, len - off, info);
+    }
+
+    return 0;
+}
+
+
+int
+ngx_webrtc_vp9_descriptor(u_char *p, size_t len, size_t *size,
+    unsigned *sid, ngx_webrtc_frame_info_t *info)
+{
+    size_t    off;
+    unsigned  d, ns, ng, i;
     uint32_t  width, height;
 
     if (len == 0) {
@@ -946,7 +1049,7 @@ ngx_webrtc_vp9_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 
     d = p[0];
     off = 1;
-    sid = 0;
+    *sid = 0;
 
     if (d & 0x80) {                            /* I: picture id */
         if (off >= len) {
@@ -961,7 +1064,7 @@ ngx_webrtc_vp9_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
             return -1;
         }
 
-        sid = (p[off] >> 1) & 0x07;
+        *sid = (p[off] >> 1) & 0x07;
         off++;
 
         if (!(d & 0x10)) {                     /* TL0PICIDX unless flexible */
@@ -1029,33 +1132,35 @@ ngx_webrtc_vp9_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
         return -1;
     }
 
-    if (!(d & 0x08)) {                         /* B: start of a frame */
-        return 0;
-    }
-
-    info->frame_start = 1;
-
-    if ((d & 0x40) || sid != 0) {
-        return 0;
-    }
-
-    info->keyframe = 1;
-
-    if (!info->has_size) {
-        (void) ngx_webrtc_vp9_frame_size(p + off, len - off, info);
-    }
+    *size = off;
 
     return 0;
+}
+
+
+static int
+ngx_webrtc_vp9_frame_size(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+{
+    ngx_webrtc_codec_config_t  cf;
+
+    if (ngx_webrtc_vp9_header(p, len, &cf) != 0) {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, cf.width, cf.height);
 }
 
 
 /* uncompressed_header() of a VP9 key frame, up to frame_size() */
 
 static int
-ngx_webrtc_vp9_frame_size(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
+ngx_webrtc_vp9_header(u_char *p, size_t len, ngx_webrtc_codec_config_t *cf)
 {
     uint32_t           profile, cs, width, height;
     ngx_webrtc_bits_t  b;
+
+    /* VP9 color_space to ISO/IEC 23091-2 MatrixCoefficients */
+    static unsigned    matrix[] = { 2, 5, 1, 6, 7, 9, 2, 0 };
 
     ngx_webrtc_bits_init(&b, p, len, 0);
 
@@ -1082,18 +1187,44 @@ ngx_webrtc_vp9_frame_size(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
         return -1;
     }
 
+    /* color_config() */
+
+    cf->profile = profile;
+    cf->bit_depth = 8;
+
     if (profile >= 2) {
-        ngx_webrtc_bits_skip(&b, 1);           /* ten_or_twelve_bit */
+        cf->bit_depth = ngx_webrtc_bits_read(&b, 1) ? 12 : 10;
     }
+
+    cf->chroma_bit_depth = cf->bit_depth;
 
     cs = ngx_webrtc_bits_read(&b, 3);
+    cf->matrix = matrix[cs];
+    cf->colour_primaries = (cs == 2) ? 1 : 2;
+    cf->transfer = (cs == 2) ? 1 : 2;
+    cf->subsampling_x = 1;
+    cf->subsampling_y = 1;
 
     if (cs != 7) {                             /* not CS_RGB */
-        ngx_webrtc_bits_skip(&b, (profile & 1) ? 4 : 1);
+        cf->full_range = ngx_webrtc_bits_read(&b, 1);
 
-    } else if (profile & 1) {
-        ngx_webrtc_bits_skip(&b, 1);
+        if (profile & 1) {
+            cf->subsampling_x = ngx_webrtc_bits_read(&b, 1);
+            cf->subsampling_y = ngx_webrtc_bits_read(&b, 1);
+            ngx_webrtc_bits_skip(&b, 1);
+        }
+
+    } else {
+        cf->full_range = 1;
+        cf->subsampling_x = 0;
+        cf->subsampling_y = 0;
+
+        if (profile & 1) {
+            ngx_webrtc_bits_skip(&b, 1);
+        }
     }
+
+    cf->chroma_format = !cf->subsampling_x ? 3 : (cf->subsampling_y ? 1 : 2);
 
     width = ngx_webrtc_bits_read(&b, 16);
     height = ngx_webrtc_bits_read(&b, 16);
@@ -1102,8 +1233,10 @@ ngx_webrtc_vp9_frame_size(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
         return -1;
     }
 
-    return ngx_webrtc_set_size(info, (uint64_t) width + 1,
-                               (uint64_t) height + 1);
+    cf->width = width + 1;
+    cf->height = height + 1;
+
+    return 0;
 }
 
 
@@ -1198,7 +1331,7 @@ ngx_webrtc_av1_inspect(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 }
 
 
-static int
+int
 ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value)
 {
     u_char    *p;
@@ -1226,21 +1359,39 @@ ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value)
 }
 
 
-/* sequence_header_obu(), AV1 5.5, up to max_frame_height_minus_1 */
-
 static int
 ngx_webrtc_av1_seq_header(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
 {
+    ngx_webrtc_codec_config_t  cf;
+
+    if (ngx_webrtc_av1_seq_parse(p, len, &cf) < 0) {
+        return -1;
+    }
+
+    return ngx_webrtc_set_size(info, cf.width, cf.height);
+}
+
+
+/*
+ * sequence_header_obu(), AV1 5.5, up to color_config(); 1 if only the
+ * size could be read
+ */
+
+static int
+ngx_webrtc_av1_seq_parse(u_char *p, size_t len, ngx_webrtc_codec_config_t *cf)
+{
     uint32_t           decoder_model, delay_len, display_delay, n, i;
-    uint32_t           wbits, hbits, width, height;
+    uint32_t           wbits, hbits, width, height, level, order_hint;
     ngx_webrtc_bits_t  b;
 
     ngx_webrtc_bits_init(&b, p, len, 0);
 
-    ngx_webrtc_bits_skip(&b, 4);               /* seq_profile, still_picture */
+    cf->profile = ngx_webrtc_bits_read(&b, 3); /* seq_profile */
+    ngx_webrtc_bits_skip(&b, 1);               /* still_picture */
+    cf->reduced_still_picture = ngx_webrtc_bits_read(&b, 1);
 
-    if (ngx_webrtc_bits_read(&b, 1)) {         /* reduced_still_picture_hdr */
-        ngx_webrtc_bits_skip(&b, 5);           /* seq_level_idx[0] */
+    if (cf->reduced_still_picture) {
+        cf->level = ngx_webrtc_bits_read(&b, 5);
 
     } else {
         decoder_model = 0;
@@ -1267,8 +1418,14 @@ ngx_webrtc_av1_seq_header(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
         for (i = 0; i < n && !b.error; i++) {
             ngx_webrtc_bits_skip(&b, 12);      /* operating_point_idc */
 
-            if (ngx_webrtc_bits_read(&b, 5) > 7) {
-                ngx_webrtc_bits_skip(&b, 1);   /* seq_tier */
+            level = ngx_webrtc_bits_read(&b, 5);
+
+            if (i == 0) {
+                cf->level = level;
+            }
+
+            if (level > 7 && ngx_webrtc_bits_read(&b, 1) && i == 0) {
+                cf->tier = 1;                  /* seq_tier */
             }
 
             if (decoder_model && ngx_webrtc_bits_read(&b, 1)) {
@@ -1286,12 +1443,124 @@ ngx_webrtc_av1_seq_header(u_char *p, size_t len, ngx_webrtc_frame_info_t *info)
     width = ngx_webrtc_bits_read(&b, wbits);
     height = ngx_webrtc_bits_read(&b, hbits);
 
-    if (b.error) {
+    if (b.error || width >= NGX_WEBRTC_MAX_DIMENSION
+        || height >= NGX_WEBRTC_MAX_DIMENSION)
+    {
         return -1;
     }
 
-    return ngx_webrtc_set_size(info, (uint64_t) width + 1,
-                               (uint64_t) height + 1);
+    cf->width = width + 1;
+    cf->height = height + 1;
+
+    if (!cf->reduced_still_picture) {
+        if (ngx_webrtc_bits_read(&b, 1)) {     /* frame_id_numbers_present */
+            ngx_webrtc_bits_skip(&b, 4 + 3);
+        }
+    }
+
+    /* use_128x128_superblock, enable_filter_intra, _intra_edge_filter */
+    ngx_webrtc_bits_skip(&b, 3);
+
+    if (!cf->reduced_still_picture) {
+        /* interintra_compound, masked_compound, warped_motion, dual_filter */
+        ngx_webrtc_bits_skip(&b, 4);
+
+        order_hint = ngx_webrtc_bits_read(&b, 1);
+
+        if (order_hint) {
+            ngx_webrtc_bits_skip(&b, 2);       /* jnt_comp, ref_frame_mvs */
+        }
+
+        /* seq_choose_screen_content_tools, else seq_force_...: 0 or 1 */
+        if (ngx_webrtc_bits_read(&b, 1) || ngx_webrtc_bits_read(&b, 1)) {
+            ngx_webrtc_bits_skip(&b, ngx_webrtc_bits_read(&b, 1) ? 0 : 1);
+        }
+
+        if (order_hint) {
+            ngx_webrtc_bits_skip(&b, 3);       /* order_hint_bits_minus_1 */
+        }
+    }
+
+    /* enable_superres, enable_cdef, enable_restoration */
+    ngx_webrtc_bits_skip(&b, 3);
+
+    ngx_webrtc_av1_color_config(&b, cf);
+
+    return b.error ? 1 : 0;
+}
+
+
+/* color_config(), AV1 5.5.2 */
+
+static void
+ngx_webrtc_av1_color_config(ngx_webrtc_bits_t *b,
+    ngx_webrtc_codec_config_t *cf)
+{
+    cf->bit_depth = ngx_webrtc_bits_read(b, 1) ? 10 : 8;
+
+    if (cf->profile == 2 && cf->bit_depth == 10
+        && ngx_webrtc_bits_read(b, 1))
+    {
+        cf->bit_depth = 12;                    /* twelve_bit */
+    }
+
+    cf->chroma_bit_depth = cf->bit_depth;
+
+    if (cf->profile != 1) {
+        cf->monochrome = ngx_webrtc_bits_read(b, 1);
+    }
+
+    cf->colour_primaries = 2;                  /* unspecified */
+    cf->transfer = 2;
+    cf->matrix = 2;
+
+    if (ngx_webrtc_bits_read(b, 1)) {          /* color_description_present */
+        cf->colour_primaries = ngx_webrtc_bits_read(b, 8);
+        cf->transfer = ngx_webrtc_bits_read(b, 8);
+        cf->matrix = ngx_webrtc_bits_read(b, 8);
+    }
+
+    cf->subsampling_x = 1;
+    cf->subsampling_y = 1;
+    cf->chroma_format = 1;
+
+    if (cf->monochrome) {
+        cf->full_range = ngx_webrtc_bits_read(b, 1);
+        cf->chroma_format = 0;
+        return;
+    }
+
+    /* BT.709 primaries, sRGB transfer, identity matrix: 4:4:4 */
+
+    if (cf->colour_primaries == 1 && cf->transfer == 13 && cf->matrix == 0) {
+        cf->full_range = 1;
+        cf->subsampling_x = 0;
+        cf->subsampling_y = 0;
+
+    } else {
+        cf->full_range = ngx_webrtc_bits_read(b, 1);
+
+        if (cf->profile == 1) {
+            cf->subsampling_x = 0;
+            cf->subsampling_y = 0;
+
+        } else if (cf->profile == 2) {
+            if (cf->bit_depth == 12) {
+                cf->subsampling_x = ngx_webrtc_bits_read(b, 1);
+                cf->subsampling_y = cf->subsampling_x
+                                    ? ngx_webrtc_bits_read(b, 1) : 0;
+
+            } else {
+                cf->subsampling_y = 0;
+            }
+        }
+
+        if (cf->subsampling_x && cf->subsampling_y) {
+            cf->chroma_sample_position = ngx_webrtc_bits_read(b, 2);
+        }
+    }
+
+    cf->chroma_format = !cf->subsampling_x ? 3 : (cf->subsampling_y ? 1 : 2);
 }
 
 

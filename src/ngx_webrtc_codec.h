@@ -74,4 +74,51 @@ int ngx_webrtc_h264_profile(u_char *p, size_t len, u_char *profile);
 int ngx_webrtc_h264_sps_format(u_char *p, size_t len, unsigned *chroma,
     unsigned *luma_depth, unsigned *chroma_depth);
 
+
+/* what the MP4 decoder configuration records (hvcC, av1C, vpcC) say */
+typedef struct {
+    u_char                      ptl[12];      /* H.265 general_profile_*,
+                                                 constraints, level_idc */
+    unsigned                    profile;
+    unsigned                    level;        /* AV1: seq_level_idx[0] */
+    unsigned                    tier;
+    unsigned                    bit_depth;
+    unsigned                    chroma_bit_depth;
+    unsigned                    chroma_format; /* 0 mono, 1 4:2:0, ... */
+    unsigned                    sub_layers;   /* H.265 */
+    unsigned                    chroma_sample_position;   /* AV1 */
+    unsigned                    colour_primaries;
+    unsigned                    transfer;
+    unsigned                    matrix;
+    unsigned                    width;
+    unsigned                    height;
+    unsigned                    temporal_id_nested:1;     /* H.265 */
+    unsigned                    reduced_still_picture:1;  /* AV1 */
+    unsigned                    monochrome:1;
+    unsigned                    subsampling_x:1;
+    unsigned                    subsampling_y:1;
+    unsigned                    full_range:1;
+} ngx_webrtc_codec_config_t;
+
+
+/*
+ * The configuration of a stream from the unit that carries it: an H.265
+ * SPS NAL unit (header included), the payload of an AV1 sequence header
+ * OBU (after its header and size), or a VP9 key frame (its uncompressed
+ * header).  Returns -1 if it is malformed or shorter than that; cf is
+ * cleared first.
+ */
+int ngx_webrtc_codec_config(ngx_webrtc_codec_e codec, u_char *p, size_t len,
+    ngx_webrtc_codec_config_t *cf);
+
+/*
+ * the size of the VP9 payload descriptor (RFC 9628) at p, and the spatial
+ * layer id of the packet; -1 if malformed or no payload follows
+ */
+int ngx_webrtc_vp9_descriptor(u_char *p, size_t len, size_t *size,
+    unsigned *sid, ngx_webrtc_frame_info_t *info);
+
+/* an AV1 leb128() at *pp, which is moved past it; -1 if malformed */
+int ngx_webrtc_av1_leb128(u_char **pp, u_char *last, uint64_t *value);
+
 #endif /* _NGX_WEBRTC_CODEC_H_INCLUDED_ */

@@ -8,13 +8,18 @@
  * The boxes of CMAF fragmented MP4 for HLS and recordings: an init
  * segment (ftyp, moov with an empty sample table per track and mvex) and
  * fragments (moof, mdat).  Only what players read is written: H.264 as
- * avc1/avcC, Opus as Opus/dOps (the Opus in ISOBMFF encapsulation, 4.3).
+ * avc1/avcC, H.265 as hvc1/hvcC (ISO/IEC 14496-15), AV1 as av01/av1C (the
+ * AV1 Codec ISO Media File Format), VP9 as vp09/vpcC (the VP Codec ISO
+ * Media File Format), Opus as Opus/dOps (the Opus in ISOBMFF
+ * encapsulation, 4.3); the caller gives the video's configuration record.
  *
  * Every write goes through a cursor that refuses to pass the end of the
  * caller's buffer; a refused write makes the whole call return 0, so a
  * short buffer never yields a truncated box.
  */
 
+
+#include <stdio.h>
 
 #include "ngx_webrtc_fmp4.h"
 
@@ -48,7 +53,8 @@ static void ngx_webrtc_fmp4_minf(ngx_webrtc_fmp4_out_t *o,
     ngx_webrtc_fmp4_track_t *t);
 static void ngx_webrtc_fmp4_stbl(ngx_webrtc_fmp4_out_t *o,
     ngx_webrtc_fmp4_track_t *t);
-static void ngx_webrtc_fmp4_avc1(ngx_webrtc_fmp4_out_t *o,
+static unsigned ngx_webrtc_fmp4_video(ngx_webrtc_codec_e codec);
+static void ngx_webrtc_fmp4_visual(ngx_webrtc_fmp4_out_t *o,
     ngx_webrtc_fmp4_track_t *t);
 static void ngx_webrtc_fmp4_opus(ngx_webrtc_fmp4_out_t *o,
     ngx_webrtc_fmp4_track_t *t);
@@ -84,7 +90,7 @@ ngx_webrtc_fmp4_init(u_char *buf, size_t size,
     for (i = 0; i < ntracks; i++) {
         if (tracks[i].id == 0 || tracks[i].id == 0xffffffff
             || tracks[i].timescale == 0
-            || (tracks[i].codec != NGX_WEBRTC_CODEC_H264
+            || (!ngx_webrtc_fmp4_video(tracks[i].codec)
                 && tracks[i].codec != NGX_WEBRTC_CODEC_OPUS))
         {
             return 0;
@@ -209,9 +215,13 @@ ngx_webrtc_fmp4_fragment(u_char *buf, size_t size, uint32_t seq,
 size_t
 ngx_webrtc_fmp4_codecs(u_char *buf, size_t size, ngx_webrtc_fmp4_track_t *t)
 {
-    size_t         i;
-    u_char        *p;
+    size_t         i, n;
+    u_char        *p, *c, tmp[64];
+    uint32_t       flags, rev;
+    unsigned       depth;
     static u_char  hex[] = "0123456789abcdef";
+
+    c = t->config;
 
     switch (t->codec) {
 
@@ -231,6 +241,66 @@ ngx_webrtc_fmp4_codecs(u_char *buf, size_t size, ngx_webrtc_fmp4_track_t *t)
 
         return 11;
 
+    case NGX_WEBRTC_CODEC_H265:
+        /*
+         * ISO/IEC 14496-15 E.3: hvc1.[A-C]<profile_idc>.<compatibility
+         * flags, bits reversed, hex>.<L|H><level_idc>[.<constraint byte>]*
+         * with trailing zero constraint bytes left out
+         */
+
+        if (c == NULL || t->config_len < 13) {
+            return 0;
+        }
+
+        flags = ((uint32_t) c[2] << 24) | (c[3] << 16) | (c[4] << 8) | c[5];
+
+        for (rev = 0, i = 0; i < 32; i++) {
+            rev = (rev << 1) | ((flags >> i) & 1);
+        }
+
+        p = tmp;
+        p += sprintf((char *) p, "hvc1.");
+
+        if (c[1] >> 6) {
+            *p++ = (u_char) ('A' + (c[1] >> 6) - 1);
+        }
+
+        p += sprintf((char *) p, "%u.%X.%c%u", c[1] & 0x1f, rev,
+                     (c[1] & 0x20) ? 'H' : 'L', c[12]);
+
+        for (n = 11; n > 5 && c[n] == 0; n--) { /* void */ }
+
+        for (i = 6; i <= n; i++) {
+            p += sprintf((char *) p, ".%X", c[i]);
+        }
+
+        break;
+
+    case NGX_WEBRTC_CODEC_AV1:
+        /* av01.<profile>.<level><tier>.<bit depth>, AV1-ISOBMFF Annex A */
+
+        if (c == NULL || t->config_len < 4) {
+            return 0;
+        }
+
+        depth = (c[2] & 0x40) ? ((c[2] & 0x20) ? 12 : 10) : 8;
+
+        p = tmp;
+        p += sprintf((char *) p, "av01.%u.%02u%c.%02u", c[1] >> 5,
+                     c[1] & 0x1f, (c[2] & 0x80) ? 'H' : 'M', depth);
+        break;
+
+    case NGX_WEBRTC_CODEC_VP9:
+        /* vp09.<profile>.<level>.<bit depth>, VP-ISOBMFF "Codecs Parameter" */
+
+        if (c == NULL || t->config_len < 3) {
+            return 0;
+        }
+
+        p = tmp;
+        p += sprintf((char *) p, "vp09.%02u.%02u.%02u", c[0], c[1], c[2] >> 4);
+        break;
+
     case NGX_WEBRTC_CODEC_OPUS:
         if (size < 4) {
             return 0;
@@ -242,6 +312,16 @@ ngx_webrtc_fmp4_codecs(u_char *buf, size_t size, ngx_webrtc_fmp4_track_t *t)
     default:
         return 0;
     }
+
+    n = p - tmp;
+
+    if (size < n) {
+        return 0;
+    }
+
+    memcpy(buf, tmp, n);
+
+    return n;
 }
 
 
@@ -286,7 +366,7 @@ ngx_webrtc_fmp4_trak(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
     size_t    trak, mdia, hdlr, fb;
     unsigned  video;
 
-    video = (t->codec == NGX_WEBRTC_CODEC_H264);
+    video = ngx_webrtc_fmp4_video(t->codec);
 
     trak = ngx_webrtc_fmp4_box(o, "trak");
 
@@ -348,7 +428,7 @@ ngx_webrtc_fmp4_minf(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
 
     minf = ngx_webrtc_fmp4_box(o, "minf");
 
-    if (t->codec == NGX_WEBRTC_CODEC_H264) {
+    if (ngx_webrtc_fmp4_video(t->codec)) {
         fb = ngx_webrtc_fmp4_full_box(o, "vmhd", 0, 1);
         ngx_webrtc_fmp4_zero(o, 8);                 /* graphicsmode, opcolor */
         ngx_webrtc_fmp4_box_end(o, fb);
@@ -386,8 +466,8 @@ ngx_webrtc_fmp4_stbl(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
     stsd = ngx_webrtc_fmp4_full_box(o, "stsd", 0, 0);
     ngx_webrtc_fmp4_put32(o, 1);                    /* entry_count */
 
-    if (t->codec == NGX_WEBRTC_CODEC_H264) {
-        ngx_webrtc_fmp4_avc1(o, t);
+    if (ngx_webrtc_fmp4_video(t->codec)) {
+        ngx_webrtc_fmp4_visual(o, t);
 
     } else {
         ngx_webrtc_fmp4_opus(o, t);
@@ -418,12 +498,49 @@ ngx_webrtc_fmp4_stbl(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
 }
 
 
-static void
-ngx_webrtc_fmp4_avc1(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
+static unsigned
+ngx_webrtc_fmp4_video(ngx_webrtc_codec_e codec)
 {
-    size_t  avc1, avcc;
+    switch (codec) {
+    case NGX_WEBRTC_CODEC_H264:
+    case NGX_WEBRTC_CODEC_H265:
+    case NGX_WEBRTC_CODEC_AV1:
+    case NGX_WEBRTC_CODEC_VP9:
+        return 1;
+    default:
+        return 0;
+    }
+}
 
-    avc1 = ngx_webrtc_fmp4_box(o, "avc1");
+
+/* the VisualSampleEntry and the configuration box of its codec */
+
+static void
+ngx_webrtc_fmp4_visual(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
+{
+    size_t       entry, config;
+    const char  *type, *box;
+
+    switch (t->codec) {
+    case NGX_WEBRTC_CODEC_H265:
+        type = "hvc1";
+        box = "hvcC";
+        break;
+    case NGX_WEBRTC_CODEC_AV1:
+        type = "av01";
+        box = "av1C";
+        break;
+    case NGX_WEBRTC_CODEC_VP9:
+        type = "vp09";
+        box = "vpcC";
+        break;
+    default:
+        type = "avc1";
+        box = "avcC";
+        break;
+    }
+
+    entry = ngx_webrtc_fmp4_box(o, type);
     ngx_webrtc_fmp4_zero(o, 6);                     /* reserved */
     ngx_webrtc_fmp4_put16(o, 1);                    /* data_reference_index */
     ngx_webrtc_fmp4_zero(o, 16);                    /* pre_defined, reserved */
@@ -437,7 +554,13 @@ ngx_webrtc_fmp4_avc1(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
     ngx_webrtc_fmp4_put16(o, 0x0018);               /* depth */
     ngx_webrtc_fmp4_put16(o, 0xffff);               /* pre_defined -1 */
 
-    avcc = ngx_webrtc_fmp4_box(o, "avcC");
+    if (t->codec == NGX_WEBRTC_CODEC_VP9) {
+        /* the record of a version 1 full box */
+        config = ngx_webrtc_fmp4_full_box(o, box, 1, 0);
+
+    } else {
+        config = ngx_webrtc_fmp4_box(o, box);
+    }
 
     if (t->config == NULL || t->config_len == 0) {
         o->error = 1;
@@ -446,8 +569,8 @@ ngx_webrtc_fmp4_avc1(ngx_webrtc_fmp4_out_t *o, ngx_webrtc_fmp4_track_t *t)
         ngx_webrtc_fmp4_copy(o, t->config, t->config_len);
     }
 
-    ngx_webrtc_fmp4_box_end(o, avcc);
-    ngx_webrtc_fmp4_box_end(o, avc1);
+    ngx_webrtc_fmp4_box_end(o, config);
+    ngx_webrtc_fmp4_box_end(o, entry);
 }
 
 

@@ -30,10 +30,13 @@ typedef struct {
 
 typedef struct {
     uint32_t                    id;           /* track_ID, from 1 */
-    ngx_webrtc_codec_e          codec;        /* H264 or OPUS */
+    ngx_webrtc_codec_e          codec;        /* H264, H265, AV1, VP9, OPUS */
     uint32_t                    timescale;    /* 90000, 48000 */
 
-    /* video: the decoder configuration record (avcC for H264) */
+    /*
+     * video: the decoder configuration record, ngx_webrtc_depack_config():
+     * avcC, hvcC, av1C, or the VPCodecConfigurationRecord (vpcC version 1)
+     */
     unsigned                    width;
     unsigned                    height;
     u_char                     *config;
@@ -59,7 +62,8 @@ typedef struct {
 
 /*
  * ftyp + moov; returns the size written, 0 if buf is too short, a track
- * is not H264 or OPUS, has id 0 or timescale 0, or H264 has no config.
+ * is not H264, H265, AV1, VP9 or OPUS, has id 0 or timescale 0, or video
+ * has no config.
  * Opus: channels other than 1 are written as 2 (mapping family 0), a
  * sample_rate of 0 as 48000.
  */
@@ -77,8 +81,10 @@ size_t ngx_webrtc_fmp4_fragment(u_char *buf, size_t size, uint32_t seq,
     ngx_webrtc_fmp4_run_t *runs, size_t nruns);
 
 /*
- * the RFC 6381 CODECS value: "avc1.64001f", "opus"; returns its length
- * (no NUL is written), 0 if buf is too short or the codec has none
+ * the RFC 6381 CODECS value from the configuration record: "avc1.64001f",
+ * "hvc1.1.6.L93.B0", "av01.0.04M.08", "vp09.00.10.08", "opus"; returns
+ * its length (no NUL is written), 0 if buf is too short or the codec has
+ * none
  */
 size_t ngx_webrtc_fmp4_codecs(u_char *buf, size_t size,
     ngx_webrtc_fmp4_track_t *t);

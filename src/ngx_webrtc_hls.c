@@ -207,7 +207,11 @@ ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st, ngx_str_t *record)
         }
 
         if (sk->kind == NGX_WEBRTC_MEDIA_VIDEO) {
-            if (sk->codec != NGX_WEBRTC_CODEC_H264) {
+            if (sk->codec != NGX_WEBRTC_CODEC_H264
+                && sk->codec != NGX_WEBRTC_CODEC_H265
+                && sk->codec != NGX_WEBRTC_CODEC_AV1
+                && sk->codec != NGX_WEBRTC_CODEC_VP9)
+            {
                 video = NGX_WEBRTC_HLS_CODEC;
                 continue;
             }
@@ -724,7 +728,7 @@ ngx_webrtc_hls_start(ngx_webrtc_hls_packager_t *pk,
     ngx_webrtc_hls_track_t *video, int64_t ext)
 {
     size_t                    len, n, clen;
-    u_char                    avcc[2 * NGX_WEBRTC_DEPACK_PS_MAX + 32];
+    u_char                    avcc[3 * NGX_WEBRTC_DEPACK_PS_MAX + 64];
     u_char                    buf[NGX_WEBRTC_HLS_INIT_MAX];
     u_char                    codecs[NGX_WEBRTC_HLS_CODECS_MAX];
     ngx_uint_t                k;
@@ -752,7 +756,7 @@ ngx_webrtc_hls_start(ngx_webrtc_hls_packager_t *pk,
         tracks[n].timescale = tk->timescale;
 
         if (tk == video) {
-            len = ngx_webrtc_depack_avcc(&tk->dp, avcc, sizeof(avcc));
+            len = ngx_webrtc_depack_config(&tk->dp, avcc, sizeof(avcc));
             if (len == 0) {
                 return NGX_ERROR;
             }

@@ -2,13 +2,19 @@
 /*
  * Copyright (C) nginx WebRTC module authors
  *
- * fmp4_mux IN.h264 IN.opus OUTDIR FPS
+ * fmp4_mux [h264|h265|av1|vp9 MTU] IN IN.opus OUTDIR FPS
  *
  * A publisher and an HLS packager in one process, for t/05-fmp4.t: the
  * Annex-B H.264 stream is cut into access units and packetized as a
  * WebRTC sender does (STAP-A for SPS+PPS, single NAL units, FU-A above
- * 1200 bytes, the marker on the last packet of a picture), the Ogg Opus
- * packets are taken one per RTP packet; all go through
+ * the MTU, 1200 bytes by default, the marker on the last packet of a
+ * picture); H.265 the same way (AP for VPS+SPS+PPS, FU); AV1 temporal
+ * units of an IVF file as the AV1 RTP format says (aggregation header,
+ * OBU elements without size fields, the last without its length when
+ * W can say it, OBUs fragmented across packets, N on a key frame); VP9
+ * frames of an IVF file with the RFC 9628 descriptor (picture id, B, E,
+ * P, the scalability structure with the size on key frames).  The Ogg
+ * Opus packets are taken one per RTP packet; all go through
  * ngx_webrtc_depack_add(), and the frames it returns are muxed with
  * ngx_webrtc_fmp4_*() into OUTDIR/init.mp4 and one fragment a second,
  * OUTDIR/frag000.m4s, ..., for ffprobe to judge.  What was published is
@@ -23,8 +29,9 @@
 #include "ngx_webrtc_fmp4.h"
 
 
-#define MUX_MTU        1200
+#define MUX_MTU_MAX    1200
 #define MUX_MAX_NALS   64
+#define MUX_MAX_OBUS   64
 
 
 typedef struct {
@@ -44,6 +51,8 @@ static u_char               avcc[1024];
 static size_t               avcc_len;
 static uint64_t             vseq = 65530, aseq = 100;
 static unsigned             keyframes, dropped, packets, stap_a, fu_a;
+static ngx_webrtc_codec_e   codec = NGX_WEBRTC_CODEC_H264;
+static size_t               mtu = MUX_MTU_MAX;
 
 
 static void *
@@ -144,8 +153,26 @@ video_packet(uint32_t ts, unsigned marker, u_char *p, size_t len,
     int  rc;
 
     packets++;
-    stap_a += ((p[0] & 0x1f) == 24);
-    fu_a += ((p[0] & 0x1f) == 28);
+
+    /* aggregation and fragmentation packets of each format */
+
+    switch (codec) {
+    case NGX_WEBRTC_CODEC_H265:
+        stap_a += ((p[0] >> 1) == 48);
+        fu_a += ((p[0] >> 1) == 49);
+        break;
+    case NGX_WEBRTC_CODEC_AV1:
+        stap_a += (((p[0] >> 4) & 3) != 1);
+        fu_a += ((p[0] & 0xc0) != 0);
+        break;
+    case NGX_WEBRTC_CODEC_VP9:
+        fu_a += ((p[0] & 0x0c) != 0x0c);
+        break;
+    default:
+        stap_a += ((p[0] & 0x1f) == 24);
+        fu_a += ((p[0] & 0x1f) == 28);
+        break;
+    }
 
     rc = ngx_webrtc_depack_add(&video, vseq++, ts, marker, p, len);
 
@@ -164,7 +191,7 @@ video_packet(uint32_t ts, unsigned marker, u_char *p, size_t len,
     }
 
     if (avcc_len == 0 || video.config_changed) {
-        avcc_len = ngx_webrtc_depack_avcc(&video, avcc, sizeof(avcc));
+        avcc_len = ngx_webrtc_depack_config(&video, avcc, sizeof(avcc));
     }
 
     keyframes += video.keyframe;
@@ -174,60 +201,103 @@ video_packet(uint32_t ts, unsigned marker, u_char *p, size_t len,
 }
 
 
+/* the NAL unit type; H.265 headers are 2 bytes */
+
+static unsigned
+nal_type(u_char *nal)
+{
+    return (codec == NGX_WEBRTC_CODEC_H265) ? (nal[0] >> 1) & 0x3f
+                                            : nal[0] & 0x1f;
+}
+
+
 static void
 video_au(u_char **nals, size_t *lens, size_t n, uint32_t ts,
     uint32_t duration)
 {
-    u_char  pkt[MUX_MTU + 64], *p;
-    size_t  i, off, chunk;
+    u_char    pkt[MUX_MTU_MAX + 64], *p;
+    size_t    i, j, off, chunk, hlen, total;
+    unsigned  h265, type;
+
+    h265 = (codec == NGX_WEBRTC_CODEC_H265);
+    hlen = h265 ? 2 : 1;
 
     for (i = 0; i < n; i++) {
+        type = nal_type(nals[i]);
 
-        if ((nals[i][0] & 0x1f) == 7 && i + 1 < n
-            && (nals[i + 1][0] & 0x1f) == 8
-            && 1 + 2 + lens[i] + 2 + lens[i + 1] <= MUX_MTU)
-        {
-            p = pkt;
-            *p++ = (nals[i][0] & 0x60) | 24;
-            *p++ = (u_char) (lens[i] >> 8);
-            *p++ = (u_char) lens[i];
-            memcpy(p, nals[i], lens[i]);
-            p += lens[i];
-            *p++ = (u_char) (lens[i + 1] >> 8);
-            *p++ = (u_char) lens[i + 1];
-            memcpy(p, nals[i + 1], lens[i + 1]);
-            p += lens[i + 1];
+        /* parameter sets together: H.264 SPS+PPS, H.265 VPS+SPS+PPS */
 
-            i++;
-            video_packet(ts, i == n - 1, pkt, p - pkt, duration);
-            continue;
+        if ((h265 ? type == 32 : type == 7) && i + 1 < n) {
+            total = hlen;
+
+            for (j = i; j < n && nal_type(nals[j]) == type + j - i
+                        && j - i < (h265 ? 3u : 2u); j++)
+            {
+                total += 2 + lens[j];
+            }
+
+            if (j - i >= 2 && total <= mtu) {
+                p = pkt;
+
+                if (h265) {
+                    *p++ = (u_char) ((nals[i][0] & 0x81) | (48 << 1));
+                    *p++ = nals[i][1];
+
+                } else {
+                    *p++ = (nals[i][0] & 0x60) | 24;
+                }
+
+                for (/* void */; i < j; i++) {
+                    *p++ = (u_char) (lens[i] >> 8);
+                    *p++ = (u_char) lens[i];
+                    memcpy(p, nals[i], lens[i]);
+                    p += lens[i];
+                }
+
+                i--;
+                video_packet(ts, i == n - 1, pkt, p - pkt, duration);
+                continue;
+            }
         }
 
-        if (lens[i] <= MUX_MTU) {
+        if (lens[i] <= mtu) {
             video_packet(ts, i == n - 1, nals[i], lens[i], duration);
             continue;
         }
 
-        for (off = 1; off < lens[i]; off += chunk) {
+        for (off = hlen; off < lens[i]; off += chunk) {
             chunk = lens[i] - off;
-            if (chunk > MUX_MTU) {
-                chunk = MUX_MTU;
+            if (chunk > mtu) {
+                chunk = mtu;
             }
 
-            pkt[0] = (nals[i][0] & 0xe0) | 28;
-            pkt[1] = (nals[i][0] & 0x1f)
-                     | (off == 1 ? 0x80 : 0)
-                     | (off + chunk == lens[i] ? 0x40 : 0);
-            memcpy(pkt + 2, nals[i] + off, chunk);
+            p = pkt;
+
+            if (h265) {
+                *p++ = (u_char) ((nals[i][0] & 0x81) | (49 << 1));
+                *p++ = nals[i][1];
+                *p++ = (u_char) (type
+                                 | (off == hlen ? 0x80 : 0)
+                                 | (off + chunk == lens[i] ? 0x40 : 0));
+
+            } else {
+                *p++ = (nals[i][0] & 0xe0) | 28;
+                *p++ = (nals[i][0] & 0x1f)
+                       | (off == hlen ? 0x80 : 0)
+                       | (off + chunk == lens[i] ? 0x40 : 0);
+            }
+
+            memcpy(p, nals[i] + off, chunk);
+            p += chunk;
 
             video_packet(ts, i == n - 1 && off + chunk == lens[i], pkt,
-                         2 + chunk, duration);
+                         p - pkt, duration);
         }
     }
 }
 
 
-/* Annex-B byte stream to access units (H.264 7.4.1.2.3) */
+/* Annex-B byte stream to access units (H.264 7.4.1.2.3, H.265 7.4.2.4.4) */
 
 static unsigned
 video_read(u_char *p, size_t len, unsigned fps)
@@ -268,7 +338,32 @@ video_read(u_char *p, size_t len, unsigned fps)
             nal_len--;
         }
 
-        if (nal_len > 0) {
+        if (nal_len > 0 && codec == NGX_WEBRTC_CODEC_H265) {
+            type = nal_type(nal);
+
+            if (vcl && ((type >= 32 && type <= 35) || type == 39
+                        || (type < 32 && nal_len > 2 && (nal[2] & 0x80))))
+            {
+                video_au(nals, lens, n, aus * duration, duration);
+                aus++;
+                n = 0;
+                vcl = 0;
+            }
+
+            if (n == MUX_MAX_NALS) {
+                fprintf(stderr, "fmp4_mux: too many NAL units\n");
+                exit(2);
+            }
+
+            nals[n] = nal;
+            lens[n] = nal_len;
+            n++;
+
+            if (type < 32) {
+                vcl = 1;
+            }
+
+        } else if (nal_len > 0) {
             type = nal[0] & 0x1f;
 
             if (vcl && (type == 6 || type == 7 || type == 8 || type == 9
@@ -304,6 +399,262 @@ video_read(u_char *p, size_t len, unsigned fps)
     }
 
     return aus;
+}
+
+
+static size_t
+leb128_put(u_char *p, uint64_t v)
+{
+    size_t  n;
+
+    for (n = 0; v >= 0x80; n++) {
+        p[n] = (u_char) (0x80 | (v & 0x7f));
+        v >>= 7;
+    }
+
+    p[n++] = (u_char) v;
+
+    return n;
+}
+
+
+static size_t
+leb128_len(uint64_t v)
+{
+    u_char  tmp[10];
+
+    return leb128_put(tmp, v);
+}
+
+
+/*
+ * One AV1 packet of the elements elts[0 .. n): W = n when n <= 3 (the
+ * last without its length), else W = 0 (all with lengths).
+ */
+
+static void
+av1_packet(u_char **elts, size_t *lens, size_t n, unsigned z, unsigned y,
+    unsigned key, unsigned marker, uint32_t ts, uint32_t duration)
+{
+    u_char  pkt[MUX_MTU_MAX + 64], *p;
+    size_t  i;
+
+    p = pkt;
+    *p++ = (u_char) ((z << 7) | (y << 6) | ((n <= 3 ? n : 0) << 4)
+                     | (key << 3));
+
+    for (i = 0; i < n; i++) {
+        if (n > 3 || i + 1 < n) {
+            p += leb128_put(p, lens[i]);
+        }
+
+        memcpy(p, elts[i], lens[i]);
+        p += lens[i];
+    }
+
+    video_packet(ts, marker, pkt, p - pkt, duration);
+}
+
+
+/* a temporal unit: its OBUs without temporal delimiters or size fields */
+
+static void
+av1_tu(u_char *p, size_t len, uint32_t ts, uint32_t duration)
+{
+    u_char    *last, *obus[MUX_MAX_OBUS], *elts[MUX_MAX_OBUS], *q;
+    size_t     lens[MUX_MAX_OBUS], elens[MUX_MAX_OBUS], nobus, i, n, off;
+    size_t     room, chunk, hlen;
+    uint64_t   size, shift;
+    unsigned   key, z, first;
+
+    /* an OBU element: the header without obu_has_size_field, the payload */
+    static u_char  obu_buf[MUX_MAX_OBUS][65536];
+
+    last = p + len;
+    nobus = 0;
+    key = 0;
+
+    while (p < last) {
+        hlen = 1 + ((p[0] >> 2) & 1);
+        q = p + hlen;
+        size = 0;
+
+        for (shift = 0; q < last; shift += 7) {
+            size |= (uint64_t) (*q & 0x7f) << shift;
+            if (!(*q++ & 0x80)) {
+                break;
+            }
+        }
+
+        if (!(p[0] & 0x02) || q + size > last || nobus == MUX_MAX_OBUS
+            || hlen + size > sizeof(obu_buf[0]))
+        {
+            fprintf(stderr, "fmp4_mux: bad OBU\n");
+            exit(2);
+        }
+
+        if (((p[0] >> 3) & 0x0f) == 1) {
+            key = 1;
+        }
+
+        if (((p[0] >> 3) & 0x0f) != 2) {
+            memcpy(obu_buf[nobus], p, hlen);
+            obu_buf[nobus][0] &= ~0x02;
+            memcpy(obu_buf[nobus] + hlen, q, size);
+            obus[nobus] = obu_buf[nobus];
+            lens[nobus] = hlen + size;
+            nobus++;
+        }
+
+        p = q + size;
+    }
+
+    /* greedy: fill each packet, fragment what does not fit */
+
+    n = 0;
+    room = mtu - 1;
+    z = 0;
+    first = 1;
+
+    for (i = 0; i < nobus; i++) {
+        off = 0;
+
+        while (off < lens[i]) {
+            if (room < 4) {
+                /* full: the next OBU starts the next packet */
+                av1_packet(elts, elens, n, z, 0, key && first, 0, ts,
+                           duration);
+                first = 0;
+                z = 0;
+                n = 0;
+                room = mtu - 1;
+            }
+
+            chunk = lens[i] - off;
+
+            if (chunk + leb128_len(chunk) > room) {
+                chunk = room - leb128_len(room);
+            }
+
+            elts[n] = obus[i] + off;
+            elens[n] = chunk;
+            n++;
+            room -= chunk + leb128_len(chunk);
+            off += chunk;
+
+            if (off < lens[i] || n == MUX_MAX_OBUS) {
+                /* the OBU goes on in the next packet */
+                av1_packet(elts, elens, n, z, off < lens[i], key && first,
+                           0, ts, duration);
+                first = 0;
+                z = (off < lens[i]);
+                n = 0;
+                room = mtu - 1;
+            }
+        }
+    }
+
+    if (n == 0) {
+        fprintf(stderr, "fmp4_mux: too many OBUs\n");
+        exit(2);
+    }
+
+    av1_packet(elts, elens, n, z, 0, key && first, 1, ts, duration);
+}
+
+
+/* a VP9 frame (or superframe) with the RFC 9628 descriptor */
+
+static void
+vp9_frame(u_char *p, size_t len, uint32_t ts, uint32_t duration,
+    unsigned picture_id)
+{
+    u_char                     pkt[MUX_MTU_MAX + 64], *q;
+    size_t                     off, chunk, room;
+    unsigned                   key;
+    ngx_webrtc_codec_config_t  cf;
+
+    key = (ngx_webrtc_codec_config(NGX_WEBRTC_CODEC_VP9, p, len, &cf) == 0);
+
+    for (off = 0; off < len; off += chunk) {
+        q = pkt;
+
+        /* I, P, B, E, V; a 15-bit picture id */
+        *q++ = (u_char) (0x80 | (key ? 0 : 0x40) | (off == 0 ? 0x08 : 0)
+                         | ((key && off == 0) ? 0x02 : 0));
+        *q++ = (u_char) (0x80 | ((picture_id >> 8) & 0x7f));
+        *q++ = (u_char) picture_id;
+
+        if (key && off == 0) {
+            /* the scalability structure: one layer, its size */
+            *q++ = 0x10;
+            *q++ = (u_char) (cf.width >> 8);
+            *q++ = (u_char) cf.width;
+            *q++ = (u_char) (cf.height >> 8);
+            *q++ = (u_char) cf.height;
+        }
+
+        room = mtu - (q - pkt);
+        chunk = len - off;
+
+        if (chunk > room) {
+            chunk = room;
+        }
+
+        if (off + chunk == len) {
+            pkt[0] |= 0x04;
+        }
+
+        memcpy(q, p + off, chunk);
+        q += chunk;
+
+        video_packet(ts, off + chunk == len, pkt, q - pkt, duration);
+    }
+}
+
+
+/* IVF (the libvpx container): a 32-byte header, then size, pts, frame */
+
+static unsigned
+ivf_read(u_char *p, size_t len, unsigned fps)
+{
+    u_char    *last;
+    size_t     size;
+    uint32_t   duration;
+    unsigned   frames;
+
+    duration = 90000 / fps;
+    last = p + len;
+    frames = 0;
+
+    if (len < 32 || memcmp(p, "DKIF", 4) != 0) {
+        fprintf(stderr, "fmp4_mux: not IVF\n");
+        exit(2);
+    }
+
+    p += p[6] | (p[7] << 8);
+
+    while (last - p >= 12) {
+        size = p[0] | (p[1] << 8) | (p[2] << 16) | ((size_t) p[3] << 24);
+        p += 12;
+
+        if (size > (size_t) (last - p)) {
+            fprintf(stderr, "fmp4_mux: short IVF frame\n");
+            exit(2);
+        }
+
+        if (codec == NGX_WEBRTC_CODEC_AV1) {
+            av1_tu(p, size, frames * duration, duration);
+
+        } else {
+            vp9_frame(p, size, frames * duration, duration, frames);
+        }
+
+        p += size;
+        frames++;
+    }
+
+    return frames;
 }
 
 
@@ -426,7 +777,7 @@ audio_read(u_char *p, size_t len, ngx_webrtc_fmp4_track_t *t)
 int
 main(int argc, char **argv)
 {
-    char                      name[64];
+    char                      name[64], **arg;
     u_char                   *in, *buf, codecs[64];
     size_t                    len, n, size, v, a, vend, aend;
     unsigned                  fps, aus, apackets, frags;
@@ -434,18 +785,32 @@ main(int argc, char **argv)
     ngx_webrtc_fmp4_track_t   tracks[2];
     static u_char             vbuf[1024 * 1024], abuf[4096];
 
-    if (argc != 5) {
-        fprintf(stderr, "usage: fmp4_mux IN.h264 IN.opus OUTDIR FPS\n");
+    arg = argv;
+
+    if (argc == 7) {
+        codec = ngx_webrtc_codec_by_name((u_char *) argv[1],
+                                         strlen(argv[1]));
+        mtu = atoi(argv[2]);
+        arg = argv + 2;
+
+        if (mtu < 64 || mtu > MUX_MTU_MAX) {
+            fprintf(stderr, "fmp4_mux: MTU from 64 to 1200\n");
+            return 2;
+        }
+
+    } else if (argc != 5) {
+        fprintf(stderr, "usage: fmp4_mux [h264|h265|av1|vp9 MTU] "
+                        "IN IN.opus OUTDIR FPS\n");
         return 2;
     }
 
-    fps = atoi(argv[4]);
+    fps = atoi(arg[4]);
     if (fps == 0 || 90000 % fps) {
         fprintf(stderr, "fmp4_mux: FPS must divide 90000\n");
         return 2;
     }
 
-    video.codec = NGX_WEBRTC_CODEC_H264;
+    video.codec = codec;
     video.buf = vbuf;
     video.size = sizeof(vbuf);
 
@@ -455,21 +820,28 @@ main(int argc, char **argv)
 
     memset(tracks, 0, sizeof(tracks));
 
-    in = read_file(argv[1], &len);
-    aus = video_read(in, len, fps);
+    in = read_file(arg[1], &len);
+
+    if (codec == NGX_WEBRTC_CODEC_AV1 || codec == NGX_WEBRTC_CODEC_VP9) {
+        aus = ivf_read(in, len, fps);
+
+    } else {
+        aus = video_read(in, len, fps);
+    }
+
     free(in);
 
-    in = read_file(argv[2], &len);
+    in = read_file(arg[2], &len);
     apackets = audio_read(in, len, &tracks[1]);
     free(in);
 
     if (avcc_len == 0 || vtrack.n == 0 || atrack.n == 0) {
-        fprintf(stderr, "fmp4_mux: no avcC, video or audio\n");
+        fprintf(stderr, "fmp4_mux: no configuration, video or audio\n");
         return 1;
     }
 
     tracks[0].id = 1;
-    tracks[0].codec = NGX_WEBRTC_CODEC_H264;
+    tracks[0].codec = codec;
     tracks[0].timescale = 90000;
     tracks[0].width = video.width;
     tracks[0].height = video.height;
@@ -490,7 +862,7 @@ main(int argc, char **argv)
         return 1;
     }
 
-    write_file(argv[3], "init.mp4", buf, n);
+    write_file(arg[3], "init.mp4", buf, n);
 
     /* one fragment a second: its video frames, the audio up to its end */
 
@@ -549,7 +921,7 @@ main(int argc, char **argv)
         }
 
         snprintf(name, sizeof(name), "frag%03u.m4s", frags);
-        write_file(argv[3], name, buf, n);
+        write_file(arg[3], name, buf, n);
 
         frags++;
         v = vend;
@@ -565,6 +937,8 @@ main(int argc, char **argv)
     printf("rtp_packets %u\n", packets);
     printf("stap_a_packets %u\n", stap_a);
     printf("fu_a_packets %u\n", fu_a);
+    printf("aggregation_packets %u\n", stap_a);
+    printf("fragment_packets %u\n", fu_a);
     printf("video_frames %zu\n", vtrack.n);
     printf("keyframes %u\n", keyframes);
     printf("dropped %u\n", dropped);

@@ -2,8 +2,8 @@
 /*
  * Copyright (C) nginx WebRTC module authors
  *
- * Unit tests of ngx_webrtc_depack.c (RTP payloads to frames, the avcC
- * record) and ngx_webrtc_fmp4.c (init segment and fragments, read back
+ * Unit tests of ngx_webrtc_depack.c (RTP payloads to frames of H.264,
+ * H.265, AV1, VP9 and Opus; the avcC, hvcC, av1C and vpcC records) and ngx_webrtc_fmp4.c (init segment and fragments, read back
  * box by box), TAP output.
  */
 
@@ -482,7 +482,9 @@ box_path(u_char *p, size_t len, const char *path, size_t *size)
         if (strcmp(type, "stsd") == 0 || strcmp(type, "dref") == 0) {
             skip = 8;
 
-        } else if (strcmp(type, "avc1") == 0) {
+        } else if (strcmp(type, "avc1") == 0 || strcmp(type, "hvc1") == 0
+                   || strcmp(type, "av01") == 0 || strcmp(type, "vp09") == 0)
+        {
             skip = 78;
 
         } else if (strcmp(type, "Opus") == 0) {
@@ -498,6 +500,222 @@ box_path(u_char *p, size_t len, const char *path, size_t *size)
     }
 
     return NULL;
+}
+
+
+/* the sample entry of a codec with its record, and its CODECS string */
+
+static void
+codec_init(ngx_webrtc_codec_e codec, const char *path, u_char *config,
+    size_t len, const char *expect)
+{
+    size_t                   n, size;
+    u_char                   buf[2048], codecs[64], *b;
+    ngx_webrtc_fmp4_track_t  t;
+
+    memset(&t, 0, sizeof(t));
+    t.id = 1;
+    t.codec = codec;
+    t.timescale = 90000;
+    t.width = 320;
+    t.height = 240;
+    t.config = config;
+    t.config_len = len;
+
+    n = ngx_webrtc_fmp4_init(buf, sizeof(buf), &t, 1);
+    b = box_path(buf, n, path, &size);
+
+    ok(n > 0 && b != NULL
+       && size == 8 + (codec == NGX_WEBRTC_CODEC_VP9 ? 4 : 0) + len
+       && memcmp(b + size - len, config, len) == 0,
+       "init: %s holds the record", path);
+
+    n = ngx_webrtc_fmp4_codecs(codecs, sizeof(codecs), &t);
+    ok(n == strlen(expect) && memcmp(codecs, expect, n) == 0,
+       "CODECS %.*s", (int) n, codecs);
+    ok(ngx_webrtc_fmp4_codecs(codecs, n - 1, &t) == 0,
+       "CODECS: 0 for a short buffer");
+}
+
+
+static void
+test_h265(void)
+{
+    int                  rc;
+    size_t               n;
+    unsigned             types[8];
+    u_char               pkt[64], rec[512];
+    ngx_webrtc_depack_t  d;
+
+    depack_init(&d, NGX_WEBRTC_CODEC_H265, sizeof(frame));
+
+    ok(ngx_webrtc_depack_add(&d, 1, 0, 0, V(h265_ap)) == MORE
+       && d.vps_len == 23 && d.sps_len == 44 && d.pps_len == 8
+       && d.config_changed && d.width == 320 && d.height == 240,
+       "h265: AP keeps VPS, SPS, PPS; 320x240");
+    ok(ngx_webrtc_depack_add(&d, 2, 0, 0, V(h265_fu_start)) == MORE
+       && ngx_webrtc_depack_add(&d, 3, 0, 0, V(h265_fu_mid)) == MORE,
+       "h265: FU start, middle");
+
+    /* FU end of the IDR_N_LP (20) */
+    memcpy(pkt, "\x62\x01\x54\xaa\xbb\xcc", 6);
+    rc = ngx_webrtc_depack_add(&d, 4, 0, 1, pkt, 6);
+
+    ok(rc == FRAME && d.keyframe && nal_count(d.buf, d.len, types) == 4
+       && ((d.buf[4] >> 1) & 0x3f) == 32,
+       "h265: FU end: a keyframe of VPS, SPS, PPS, IRAP (%d)", rc);
+
+    n = d.len - (4 + 23 + 4 + 44 + 4 + 8);
+    ok(n == 4 + 2 + 48 + 48 + 3
+       && d.buf[d.len - n + 4] == 0x28 && d.buf[d.len - n + 5] == 0x01
+       && d.buf[d.len - 1] == 0xcc,
+       "h265: the IRAP rebuilt with its 2-byte header, %zu bytes", n);
+
+    /* an AUD (35) left out, a trailing picture (1) not a keyframe */
+    memcpy(pkt, "\x60\x01\x00\x03\x46\x01\x50\x00\x03\x02\x01\xd0", 12);
+    ok(ngx_webrtc_depack_add(&d, 5, 3000, 1, pkt, 12) == FRAME
+       && !d.keyframe && nal_count(d.buf, d.len, types) == 1
+       && d.len == 4 + 3, "h265: AP with an AUD and a slice");
+
+    /* FU without its start; a PACI */
+    memcpy(pkt, "\x62\x01\x41\xaa", 4);
+    ok(ngx_webrtc_depack_add(&d, 6, 6000, 1, pkt, 4) == DROPPED,
+       "h265: FU end without start dropped");
+    memcpy(pkt, "\x64\x01\x00\x00", 4);
+    ok(ngx_webrtc_depack_add(&d, 7, 9000, 1, pkt, 4) == -1,
+       "h265: PACI refused");
+    ok(ngx_webrtc_depack_add(&d, 8, 12000, 1, pkt, 1) == -1,
+       "h265: 1-byte payload refused");
+
+    n = ngx_webrtc_depack_config(&d, rec, sizeof(rec));
+    ok(n == 23 + 15 + 23 + 44 + 8 && rec[0] == 1 && rec[1] == 0x04
+       && memcmp(rec + 2, "\x08\x00\x00\x00\x9e\x08\x00\x00\x00\x00\x3c", 11)
+          == 0,
+       "hvcC: profile_tier_level without emulation prevention (%zu)", n);
+    ok(rec[16] == (0xfc | 3) && rec[17] == 0xf8 && rec[18] == 0xf8
+       && rec[21] == ((1 << 3) | (1 << 2) | 3) && rec[22] == 3
+       && rec[23] == 0xa0 && ngx_webrtc_be16(rec + 26) == 23
+       && rec[28 + 23] == 0xa1 && rec[28 + 23 + 5 + 44] == 0xa2,
+       "hvcC: 4:4:4 (RExt), 8 bits, 1 layer nested, VPS/SPS/PPS arrays");
+    ok(ngx_webrtc_depack_config(&d, rec, n - 1) == 0,
+       "hvcC: 0 for a short buffer");
+
+    codec_init(NGX_WEBRTC_CODEC_H265,
+               "moov/trak/mdia/minf/stbl/stsd/hvc1/hvcC", rec, n,
+               "hvc1.4.10.L60.9E.8");
+}
+
+
+static void
+test_av1(void)
+{
+    int                  rc;
+    size_t               n;
+    u_char               pkt[64], rec[512];
+    ngx_webrtc_depack_t  d;
+
+    depack_init(&d, NGX_WEBRTC_CODEC_AV1, sizeof(frame));
+
+    /* N, W=2: the sequence header, the frame OBU going on (Y) */
+    ok(ngx_webrtc_depack_add(&d, 1, 0, 0, V(av1_key)) == MORE
+       && d.sps_len == 15 && d.sps[0] == 0x0a && d.sps[1] == 13
+       && d.width == 320 && d.height == 240 && d.config_changed,
+       "av1: the sequence header kept with its size field, 320x240");
+
+    /* Z, W=1: the end of the frame OBU */
+    memcpy(pkt, "\x90\x11\x22\x33", 4);
+    rc = ngx_webrtc_depack_add(&d, 2, 0, 1, pkt, 4);
+
+    n = sizeof(rtpv_av1_key) - 2 - 14 - 1 + 3;  /* the frame OBU's payload */
+    ok(rc == FRAME && d.keyframe && d.len == 15 + 1 + 1 + n
+       && d.buf[15] == (0x30 | 0x02) && d.buf[16] == n
+       && d.buf[d.len - 1] == 0x33,
+       "av1: a keyframe, the OBU joined across packets (%d, %zu)", rc,
+       d.len);
+
+    /* W=0: a temporal delimiter left out, a size field kept, a tail cut */
+    memcpy(pkt, "\x00\x02\x12\x00\x06\x32\x03\x30\x00\x00\xff", 11);
+    rc = ngx_webrtc_depack_add(&d, 3, 3000, 1, pkt, 11);
+    ok(rc == FRAME && !d.keyframe && d.len == 5
+       && memcmp(d.buf, "\x32\x03\x30\x00\x00", 5) == 0,
+       "av1: no temporal delimiter, an inter frame (%d)", rc);
+
+    /* Z without a fragment going on; a lost packet inside a unit */
+    memcpy(pkt, "\x90\x11\x22\x33", 4);
+    ok(ngx_webrtc_depack_add(&d, 4, 6000, 1, pkt, 4) == DROPPED,
+       "av1: a continuation without its start dropped");
+    memcpy(pkt, "\x50\x30\x30\x00", 4);
+    ok(ngx_webrtc_depack_add(&d, 5, 9000, 0, pkt, 4) == MORE
+       && ngx_webrtc_depack_add(&d, 7, 9000, 1, pkt, 4) == DROPPED,
+       "av1: a gap drops the unit");
+
+    /* malformed: W=2 with one element, an empty element, length past */
+    ok(ngx_webrtc_depack_add(&d, 8, 12000, 1, (u_char *) "\x20\x01\x30",
+                             3) == -1, "av1: W=2 with one element refused");
+    ok(ngx_webrtc_depack_add(&d, 9, 15000, 1, (u_char *) "\x00\x00\x30",
+                             3) == -1, "av1: an empty element refused");
+    ok(ngx_webrtc_depack_add(&d, 10, 18000, 1, (u_char *) "\x00\x05\x30",
+                             3) == -1, "av1: an element past the end refused");
+
+    /* a sequence header alone is no sample */
+    pkt[0] = 0x10;
+    memcpy(pkt + 1, rtpv_av1_key + 2, 14);
+    ok(ngx_webrtc_depack_add(&d, 11, 21000, 1, pkt, 15) == MORE,
+       "av1: a sequence header alone: no frame");
+
+    /* the vector is profile 1: 4:4:4, 8 bits, level 2.0 */
+    n = ngx_webrtc_depack_config(&d, rec, sizeof(rec));
+    ok(n == 4 + 15 && rec[0] == 0x81 && rec[1] == 0x20 && rec[2] == 0
+       && rec[3] == 0 && memcmp(rec + 4, d.sps, 15) == 0,
+       "av1C: profile 1, level 0, 4:4:4, the sequence header OBU");
+    ok(ngx_webrtc_depack_config(&d, rec, n - 1) == 0,
+       "av1C: 0 for a short buffer");
+
+    codec_init(NGX_WEBRTC_CODEC_AV1,
+               "moov/trak/mdia/minf/stbl/stsd/av01/av1C", rec, n,
+               "av01.1.00M.08");
+}
+
+
+static void
+test_vp9(void)
+{
+    size_t               n;
+    u_char               rec[64];
+    ngx_webrtc_depack_t  d;
+
+    depack_init(&d, NGX_WEBRTC_CODEC_VP9, sizeof(frame));
+
+    ok(ngx_webrtc_depack_add(&d, 1, 0, 0, V(vp9_key_ss)) == MORE
+       && d.keyframe && d.width == 320 && d.height == 240
+       && d.config_changed, "vp9: key frame start, 320x240");
+    ok(ngx_webrtc_depack_add(&d, 2, 0, 1, V(vp9_key_cont)) == FRAME
+       && d.keyframe
+       && d.len == sizeof(rtpv_vp9_key_ss) - 11
+                   + sizeof(rtpv_vp9_key_cont) - 3
+       && memcmp(d.buf, rtpv_vp9_key_ss + 11, 4) == 0,
+       "vp9: the frame without descriptors");
+
+    ok(ngx_webrtc_depack_add(&d, 3, 3000, 0, V(vp9_key_sid1)) == MORE
+       && !d.started, "vp9: spatial layer 1 left out");
+    ok(ngx_webrtc_depack_add(&d, 4, 6000, 1, V(vp9_key)) == FRAME
+       && d.keyframe && !d.config_changed,
+       "vp9: key frame in one packet (marker), same configuration");
+    ok(ngx_webrtc_depack_add(&d, 5, 9000, 1, V(vp9_inter)) == FRAME
+       && !d.keyframe, "vp9: inter frame");
+    ok(ngx_webrtc_depack_add(&d, 7, 12000, 1, V(vp9_key_cont)) == DROPPED,
+       "vp9: a frame without its first packet dropped");
+    ok(ngx_webrtc_depack_add(&d, 8, 15000, 1, (u_char *) "\x88", 1) == -1,
+       "vp9: a descriptor without payload refused");
+
+    /* the vector is profile 1 RGB: 4:4:4, full range, identity matrix */
+    n = ngx_webrtc_depack_config(&d, rec, sizeof(rec));
+    ok(n == 8 && memcmp(rec, "\x01\x14\x87\x02\x02\x00\x00\x00", 8) == 0,
+       "vpcC: profile 1, level 2, 8 bits, 4:4:4, full range, RGB");
+
+    codec_init(NGX_WEBRTC_CODEC_VP9,
+               "moov/trak/mdia/minf/stbl/stsd/vp09/vpcC", rec, n,
+               "vp09.01.20.08");
 }
 
 
@@ -744,6 +962,9 @@ main(void)
     test_avcc();
     test_init();
     test_fragment();
+    test_h265();
+    test_av1();
+    test_vp9();
 
     return done_testing();
 }
