@@ -48,7 +48,7 @@ fi
 
 cd "$(dirname "$0")/.."
 if [ "$1" = test ]; then
-    if [ ! -d node_modules/playwright-core ] \
+    if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/hls.js ] \
        || [ package-lock.json -nt node_modules ]
     then
         npm ci --no-audit --no-fund
