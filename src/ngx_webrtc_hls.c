@@ -487,11 +487,14 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
         key = tk->dp.keyframe;
 
         if (!pk->started) {
-            if (!key || tk->dp.sps_len == 0 || tk->dp.pps_len == 0) {
-                return;
-            }
+            /*
+             * a keyframe with its configuration: the start fails while
+             * ngx_webrtc_depack_config() has no record (H.264 without its
+             * SPS and PPS, AV1 without a sequence header); VP9 and AV1
+             * have no PPS
+             */
 
-            if (ngx_webrtc_hls_start(pk, tk, ext) != NGX_OK) {
+            if (!key || ngx_webrtc_hls_start(pk, tk, ext) != NGX_OK) {
                 return;
             }
 
