@@ -750,7 +750,7 @@ ngx_http_webrtc_hls_master_locked(ngx_http_request_t *r, ngx_webrtc_hls_t *hls)
                           init->codecs_len, init->codecs);
 
     if (init->width) {
-        b->last = ngx_sprintf(b->last, ",RESOLUTION=%ux%u",
+        b->last = ngx_sprintf(b->last, ",RESOLUTION=%udx%ud",
                               init->width, init->height);
     }
 

@@ -10,7 +10,7 @@
  *
  * Prints JSON lines on stdout:
  *   {"event":"connected","location":"/whip/cam1/...","codec":...}
- *   {"event":"stats","bytesSent":...,"framesEncoded":...}      every second
+ *   {"event":"stats","wall":..,"bytesSent":...,"framesEncoded":...} every second
  *   {"event":"deleted","status":200}                          after #stop
  *   {"event":"vanished","location":...}                       with --no-delete
  *   {"event":"error","message":...}                           exit status 2
@@ -96,7 +96,7 @@ withBrowser({
         await stop.sleep(Math.min(1000, Math.max(0, opt.seconds * 1000 - (Date.now() - t0))));
         s = await pageState(page);
         emit('stats', {
-            state: s.state, bytesSent: s.bytesSent,
+            wall: Date.now() / 1000, state: s.state, bytesSent: s.bytesSent,
             framesEncoded: s.framesEncoded, keyFramesEncoded: s.keyFramesEncoded,
             bitrateKbps: s.bitrateKbps, codec: s.codec, audioCodec: s.audioCodec,
             width: s.width, height: s.height, pliCount: s.pliCount, nackCount: s.nackCount
