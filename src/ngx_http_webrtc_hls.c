@@ -371,7 +371,12 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
 
     hls = ctx->st->hls;
 
-    if (hls == NULL || (hls->nsegments == 0 && !hls->refused)) {
+    /*
+     * until the first part is cut, a playlist would have no segment and
+     * no EXT-X-MAP, only the hint: not yet
+     */
+
+    if (hls == NULL || (hls->nparts == 0 && !hls->refused)) {
         ngx_shmtx_unlock(&shpool->mutex);
 
         if (ctx->has_msn && hls) {
