@@ -9,7 +9,7 @@ Debian's packages.
         [--no-delete] [--no-audio] [--no-video] [--datachannel] \
         [--video-codec any|h264|vp8] [--video-size 640x360] \
         [--close-no-delete] [--connect-timeout 10] [--print-offer] \
-        [--keyframe-interval SECONDS] [--ignore-pli]
+        [--keyframe-interval SECONDS] [--ignore-pli] [--video-delay SECONDS]
         [--ssrc-flood N [--ssrc-flood-delay SECONDS]]
         [--dc-label chat] [--dc-messages N] [--dc-control FILE] [--dc-ping]
 
@@ -120,10 +120,11 @@ USER_AGENT = "aiortc/1.4 (ngx-webrtc-tests)"
 class PatternTrack(VideoStreamTrack):
     """640x360 frames with a moving bar, so that the encoder has work."""
 
-    def __init__(self, width=640, height=360):
+    def __init__(self, width=640, height=360, delay=0):
         super().__init__()
         self.width = width
         self.height = height
+        self.delay = delay
         self.n = 0
         try:
             import numpy
@@ -136,6 +137,11 @@ class PatternTrack(VideoStreamTrack):
             self.np = None
 
     async def recv(self):
+        if self.delay:
+            # --video-delay: the first frame (a keyframe) that much later
+            delay, self.delay = self.delay, 0
+            await asyncio.sleep(delay)
+
         if self.np is None:
             return await super().recv()
 
@@ -202,7 +208,8 @@ async def run(args):
     if args.audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     if args.video:
-        t = pc.addTransceiver(PatternTrack(args.width, args.height),
+        t = pc.addTransceiver(PatternTrack(args.width, args.height,
+                                          args.video_delay),
                               direction="sendonly")
         prefer_codec(t, "video", args.video_codec)
     dc = None
@@ -575,6 +582,9 @@ def main():
     p.add_argument("--ignore-pli", action="store_true",
                    help="PLI from the server does not trigger a keyframe "
                         "(like OBS); prints keyframe and pli events")
+    p.add_argument("--video-delay", type=float, default=0, metavar="SECONDS",
+                   help="the first video frame SECONDS after the track "
+                        "starts (audio flows meanwhile)")
     args = p.parse_args()
     if args.keyframe_interval is not None and args.keyframe_interval <= 0:
         p.error("bad --keyframe-interval")
