@@ -957,6 +957,10 @@ ngx_webrtc_depack_avcc(ngx_webrtc_depack_t *d, u_char *buf, size_t size)
         return 0;
     }
 
+    chroma = 1;
+    luma_depth = 8;
+    chroma_depth = 8;
+
     /* 144 was withdrawn for 244, which has the same syntax */
 
     switch (d->sps[1]) {

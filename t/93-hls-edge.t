@@ -37,8 +37,10 @@ $o->write_conf($o->default_conf(
 ));
 $o->start;
 
-# the example as shipped, with the test's ports
-my $e = WebRTCTest->new(name => 'hls-edge', workers => 2);
+# the example as shipped, with the test's ports, in stock nginx: Debian's
+# binary, whichever nginx (a sanitized one) the module is tested in
+my $e = WebRTCTest->new(name => 'hls-edge', workers => 2,
+                        nginx => '/usr/sbin/nginx');
 my $conf = $e->read_file($e->root . '/conf/hls-edge.conf');
 my $op = $o->http_port;
 my $ep = $e->http_port;

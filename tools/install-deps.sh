@@ -55,7 +55,12 @@ if [ "$1" = test ]; then
         touch node_modules
     fi
 elif [ ! -d node_modules/hls.js ]; then
-    # the page's dependency only: no test peers (nor their browsers)
-    npm ci --omit=dev --no-audit --no-fund
+    if [ -d node_modules/playwright-core ]; then
+        # test peers are there: npm ci starts afresh, keep them
+        npm ci --no-audit --no-fund
+    else
+        # the page's dependency only: no test peers (nor their browsers)
+        npm ci --omit=dev --no-audit --no-fund
+    fi
     touch node_modules
 fi

@@ -83,11 +83,12 @@ network
 
 =over
 
-=item new(name => 'http', workers => 1, allow => qr/.../, leak_check => 0)
+=item new(name => 'http', workers => 1, allow => qr/.../, leak_check => 0, nginx => PATH)
 
 Creates the prefix and picks ports: a free TCP port for HTTP and a UDP
 base port P such that P .. P+workers+3 are all free on 127.0.0.1.
-C<allow> and C<leak_check> are defaults for C<done>.
+C<allow> and C<leak_check> are defaults for C<done>. C<nginx> is the
+binary to run (default C<$ENV{WEBRTC_NGINX}>, else F</usr/sbin/nginx>).
 
 =item prefix, http_port, udp_port, udp_port($i) (= base + $i), workers,
 nginx, module_path, root (repository), html (repository F<html/>)
@@ -509,7 +510,7 @@ sub new {
         workers    => $args{workers} // 1,
         allow      => $args{allow},
         leak_check => $args{leak_check},
-        nginx      => $ENV{WEBRTC_NGINX} // '/usr/sbin/nginx',
+        nginx      => $args{nginx} // $ENV{WEBRTC_NGINX} // '/usr/sbin/nginx',
         static     => $ENV{WEBRTC_STATIC} ? 1 : 0,
         module     => $ENV{WEBRTC_MODULE}
                       // "$ROOT/build/modules/ngx_http_webrtc_module.so",
