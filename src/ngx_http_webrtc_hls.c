@@ -594,6 +594,12 @@ ngx_http_webrtc_hls_playlist_locked(ngx_buf_t *b, ngx_webrtc_hls_t *hls)
     seg = &hls->segments[cur & (NGX_WEBRTC_HLS_SEGMENTS - 1)];
     target = ngx_max(target, (uint32_t) ((seg->duration + 500000) / 1000000));
 
+    /*
+     * the first segment's discontinuity sequence number: the count of
+     * discontinuities up to it, its own included, as its tag is not
+     * listed (a playlist never starts with EXT-X-DISCONTINUITY)
+     */
+
     seg = &hls->segments[first & (NGX_WEBRTC_HLS_SEGMENTS - 1)];
 
     b->last = ngx_sprintf(b->last,
@@ -609,7 +615,7 @@ ngx_http_webrtc_hls_playlist_locked(ngx_buf_t *b, ngx_webrtc_hls_t *hls)
                           (double) conf->hls_part / 1000,
                           (double) conf->hls_part * 3 / 1000,
                           first,
-                          seg->disc - (seg->discontinuity ? 1 : 0));
+                          seg->disc);
 
     init = (uint32_t) -1;
 

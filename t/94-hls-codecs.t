@@ -168,8 +168,16 @@ for my $c (sort keys %CODEC) {
             split /\n/, qx{ffprobe -v error -select_streams v -show_entries frame=width,height -of compact $file};
         my %seen;
         @sizes = grep { !$seen{$_}++ } @sizes;
+        # or of the latest init segment, whose segment is still open
+        my $last = $t->http(GET => "/hls/$s/index.m3u8")->{body};
+        my ($lmap) = reverse($last =~ /#EXT-X-MAP:URI="([^"]+)"/g);
+        my $lfile = $t->write_file("$s-last-init.mp4",
+            $t->http(GET => "/hls/$s/$lmap")->{body});
+        my ($lw, $lh) = qx{ffprobe -v error -select_streams v -show_entries stream=width,height -of csv=p=0 $lfile} =~ /(\d+),(\d+)/;
+        $seen{"${lw}x$lh"}++ if $lw;
         ok($res && $seen{$res}, "master.m3u8's RESOLUTION is a size of the "
-           . 'pictures: ' . join(' then ', @sizes));
+           . 'pictures: ' . join(' then ', @sizes)
+           . ($lw ? ", or of the latest init segment ${lw}x$lh" : ''));
         $cc->{sizes} = join ' then ', @sizes;
 
         my $fps = ($v->{nb_read_frames} // 0) / ($duration || 1);
