@@ -189,8 +189,14 @@ subtest 'one keyframe, then none for 33 s' => sub {
     my $rss1 = rss_anon();
     my @grew = map { ($rss1->{$_} // 0) - ($rss0->{$_} // 0) } keys %$rss0;
     my $max = (sort { $b <=> $a } @grew)[0] // 0;
-    cmp_ok($max, '<', 4096, sprintf "the workers' RssAnon grew by %s kB",
-           join(' and ', @grew));
+    SKIP: {
+        # as in t/55-churn.t: ASan's quarantine and NGX_DEBUG_PALLOC make
+        # the figure say nothing about the module's own memory
+        skip 'memory under ASan', 1
+            if ($ENV{WEBRTC_NGINX} // '') =~ m{/asan/};
+        cmp_ok($max, '<', 4096, sprintf "the workers' RssAnon grew by %s "
+               . 'kB', join(' and ', @grew));
+    }
 
     $pub->kill;
 };

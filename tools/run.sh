@@ -4,7 +4,9 @@
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 prefix=$top/build/run
-mkdir -p "$prefix/logs" "$prefix/tmp"
+mkdir -p "$prefix/logs" "$prefix/tmp" "$prefix/recordings"
+# the workers (nobody, when nginx starts as root) write the recordings
+chmod 0777 "$prefix/recordings"
 nginx=${WEBRTC_NGINX:-/usr/sbin/nginx}
 unset NGINX    # nginx reads inherited sockets from it
 "$nginx" -p "$prefix/" -c "$top/conf/nginx.conf" -t -q
