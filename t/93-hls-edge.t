@@ -232,7 +232,9 @@ my @bad = grep { $_->{status} != 200 || !HLSPlaylist::parse($_->{body})->{hint} 
           @res;
 ok(!@bad, "$players plain reloads: all 200, all playlists");
 $n = origin_requests();
-cmp_ok($n->{'/hls/cam1/index.m3u8'} // 0, '<=', 2 + int $took,
+# cache lifetimes are whole seconds, and an entry cached just before a
+# second's end lives a moment only: a few origin requests, not fifty
+cmp_ok($n->{'/hls/cam1/index.m3u8'} // 0, '<=', 5 + int $took,
        sprintf('the origin saw %d plain playlist requests for %d players '
                . '(%.2f s)', $n->{'/hls/cam1/index.m3u8'} // 0, $players,
                $took));
