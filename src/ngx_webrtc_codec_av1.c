@@ -8,6 +8,11 @@
  * AV1 payloads ("RTP Payload Format For AV1", AOM): OBU elements, the
  * keyframe (N bit, a new coded video sequence), and the sequence header's
  * picture size and what av1C records (AV1 5.5).
+ *
+ * A picture of the house shows an arrow from here up to
+ * ngx_webrtc_codec.c: it is the include of ngx_webrtc_codec.h for the
+ * codec types (frame info, decoder configuration), which that file's
+ * dispatch shares; nothing here calls into ngx_webrtc_codec.c.
  */
 
 

@@ -8,6 +8,11 @@
  * The codec files' bit reader (MSB first, optionally without H.26x
  * emulation prevention bytes, Exp-Golomb codes) and the picture size
  * check they share.
+ *
+ * A picture of the house shows an arrow from here up to
+ * ngx_webrtc_codec.c: it is the include of ngx_webrtc_codec.h for the
+ * codec types (frame info, decoder configuration), which that file's
+ * dispatch shares; nothing here calls into ngx_webrtc_codec.c.
  */
 
 
