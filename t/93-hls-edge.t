@@ -106,10 +106,19 @@ sub parallel_get {
     return @res;
 }
 
-# the origin's requests since the last call: { uri => count }
+# the origin's requests since the last call: { uri => count }; a worker
+# logs a request after its last byte is sent, so a client may read the
+# response before the line is written: wait until the log is still for
+# 300 ms (at most 3 s)
 my $log_pos = 0;
 sub origin_requests {
     my $log = $o->read_file('logs/hls.log');
+    for (1 .. 10) {
+        select(undef, undef, undef, 0.3);
+        my $again = $o->read_file('logs/hls.log');
+        last if length $again == length $log;
+        $log = $again;
+    }
     my %n;
     $n{(split / /, $_)[0]}++ for split /\n/, substr($log, $log_pos);
     $log_pos = length $log;
