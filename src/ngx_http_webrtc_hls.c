@@ -28,6 +28,17 @@
 #define NGX_HTTP_WEBRTC_HLS_PLAYLIST_MAX  (64 * 1024)
 #define NGX_HTTP_WEBRTC_HLS_PARTS_SHOWN   3     /* segments with parts */
 
+/* what is asked for is not there yet: the request waits for it */
+#define NGX_HTTP_WEBRTC_HLS_WAIT          NGX_BUSY
+
+/* Cache-Control of a response */
+#define NGX_HTTP_WEBRTC_HLS_CC_OBJECT     0     /* immutable */
+#define NGX_HTTP_WEBRTC_HLS_CC_PLAIN      1     /* a playlist, 1 s */
+#define NGX_HTTP_WEBRTC_HLS_CC_BLOCKING   2     /* a blocking reload's */
+
+/* a part or segment goes out through a buffer of this size at most */
+#define NGX_HTTP_WEBRTC_HLS_CHUNK         (32 * 1024)
+
 
 typedef struct {
     ngx_http_request_t         *r;
@@ -40,6 +51,21 @@ typedef struct {
     uint32_t                    msn;
     uint32_t                    part;
     ngx_int_t                   status;       /* when the wait ended */
+
+    /* a part or segment being sent: [pos, end) of the store's data */
+    ngx_webrtc_hls_t           *hls;
+    uint64_t                    pos;
+    uint64_t                    end;
+    ngx_buf_t                  *chunk;
+
+    /* the store as the last look under the lock saw it */
+    ngx_webrtc_hls_t           *seen;
+    uint64_t                    seen_parts;
+    uint32_t                    seen_segments;
+    uint32_t                    seen_gen;
+    ngx_uint_t                  seen_refused;
+    ngx_uint_t                  seen_ended;
+
     unsigned                    has_msn:1;
     unsigned                    has_part:1;
     unsigned                    waiting:1;
@@ -60,8 +86,14 @@ static ngx_buf_t *ngx_http_webrtc_hls_master_locked(ngx_http_request_t *r,
 static ngx_int_t ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
     ngx_webrtc_hls_t *hls);
 static ngx_int_t ngx_http_webrtc_hls_etag(ngx_http_webrtc_hls_ctx_t *ctx);
+static ngx_int_t ngx_http_webrtc_hls_fill(ngx_http_webrtc_hls_ctx_t *ctx);
+static ngx_int_t ngx_http_webrtc_hls_body(ngx_http_webrtc_hls_ctx_t *ctx,
+    ngx_uint_t fresh);
+static void ngx_http_webrtc_hls_write(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webrtc_hls_cache_control(ngx_http_request_t *r,
+    ngx_uint_t cc, time_t max_age);
 static ngx_int_t ngx_http_webrtc_hls_send(ngx_http_request_t *r,
-    ngx_buf_t *b, ngx_uint_t playlist, ngx_uint_t blocking, time_t max_age);
+    ngx_buf_t *b, ngx_uint_t cc, time_t max_age);
 static void ngx_http_webrtc_hls_wake(ngx_webrtc_reader_t *rd,
     ngx_uint_t event);
 static void ngx_http_webrtc_hls_timeout(ngx_event_t *ev);
@@ -165,7 +197,7 @@ ngx_http_webrtc_hls_handler(ngx_http_request_t *r)
 
     rc = ngx_http_webrtc_hls_try(ctx);
 
-    if (rc != NGX_AGAIN) {
+    if (rc != NGX_HTTP_WEBRTC_HLS_WAIT) {
         return rc;
     }
 
@@ -351,7 +383,10 @@ ngx_http_webrtc_hls_args(ngx_http_request_t *r, ngx_http_webrtc_hls_ctx_t *ctx)
 }
 
 
-/* answers now, or NGX_AGAIN: what was asked for is not there yet */
+/*
+ * answers now, or NGX_HTTP_WEBRTC_HLS_WAIT: what was asked for is not
+ * there yet (an answer may return NGX_AGAIN: its socket is full)
+ */
 
 static ngx_int_t
 ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
@@ -380,7 +415,7 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
         ngx_shmtx_unlock(&shpool->mutex);
 
         if (ctx->has_msn && hls) {
-            return NGX_AGAIN;
+            return NGX_HTTP_WEBRTC_HLS_WAIT;
         }
 
         return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
@@ -400,7 +435,7 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
         ngx_shmtx_unlock(&shpool->mutex);
 
         if (rc == NGX_AGAIN) {
-            return NGX_AGAIN;
+            return NGX_HTTP_WEBRTC_HLS_WAIT;
         }
 
         return ngx_http_webrtc_error(r, rc,
@@ -417,7 +452,7 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webrtc_hls_send(r, b, 1, 0, 1);
+        return ngx_http_webrtc_hls_send(r, b, NGX_HTTP_WEBRTC_HLS_CC_PLAIN, 0);
     }
 
     if (ctx->kind != NGX_HTTP_WEBRTC_HLS_PLAYLIST) {
@@ -446,7 +481,7 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
         last->len = pb.last - pb.pos;
     }
 
-    max_age = ctx->has_msn ? 3 * (time_t) hls->target : 1;
+    max_age = 3 * (time_t) hls->target;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -457,7 +492,11 @@ ngx_http_webrtc_hls_try(ngx_http_webrtc_hls_ctx_t *ctx)
 
     b->last = ngx_cpymem(b->pos, last->data, last->len);
 
-    return ngx_http_webrtc_hls_send(r, b, 1, ctx->has_msn, max_age);
+    return ngx_http_webrtc_hls_send(r, b,
+                                    ctx->has_msn
+                                    ? NGX_HTTP_WEBRTC_HLS_CC_BLOCKING
+                                    : NGX_HTTP_WEBRTC_HLS_CC_PLAIN,
+                                    max_age);
 }
 
 
@@ -780,6 +819,7 @@ ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
 {
     size_t                     len;
     uint64_t                   pos, pn;
+    ngx_int_t                  rc;
     ngx_buf_t                 *b;
     ngx_slab_pool_t           *shpool;
     ngx_http_request_t        *r;
@@ -814,7 +854,7 @@ ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_webrtc_hls_send(r, b, 0, 0, 0);
+        return ngx_http_webrtc_hls_send(r, b, NGX_HTTP_WEBRTC_HLS_CC_OBJECT, 0);
     }
 
     ngx_shmtx_lock(&shpool->mutex);
@@ -845,23 +885,168 @@ ngx_http_webrtc_hls_media(ngx_http_webrtc_hls_ctx_t *ctx,
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    b = ngx_create_temp_buf(r->pool, len);
+    /*
+     * a segment is megabytes: it goes out a chunk at a time, each copied
+     * when the one before has left, so that a thousand requests for old
+     * segments cost a thousand chunks, not a thousand segments
+     */
+
+    b = ngx_create_temp_buf(r->pool, ngx_min(len, NGX_HTTP_WEBRTC_HLS_CHUNK));
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_webrtc_hls_copy(hls, pos, len, b->pos) != NGX_OK) {
+    ctx->hls = hls;
+    ctx->pos = pos;
+    ctx->end = pos + len;
+    ctx->chunk = b;
+
+    if (ngx_http_webrtc_hls_fill(ctx) != NGX_OK) {
         return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
                                      "no longer here");
     }
 
-    b->last = b->pos + len;
-
-    if (ngx_http_webrtc_hls_etag(ctx) != NGX_OK) {
+    if (ngx_http_webrtc_hls_etag(ctx) != NGX_OK
+        || ngx_http_webrtc_hls_cache_control(r, NGX_HTTP_WEBRTC_HLS_CC_OBJECT, 0)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_webrtc_hls_send(r, b, 0, 0, 0);
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = ngx_http_webrtc_hls_mp4;
+    r->headers_out.content_type_len = ngx_http_webrtc_hls_mp4.len;
+    r->headers_out.content_length_n = len;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_webrtc_module);
+
+    return ngx_http_webrtc_hls_body(ctx, 1);
+}
+
+
+/* the next chunk into the buffer; NGX_DECLINED: overwritten meanwhile */
+
+static ngx_int_t
+ngx_http_webrtc_hls_fill(ngx_http_webrtc_hls_ctx_t *ctx)
+{
+    size_t      n;
+    ngx_buf_t  *b;
+
+    b = ctx->chunk;
+    n = (size_t) ngx_min(ctx->end - ctx->pos, (uint64_t) (b->end - b->start));
+
+    if (ngx_webrtc_hls_copy(ctx->hls, ctx->pos, n, b->start) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    ctx->pos += n;
+
+    b->pos = b->start;
+    b->last = b->start + n;
+    b->last_in_chain = (ctx->pos == ctx->end);
+    b->last_buf = b->last_in_chain && ctx->r == ctx->r->main;
+
+    return NGX_OK;
+}
+
+
+/*
+ * hands chunks to the filters while the last one left at once; else
+ * waits for the connection to be writable: NGX_DONE, with a reference
+ * on the request that the caller's finalization drops
+ */
+
+static ngx_int_t
+ngx_http_webrtc_hls_body(ngx_http_webrtc_hls_ctx_t *ctx, ngx_uint_t fresh)
+{
+    ngx_int_t                  rc;
+    ngx_chain_t                out;
+    ngx_event_t               *wev;
+    ngx_http_request_t        *r;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    r = ctx->r;
+
+    for ( ;; ) {
+        out.buf = ctx->chunk;
+        out.next = NULL;
+
+        rc = ngx_http_output_filter(r, fresh ? &out : NULL);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_buf_size(ctx->chunk) != 0) {
+            break;
+        }
+
+        if (ctx->pos == ctx->end) {
+            /* the rest, if buffered below, is nginx's writer's to send */
+            return rc;
+        }
+
+        if (ngx_http_webrtc_hls_fill(ctx) != NGX_OK) {
+            /* the length is sent: a short response must end the connection */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "webrtc: HLS object overwritten while it was "
+                          "sent: the client reads too slowly");
+            return NGX_ERROR;
+        }
+
+        fresh = 1;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    wev = r->connection->write;
+
+    r->write_event_handler = ngx_http_webrtc_hls_write;
+
+    if (!wev->delayed) {
+        ngx_add_timer(wev, clcf->send_timeout);
+    }
+
+    if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webrtc_hls_write(ngx_http_request_t *r)
+{
+    ngx_event_t                *wev;
+    ngx_http_webrtc_hls_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+    wev = r->connection->write;
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "client timed out");
+        r->connection->timedout = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (wev->delayed || r->aio) {
+        return;
+    }
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    ngx_http_finalize_request(r, ngx_http_webrtc_hls_body(ctx, 0));
 }
 
 
@@ -917,31 +1102,54 @@ ngx_http_webrtc_hls_etag(ngx_http_webrtc_hls_ctx_t *ctx)
 
 static ngx_int_t
 ngx_http_webrtc_hls_send(ngx_http_request_t *r, ngx_buf_t *b,
-    ngx_uint_t playlist, ngx_uint_t blocking, time_t max_age)
+    ngx_uint_t cc, time_t max_age)
 {
-    ngx_str_t  value;
-
-    if (playlist) {
-        value.data = ngx_pnalloc(r->pool, sizeof("max-age=") + NGX_TIME_T_LEN);
-        if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        value.len = ngx_sprintf(value.data, "max-age=%T", max_age)
-                    - value.data;
-
-    } else {
-        /* names never come back with other bytes: the epoch is in them */
-        ngx_str_set(&value, "max-age=86400, immutable");
-    }
-
-    if (ngx_http_webrtc_add_header(r, "Cache-Control", &value) != NGX_OK) {
+    if (ngx_http_webrtc_hls_cache_control(r, cc, max_age) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_webrtc_send(r, NGX_HTTP_OK,
-                                playlist ? &ngx_http_webrtc_hls_m3u8
-                                         : &ngx_http_webrtc_hls_mp4, b);
+                                cc == NGX_HTTP_WEBRTC_HLS_CC_OBJECT
+                                ? &ngx_http_webrtc_hls_mp4
+                                : &ngx_http_webrtc_hls_m3u8, b);
+}
+
+
+static ngx_int_t
+ngx_http_webrtc_hls_cache_control(ngx_http_request_t *r, ngx_uint_t cc,
+    time_t max_age)
+{
+    ngx_str_t  value;
+
+    switch (cc) {
+
+    case NGX_HTTP_WEBRTC_HLS_CC_PLAIN:
+        /*
+         * a cache that holds an expired playlist may hand it out for 2 s
+         * more while one request fetches the new one (RFC 5861), so that
+         * players arriving together at an expired entry cost the origin
+         * one request, not one each
+         */
+        ngx_str_set(&value, "max-age=1, stale-while-revalidate=2");
+        break;
+
+    case NGX_HTTP_WEBRTC_HLS_CC_BLOCKING:
+        /* its URL names the part it waited for: it stays right */
+        value.data = ngx_pnalloc(r->pool, sizeof("max-age=") + NGX_TIME_T_LEN);
+        if (value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        value.len = ngx_sprintf(value.data, "max-age=%T", max_age)
+                    - value.data;
+        break;
+
+    default: /* NGX_HTTP_WEBRTC_HLS_CC_OBJECT */
+        /* names never come back with other bytes: the epoch is in them */
+        ngx_str_set(&value, "max-age=86400, immutable");
+    }
+
+    return ngx_http_webrtc_add_header(r, "Cache-Control", &value);
 }
 
 
@@ -966,6 +1174,27 @@ ngx_http_webrtc_hls_wake(ngx_webrtc_reader_t *rd, ngx_uint_t event)
         goto done;
     }
 
+    /*
+     * every packet of the stream wakes its readers, but only a new part,
+     * segment or packager can end a wait: those are looked at without
+     * the zone's lock (word reads; a change missed now is seen at the
+     * next packet), so that a thousand waiters do not take the lock a
+     * thousand times a packet
+     */
+
+    hls = ctx->st->hls;
+
+    if (hls == ctx->seen && hls != NULL
+        && hls->nparts == ctx->seen_parts
+        && hls->nsegments == ctx->seen_segments
+        && hls->gen == ctx->seen_gen
+        && hls->refused == ctx->seen_refused
+        && hls->ended == ctx->seen_ended)
+    {
+        ngx_webrtc_stream_rearm(rd);
+        return;
+    }
+
     shpool = ngx_webrtc_worker->shm->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
@@ -975,6 +1204,15 @@ ngx_http_webrtc_hls_wake(ngx_webrtc_reader_t *rd, ngx_uint_t event)
 
     if (hls && (hls->nsegments || hls->refused)) {
         rc = hls->refused ? NGX_OK : ngx_http_webrtc_hls_check_locked(ctx, hls);
+    }
+
+    if (hls) {
+        ctx->seen = hls;
+        ctx->seen_parts = hls->nparts;
+        ctx->seen_segments = hls->nsegments;
+        ctx->seen_gen = hls->gen;
+        ctx->seen_refused = hls->refused;
+        ctx->seen_ended = hls->ended;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1025,7 +1263,7 @@ ngx_http_webrtc_hls_ready(ngx_event_t *ev)
     } else {
         rc = ngx_http_webrtc_hls_try(ctx);
 
-        if (rc == NGX_AGAIN) {
+        if (rc == NGX_HTTP_WEBRTC_HLS_WAIT) {
             rc = ngx_http_webrtc_error(ctx->r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                        "not there");
         }

@@ -82,7 +82,8 @@ ok($hs && $hs->{segments} >= 4 && $hs->{parts} > 20 && $hs->{bytes} > 0
    . "$hs->{parts} parts, $hs->{bytes} bytes") or diag(explain($hs));
 is($r->{headers}{'content-type'}, 'application/vnd.apple.mpegurl',
    'playlist type');
-is($r->{headers}{'cache-control'}, 'max-age=1', 'a plain playlist lives 1 s');
+is($r->{headers}{'cache-control'}, 'max-age=1, stale-while-revalidate=2',
+   'a plain playlist lives 1 s, 2 s more in a cache while it fetches anew');
 ok(defined $r->{headers}{'access-control-allow-origin'}, 'CORS');
 cmp_ok(scalar @{ $pl->{segments}[-1]{parts} }, '>=', 5,
        'the last segment lists its parts');

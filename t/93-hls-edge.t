@@ -150,7 +150,7 @@ ok($e->wait_for(sub {
 }, timeout => 30, interval => 0.5), 'the playlist through the edge, two '
    . 'segments within 30 s') or BAIL_OUT("no playlist: $r->{status}");
 
-is($r->{headers}{'cache-control'}, 'max-age=1',
+is($r->{headers}{'cache-control'}, 'max-age=1, stale-while-revalidate=2',
    "the origin's Cache-Control reaches the player");
 ok(defined $r->{headers}{'x-cache-status'}, 'X-Cache-Status: '
    . ($r->{headers}{'x-cache-status'} // 'none'));
@@ -231,22 +231,28 @@ is($res[0]{headers}{etag}, $etag, 'the edge passes the ETag on');
 like($o->http(GET => "/hls/cam1/$init")->{headers}{etag} // '',
      qr/^"[0-9a-f]{8}-init\d+"$/, 'the init segment has an ETag');
 
-# --- plain reloads: at most one origin request per second --------------
+# --- plain reloads: one origin request per expiry ---------------------
 
+# players reload together, again and again: the edge's entry expires
+# between the rounds (not missing, which the lock covers), and
+# stale-while-revalidate makes the players that arrive while one request
+# refetches it take the expired one instead of going to the origin too
 origin_requests();
-my $t0 = time;
-@res = parallel_get($ep, 10, map { '/hls/cam1/index.m3u8' } 1 .. $players);
+my $rounds = 5;
+my ($t0, @bad) = (time);
+for my $round (1 .. $rounds) {
+    @res = parallel_get($ep, 10, map { '/hls/cam1/index.m3u8' } 1 .. $players);
+    push @bad, grep { $_->{status} != 200
+                      || !HLSPlaylist::parse($_->{body})->{hint} } @res;
+    sleep 0.8;
+}
 my $took = time - $t0;
-my @bad = grep { $_->{status} != 200 || !HLSPlaylist::parse($_->{body})->{hint} }
-          @res;
-ok(!@bad, "$players plain reloads: all 200, all playlists");
+ok(!@bad, "$rounds x $players plain reloads: all 200, all playlists");
 $n = origin_requests();
-# cache lifetimes are whole seconds, and an entry cached just before a
-# second's end lives a moment only: a few origin requests, not fifty
-cmp_ok($n->{'/hls/cam1/index.m3u8'} // 0, '<=', 5 + int $took,
-       sprintf('the origin saw %d plain playlist requests for %d players '
-               . '(%.2f s)', $n->{'/hls/cam1/index.m3u8'} // 0, $players,
-               $took));
+cmp_ok($n->{'/hls/cam1/index.m3u8'} // 0, '<=', 2 + int $took,
+       sprintf('the origin saw %d plain playlist requests for %d rounds of '
+               . '%d players (%.1f s)', $n->{'/hls/cam1/index.m3u8'} // 0,
+               $rounds, $players, $took));
 
 $pub->signal('USR1');
 $pub->finish(timeout => 15);
