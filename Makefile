@@ -6,6 +6,7 @@
 #   make fuzz     build the libFuzzer targets (clang)
 #   make static   build nginx from full source with the module linked in
 #   make asan     the same with AddressSanitizer and UBSan (build/asan/)
+#   make deb      a Debian package for the system's nginx (build/deb/)
 #   make test-asan   the end-to-end tests against that nginx
 #   make soak     hostile UDP to every worker port while a stream plays,
 #                 60 s at 100,000 datagrams/s (SOAK_SECONDS, SOAK_RATE):
@@ -49,7 +50,7 @@ PROVE        ?= prove
 PROVE_FLAGS  ?= -r
 
 .PHONY: all module run deps test-deps test unit fuzz fuzz-smoke static \
-        test-static asan test-asan clean
+        test-static asan test-asan clean deb
 
 all: module
 
@@ -119,6 +120,12 @@ fuzz-smoke: fuzz
 test: test-deps
 	$(MAKE) module unit bench-tools
 	tools/netns.sh $(PROVE) $(PROVE_FLAGS) t/
+
+# libnginx-mod-http-webrtc_<version>_<arch>.deb, as Debian packages its
+# nginx modules (tools/deb.sh, tools/deb/)
+deb: deps
+	$(MAKE) module
+	tools/deb.sh $(MODULE_SO) $(BUILD)/deb
 
 # nginx from Debian's full source with the module linked statically
 static:
