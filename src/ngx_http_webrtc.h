@@ -33,6 +33,7 @@
 #define NGX_HTTP_WEBRTC_WHEP     3
 #define NGX_HTTP_WEBRTC_EVENTS   4
 #define NGX_HTTP_WEBRTC_HLS      5
+#define NGX_HTTP_WEBRTC_METRICS  6
 
 
 typedef struct {
@@ -58,6 +59,7 @@ typedef struct {
     ngx_uint_t                  dc_viewers;   /* off, publisher, all */
     ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
     ngx_str_t                   record;       /* webrtc_record: directory */
+    ngx_uint_t                  metrics_streams;  /* webrtc_metrics streams */
 } ngx_http_webrtc_loc_conf_t;
 
 
@@ -122,6 +124,9 @@ ngx_int_t ngx_http_webrtc_hls_handler(ngx_http_request_t *r);
 
 /* ngx_http_webrtc_status.c */
 ngx_int_t ngx_http_webrtc_status_handler(ngx_http_request_t *r);
+
+/* ngx_http_webrtc_metrics.c */
+ngx_int_t ngx_http_webrtc_metrics_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_WEBRTC_H_INCLUDED_ */

@@ -244,6 +244,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_WEBRTC_STATUS,
       NULL },
 
+    { ngx_string("webrtc_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_webrtc_handler_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_WEBRTC_METRICS,
+      NULL },
+
     { ngx_string("webrtc_token"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_array_slot,
@@ -637,6 +644,7 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_webrtc_loc_conf_t *wlcf = conf;
 
     uint32_t                   crc;
+    ngx_str_t                 *value;
     ngx_webrtc_conf_t         *wmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -645,6 +653,19 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     wlcf->handler = cmd->offset;
+
+    if (cf->args->nelts == 2) {
+        /* webrtc_metrics streams: a series per stream */
+        value = cf->args->elts;
+
+        if (ngx_strcmp(value[1].data, "streams") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        wlcf->metrics_streams = 1;
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_webrtc_module);
@@ -673,6 +694,10 @@ ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     case NGX_HTTP_WEBRTC_HLS:
         clcf->handler = ngx_http_webrtc_hls_handler;
         wmcf->hls = 1;
+        break;
+
+    case NGX_HTTP_WEBRTC_METRICS:
+        clcf->handler = ngx_http_webrtc_metrics_handler;
         break;
 
     default: /* NGX_HTTP_WEBRTC_STATUS */

@@ -182,6 +182,7 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
 
     ngx_queue_insert_tail(&sh->sessions, &ss->queue);
     sh->nsessions++;
+    sh->created[e->role < 3 ? e->role : 0]++;
 
     if (e->role == NGX_WEBRTC_ROLE_VIEWER) {
         sh->nviewers++;
@@ -192,6 +193,71 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
     *out = ss;
 
     return NGX_OK;
+}
+
+
+/* the upper bounds of the setup time histogram's buckets, ms */
+
+const ngx_msec_t  ngx_webrtc_setup_buckets[NGX_WEBRTC_SETUP_BUCKETS] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000
+};
+
+
+/* adds a record's counters to c; under the lock, or on a copy */
+
+void
+ngx_webrtc_registry_count(ngx_webrtc_counters_t *c,
+    ngx_webrtc_shm_session_t *ss)
+{
+    ngx_uint_t               i, k;
+    ngx_webrtc_shm_track_t  *t;
+
+    for (i = 0; i < ss->ntracks && i < NGX_WEBRTC_MAX_TRACKS; i++) {
+        t = &ss->tracks[i];
+        k = t->kind & (NGX_WEBRTC_KINDS - 1);
+
+        if (ss->role == NGX_WEBRTC_ROLE_PUBLISHER) {
+            c->rx_packets[k] += t->packets;
+            c->rx_bytes[k] += t->bytes;
+            c->lost += t->lost;
+            c->keyframe_requests += t->keyframe_requests;
+
+        } else {
+            c->tx_packets[k] += t->packets;
+            c->tx_bytes[k] += t->bytes;
+            c->nacks += t->nacks;
+            c->nacks_refused += t->nacks_refused;
+            c->plis += t->plis;
+        }
+    }
+
+    c->ssrc_dropped += ss->srtp_ssrc_dropped;
+    c->dc_msgs_in += ss->dc_msgs_in;
+    c->dc_bytes_in += ss->dc_bytes_in;
+    c->dc_msgs_out += ss->dc_msgs_out;
+    c->dc_bytes_out += ss->dc_bytes_out;
+    c->dc_dropped += ss->dc_dropped;
+}
+
+
+/* a session reached DTLS connected ms after its POST */
+
+void
+ngx_webrtc_registry_connected(ngx_msec_t ms)
+{
+    ngx_uint_t         i;
+    ngx_webrtc_shm_t  *sh;
+
+    sh = ngx_webrtc_worker->shm->sh;
+
+    for (i = 0; i < NGX_WEBRTC_SETUP_BUCKETS; i++) {
+        if (ms <= ngx_webrtc_setup_buckets[i]) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&sh->setup[i], 1);
+    (void) ngx_atomic_fetch_add(&sh->setup_ms, ms);
 }
 
 
@@ -229,6 +295,8 @@ ngx_webrtc_shm_free_locked(ngx_slab_pool_t *shpool, ngx_webrtc_shm_t *sh,
 {
     ngx_queue_remove(&ss->queue);
     sh->nsessions--;
+
+    ngx_webrtc_registry_count(&sh->freed, ss);
 
     if (ss->role == NGX_WEBRTC_ROLE_VIEWER && !ss->tombstone) {
         sh->nviewers--;

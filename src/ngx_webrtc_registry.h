@@ -82,6 +82,32 @@ typedef struct {
 } ngx_webrtc_reason_t;
 
 
+/*
+ * Counters over sessions, for the metrics: a record's, added up; the
+ * zone keeps those of freed records so that sums over time only grow.
+ */
+#define NGX_WEBRTC_KINDS            4     /* a track's kind & 3 */
+#define NGX_WEBRTC_SETUP_BUCKETS    8
+
+typedef struct {
+    uint64_t                    rx_packets[NGX_WEBRTC_KINDS];  /* published */
+    uint64_t                    rx_bytes[NGX_WEBRTC_KINDS];
+    uint64_t                    tx_packets[NGX_WEBRTC_KINDS];  /* viewed */
+    uint64_t                    tx_bytes[NGX_WEBRTC_KINDS];
+    uint64_t                    lost;         /* publishers' packets */
+    uint64_t                    keyframe_requests;
+    uint64_t                    nacks;        /* viewers': resent */
+    uint64_t                    nacks_refused;
+    uint64_t                    plis;
+    uint64_t                    ssrc_dropped;
+    uint64_t                    dc_msgs_in;
+    uint64_t                    dc_bytes_in;
+    uint64_t                    dc_msgs_out;
+    uint64_t                    dc_bytes_out;
+    uint64_t                    dc_dropped;
+} ngx_webrtc_counters_t;
+
+
 typedef struct {
     ngx_queue_t                 streams;      /* ngx_webrtc_stream_t */
     ngx_queue_t                 spares;       /* freed, with their rings */
@@ -92,7 +118,17 @@ typedef struct {
     ngx_uint_t                  nviewers;
     ngx_uint_t                  generation;   /* reloads of the zone */
     ngx_webrtc_reason_t         ended[NGX_WEBRTC_REASONS];
+
+    uint64_t                    created[3];   /* sessions, by role */
+    ngx_webrtc_counters_t       freed;        /* of records freed */
+
+    /* POST to DTLS connected: a histogram, milliseconds (atomic) */
+    ngx_atomic_t                setup[NGX_WEBRTC_SETUP_BUCKETS + 1];
+    ngx_atomic_t                setup_ms;
 } ngx_webrtc_shm_t;
+
+
+extern const ngx_msec_t  ngx_webrtc_setup_buckets[NGX_WEBRTC_SETUP_BUCKETS];
 
 
 typedef struct ngx_webrtc_shm_ctx_s {
@@ -138,6 +174,9 @@ ngx_msec_int_t ngx_webrtc_registry_since(ngx_msec_t t);
 void ngx_webrtc_registry_sweep_locked(ngx_webrtc_pids_t *pids);
 ngx_uint_t ngx_webrtc_registry_pid_alive(ngx_webrtc_pids_t *pids,
     ngx_pid_t pid);
+void ngx_webrtc_registry_count(ngx_webrtc_counters_t *c,
+    ngx_webrtc_shm_session_t *ss);
+void ngx_webrtc_registry_connected(ngx_msec_t ms);
 void ngx_webrtc_registry_bitrate(ngx_webrtc_track_t *t,
     ngx_webrtc_shm_track_t *st, ngx_msec_t now);
 

@@ -499,6 +499,8 @@ ngx_webrtc_session_connected(ngx_webrtc_session_t *s)
         s->shm->state = s->state;
     }
 
+    ngx_webrtc_registry_connected(ngx_current_msec - s->created);
+
     ngx_log_error(NGX_LOG_INFO, &s->log, 0,
                   "webrtc: DTLS connected, %s", s->dtls.profile_name);
 
