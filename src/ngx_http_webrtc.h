@@ -34,6 +34,9 @@
 #define NGX_HTTP_WEBRTC_EVENTS   4
 #define NGX_HTTP_WEBRTC_HLS      5
 
+/* RFC 6585; nginx has no name for it */
+#define NGX_HTTP_WEBRTC_PRECONDITION_REQUIRED  428
+
 
 typedef struct {
     ngx_str_t                   url;

@@ -696,7 +696,7 @@ ngx_http_webrtc_patch_body(ngx_http_request_t *r)
     }
 
     if (h == NULL) {
-        rc = ngx_http_webrtc_error(r, 428,
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_WEBRTC_PRECONDITION_REQUIRED,
                                    "ICE restart requires If-Match");
         goto done;
     }

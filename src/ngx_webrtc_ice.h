@@ -21,7 +21,6 @@
 #define NGX_WEBRTC_ICE_REPLY_MAX     512
 #define NGX_WEBRTC_ALERT_GRACE       4000   /* ms, see ngx_webrtc_ice_alert() */
 #define NGX_WEBRTC_ICE_TIDS          8      /* checks remembered */
-#define NGX_WEBRTC_ICE_UFRAG_MAX     256    /* RFC 8839: 4-256 chars */
 
 
 /* a check seen: its transaction id and the crc32 of its source */

@@ -9,7 +9,6 @@
 
 
 #include "ngx_webrtc.h"
-#include "ngx_webrtc_ice.h"
 
 
 /*

@@ -103,8 +103,9 @@ sub restart_ok {
 # STUN to a worker port from our own sockets
 
 sub udp_socket {
-    return IO::Socket::INET->new(LocalAddr => '127.0.0.1', Proto => 'udp')
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', Proto => 'udp')
         or die "udp socket: $!";
+    return $s;
 }
 
 # a check; returns the response's type (0x0101 success) or undef
