@@ -6,7 +6,8 @@
 #     candidates and a new ETag (the old one is then stale); "*" matches;
 #     400/415 for malformed bodies; a session of the other location kind
 #     is 404; for WHIP and WHEP sessions, on whichever worker the PATCH
-#     lands;
+#     lands (and once on purpose through the worker that does not own
+#     the session);
 #   - the owner worker swaps the credentials: the old ufrag stops
 #     authenticating, the new one works;
 #   - on a connected session (an aiortc publisher, DTLS up, media
@@ -134,6 +135,61 @@ sub session_of {
 }
 
 ###############################################################################
+# HTTP on one kept-alive connection, to choose the worker a request hits
+# (as in t/50-lifecycle.t)
+
+sub _read_response {
+    my ($s, $deadline) = @_;
+    my $buf = '';
+    my ($head, $len);
+    while (time < $deadline) {
+        if (!defined $head && $buf =~ /\r\n\r\n/) {
+            ($head) = $buf =~ /^(.*?\r\n)\r\n/s;
+            ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+            $len //= 0;
+        }
+        if (defined $head && length($buf) >= length($head) + 2 + $len) {
+            my ($status) = $head =~ m{^HTTP/1\.[01] (\d{3})};
+            my ($etag) = $head =~ /^ETag:\s*(\S+)\r$/mi;
+            return { status => $status, etag => $etag,
+                     body => substr($buf, length($head) + 2, $len) };
+        }
+        my $rin = '';
+        vec($rin, fileno($s), 1) = 1;
+        last unless select($rin, undef, undef, $deadline - time) > 0;
+        my $n = sysread($s, $buf, 65536, length $buf);
+        last unless $n;
+    }
+    return undef;
+}
+
+# PATCH $body to $loc through a worker other than $not: (response, pid)
+sub patch_via_other_worker {
+    my ($loc, $not, $body, $etag) = @_;
+    for (1 .. 60) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+            PeerPort => $t->http_port, Proto => 'tcp', Timeout => 5)
+            or next;
+        my $deadline = time + 10;
+        syswrite($s, "GET /webrtc/status HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        my $r = _read_response($s, $deadline) or next;
+        my ($pid) = $r->{body} =~ /^\{"pid":(\d+)/;
+        if (!$pid || $pid == $not) {
+            close $s;
+            next;
+        }
+        syswrite($s, "PATCH $loc HTTP/1.1\r\nHost: localhost\r\n"
+            . "Content-Type: application/trickle-ice-sdpfrag\r\n"
+            . "If-Match: $etag\r\nContent-Length: " . length($body)
+            . "\r\nConnection: close\r\n\r\n$body");
+        my $d = _read_response($s, $deadline);
+        close $s;
+        return ($d, $pid);
+    }
+    return ();
+}
+
+###############################################################################
 # a publisher with media: the WHEP sessions need one, and it is the
 # connected session whose path moves
 
@@ -254,6 +310,27 @@ for my $kind (qw(whip whep)) {
 
 ###############################################################################
 # the owner swaps: the old ufrag stops authenticating, the new one works
+
+subtest 'a restart through a worker that does not own the session' => sub {
+    my $r = post('/whip/rs3', $offer);
+    is($r->{status}, 201, 'session') or return;
+    my $loc = $r->{headers}{location};
+    my $id = $t->session_id($loc);
+    my $s = session_of($id);
+    my ($cu, $cp) = (rand_str(8), rand_str(24));
+    my ($p, $via) = patch_via_other_worker($loc, $s->{worker},
+        restart_frag($cu, $cp), $r->{headers}{etag});
+    ok($p, "PATCH through worker $via, the session is in $s->{worker}")
+        or return;
+    is($p->{status}, 200, '200') or diag("$p->{status} $p->{body}");
+    my ($u, $pwd) = parse_frag($p->{body});
+    is($p->{etag}, "\"$u\"", 'the new ETag');
+    is(session_of($id)->{ice}{ufrag}, $u, 'status: the new ufrag');
+    my $a = udp_socket();
+    is(check($a, $s->{port}, username => "$u:$cu", key => $pwd) // 0, 0x0101,
+        'the owner answers checks with the new credentials');
+    $t->http('DELETE', $loc);
+};
 
 subtest 'old credentials stop, new ones work' => sub {
     my $r = post('/whip/rs2', $offer);
