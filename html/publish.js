@@ -11,7 +11,7 @@
  * it or on channels the server opens (see chat.js).
  *
  * Test hooks: window.whipState (see below) and window.whipPublisher
- * ({start, stop, pc(), tracks}); window.chatLog (received messages,
+ * ({start, stop, pc(), restartIce(), tracks}); window.chatLog (received messages,
  * [{label, data, binary, size}]), window.chatSent, window.chatSend(text);
  * setting window.whipSkipDeleteOnUnload = true makes the page vanish
  * without a DELETE when it is closed.
@@ -43,7 +43,9 @@
         nackCount: 0,
         audioMuted: false,
         videoMuted: false,
-        previewReady: false   /* preview video has frames (videoWidth > 0) */
+        previewReady: false,  /* preview video has frames (videoWidth > 0) */
+        restarts: 0,          /* ICE restarts done (PATCH 200) */
+        restartError: null    /* why the last ICE restart failed */
     };
 
     var tracks = { audio: null, video: null };   /* current local tracks */
@@ -363,7 +365,25 @@
             whipState.iceServers = data.iceServers;
         } else if (name === 'answer') {
             whipState.httpStatus = data.status;
+        } else if (name === 'restarted') {
+            whipState.etag = data.etag;
+            whipState.restarts++;
+        } else if (name === 'restart-failed') {
+            whipState.restartError = data.error;
         }
+    }
+
+    /* an explicit ICE restart (the test hook; failure restarts by itself) */
+    function restartIce() {
+        if (!client) {
+            return Promise.reject(new Error('not publishing'));
+        }
+        return client.restartIce().then(function () {
+            return whipState.restarts;
+        }, function (e) {
+            whipState.restartError = e && e.message ? e.message : String(e);
+            throw e;
+        });
     }
 
     function start() {
@@ -410,6 +430,7 @@
                     setState(pc.connectionState);
                 }
             });
+            c.restartOnFailure();
             var ms = new MediaStream([tracks.audio, tracks.video].filter(Boolean));
             transceivers.audio = transceivers.video = null;
             /* audio first, then video: the usual WHIP m-line order */
@@ -681,6 +702,7 @@
             start: start,
             stop: stop,
             pc: function () { return client ? client.pc : null; },
+            restartIce: restartIce,
             tracks: tracks
         };
 

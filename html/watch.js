@@ -22,7 +22,7 @@
  * The 201's server-sent-events Link (if any) is shown as the events link.
  *
  * Test hooks: window.whepState (below; statistics refreshed every 500 ms)
- * and window.whepPlayer ({play, stop, pc()}); window.chatLog (received
+ * and window.whepPlayer ({play, stop, pc(), restartIce()}); window.chatLog (received
  * messages, [{label, data, binary, size}]), window.chatSent,
  * window.chatSend(text); setting window.whepSkipDeleteOnUnload = true
  * makes the page vanish without a DELETE when it is closed.
@@ -52,6 +52,8 @@
         httpStatus: null,     /* status of the last POST (0: network error) */
         deleteStatus: null,   /* status of the DELETE after stop */
         retries: 0,           /* POSTs repeated after a 409 */
+        restarts: 0,          /* ICE restarts done (PATCH 200) */
+        restartError: null,   /* why the last ICE restart failed */
         retryDelaysMs: [],    /* the delay used before each retry */
         retryAfter: null,     /* last Retry-After seen, seconds */
         iceServers: 0,        /* ice servers from OPTIONS */
@@ -262,9 +264,14 @@
 
         var c = client = new WHIP.Client(endpoint(), {
             token: $('token').value.trim(),
-            onEvent: function (name) {
+            onEvent: function (name, data) {
                 if (name === 'answer' && client === c) {
                     whepState.answerMs = Math.round(performance.now() - postStart);
+                } else if (name === 'restarted' && client === c) {
+                    whepState.etag = data.etag;
+                    whepState.restarts++;
+                } else if (name === 'restart-failed' && client === c) {
+                    whepState.restartError = data.error;
                 }
             }
         });
@@ -277,6 +284,7 @@
             }
             whepState.iceServers = iceServers.length;
             var pc = c.createPeerConnection(iceServers);
+            c.restartOnFailure();
             pc.addEventListener('connectionstatechange', function () {
                 if (client === c && whepState.state !== 'waiting') {
                     setState(pc.connectionState);
@@ -1026,7 +1034,19 @@
         window.whepPlayer = {
             play: play,
             stop: stop,
-            pc: function () { return client ? client.pc : null; }
+            pc: function () { return client ? client.pc : null; },
+            /* an explicit ICE restart; a failed connection restarts by itself */
+            restartIce: function () {
+                if (!client) {
+                    return Promise.reject(new Error('not playing'));
+                }
+                return client.restartIce().then(function () {
+                    return whepState.restarts;
+                }, function (e) {
+                    whepState.restartError = e && e.message ? e.message : String(e);
+                    throw e;
+                });
+            }
         };
         window.hlsPlayer = {
             play: play,

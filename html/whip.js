@@ -11,6 +11,7 @@
  *     (= c.prepareOffer() then c.postOffer(); WHEP players repeat
  *      postOffer() after a 409 with Retry-After)
  *   ...
+ *   await c.restartIce();                       // ICE restart: PATCH
  *   await c.stop();                             // close + DELETE
  *
  * After the POST: c.location, c.etag, c.links (every Link of the 201,
@@ -434,6 +435,152 @@
     };
 
     /*
+     * The trickle-ice-sdpfrag (RFC 8840) of a local description: its ICE
+     * credentials, the first m-section's m= line and mid, its candidates.
+     */
+    function sdpFrag(sdp) {
+        var lines = sdp.split(/\r?\n/), out = [], media = null, mid = null;
+        var cands = [], ufrag = null, pwd = null, opts = null, section = 0;
+        lines.forEach(function (l) {
+            if (/^m=/.test(l)) {
+                section++;
+                if (section === 1) {
+                    media = l;
+                }
+            } else if (section > 1) {
+                return;
+            } else if (/^a=ice-ufrag:/.test(l) && ufrag === null) {
+                ufrag = l;
+            } else if (/^a=ice-pwd:/.test(l) && pwd === null) {
+                pwd = l;
+            } else if (/^a=ice-options:/.test(l) && opts === null) {
+                opts = l;
+            } else if (/^a=mid:/.test(l) && section === 1 && mid === null) {
+                mid = l;
+            } else if (/^a=candidate:/.test(l) && section === 1) {
+                cands.push(l);
+            }
+        });
+        [opts, ufrag, pwd, media, mid].forEach(function (l) {
+            if (l) {
+                out.push(l);
+            }
+        });
+        out = out.concat(cands);
+        out.push('a=end-of-candidates');
+        return out.join('\r\n') + '\r\n';
+    }
+
+    /*
+     * The server's restart fragment applied to the remote description: its
+     * ice-ufrag, ice-pwd and candidates in place of the old ones.
+     */
+    function applyFrag(remote, frag) {
+        var u = /^a=ice-ufrag:(.*)$/m.exec(frag);
+        var p = /^a=ice-pwd:(.*)$/m.exec(frag);
+        var cands = frag.match(/^a=candidate:.*$/mg) || [];
+        if (!u || !p) {
+            throw new Error('ICE restart answer without ice-ufrag/ice-pwd');
+        }
+        return remote
+            .replace(/^a=ice-ufrag:.*$/mg, 'a=ice-ufrag:' + u[1].trim())
+            .replace(/^a=ice-pwd:.*$/mg, 'a=ice-pwd:' + p[1].trim())
+            .replace(/^a=candidate:.*\r?\n/mg, '')
+            .replace(/^a=end-of-candidates$/mg, cands.map(function (c) {
+                return c.trim();
+            }).concat('a=end-of-candidates').join('\r\n'));
+    }
+
+    /*
+     * ICE restart (RFC 9725 §4.4.2): new local credentials in a new offer,
+     * PATCHed as an sdpfrag with If-Match: the ETag; the server's new
+     * ufrag, pwd and candidates then replace the old ones in the remote
+     * description. DTLS and the media go on. Resolves with the server's
+     * fragment; rejects with an HttpError (412: the ETag is stale, the
+     * caller should start over with a POST).
+     */
+    Client.prototype.restartIce = function () {
+        var self = this, pc = this.pc, url = this.sessionUrl;
+        if (!url || !pc || pc.signalingState !== 'stable') {
+            return Promise.reject(new Error('no session to restart'));
+        }
+        if (this.restarting) {
+            return this.restarting;
+        }
+        pc.restartIce();
+        this.restarting = pc.createOffer({ iceRestart: true })
+            .then(function (offer) { return pc.setLocalDescription(offer); })
+            .then(function () {
+                return waitIceGathering(pc, self.opts.gatherTimeout || 2000);
+            })
+            .then(function () {
+                var frag = sdpFrag(pc.localDescription.sdp);
+                self._emit('restart', { frag: frag });
+                return fetch(url, {
+                    method: 'PATCH',
+                    headers: self._headers({
+                        'Content-Type': 'application/trickle-ice-sdpfrag',
+                        'If-Match': self.etag || '*'
+                    }),
+                    body: frag
+                });
+            })
+            .then(function (resp) {
+                if (resp.status !== 200) {
+                    return readError(resp).then(function (msg) {
+                        throw HttpError(resp.status, msg);
+                    });
+                }
+                self.etag = resp.headers.get('ETag') || self.etag;
+                return resp.text();
+            })
+            .then(function (frag) {
+                var sdp = applyFrag(pc.remoteDescription.sdp, frag);
+                var u = /^a=ice-ufrag:(\S+)/m.exec(frag)[1];
+                var mid = pc.getTransceivers().length ? pc.getTransceivers()[0].mid : null;
+                return pc.setRemoteDescription({ type: 'answer', sdp: sdp })
+                    .then(function () {
+                        /*
+                         * the candidates again, named by the new ufrag:
+                         * Chromium keeps those of the old description (the
+                         * same address and port) with the old ufrag, and
+                         * would go on checking with the old credentials
+                         */
+                        return Promise.all((frag.match(/^a=candidate:.*$/mg) || [])
+                            .map(function (c) {
+                                return pc.addIceCandidate({
+                                    candidate: c.trim().substring(2),
+                                    sdpMid: mid, usernameFragment: u
+                                }).catch(function () {});
+                            }));
+                    })
+                    .then(function () {
+                        self._emit('restarted', { frag: frag, etag: self.etag });
+                        return frag;
+                    });
+            })
+            .finally(function () {
+                self.restarting = null;
+            });
+        return this.restarting;
+    };
+
+    /*
+     * Restart ICE by itself when the connection fails (a network change):
+     * what a WHIP/WHEP client does before it gives up and POSTs again.
+     */
+    Client.prototype.restartOnFailure = function () {
+        var self = this, pc = this.pc;
+        pc.addEventListener('iceconnectionstatechange', function () {
+            if (pc.iceConnectionState === 'failed' && self.sessionUrl) {
+                self.restartIce().catch(function (e) {
+                    self._emit('restart-failed', { error: String(e && e.message || e) });
+                });
+            }
+        });
+    };
+
+    /*
      * Close the peer connection and DELETE the session. keepalive lets the
      * request outlive the page (pagehide). Resolves with the DELETE status
      * (0 when there was nothing to delete or the request failed).
@@ -515,6 +662,8 @@
         readError: readError,
         parseRetryAfter: parseRetryAfter,
         preferCodec: preferCodec,
+        sdpFrag: sdpFrag,
+        applyFrag: applyFrag,
         Client: Client
     };
     global.WHIP = api;

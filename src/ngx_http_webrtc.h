@@ -35,6 +35,9 @@
 #define NGX_HTTP_WEBRTC_HLS      5
 #define NGX_HTTP_WEBRTC_METRICS  6
 
+/* RFC 6585; nginx has no name for it */
+#define NGX_HTTP_WEBRTC_PRECONDITION_REQUIRED  428
+
 
 typedef struct {
     ngx_str_t                   url;
@@ -104,6 +107,11 @@ ngx_int_t ngx_http_webrtc_offer_register(ngx_http_request_t *r,
 ngx_int_t ngx_http_webrtc_answer(ngx_http_request_t *r,
     ngx_webrtc_session_t *s, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_str_t *base);
+void ngx_http_webrtc_answer_transport(ngx_webrtc_sdp_answer_t *ans,
+    u_char *ufrag, u_char *pwd, in_port_t port);
+ngx_int_t ngx_http_webrtc_etag(ngx_http_request_t *r, u_char *ufrag);
+ngx_int_t ngx_http_webrtc_restart_answer(ngx_http_request_t *r,
+    ngx_webrtc_sdp_frag_t *frag, u_char *ufrag, u_char *pwd, in_port_t port);
 
 /* ngx_http_webrtc_whip.c */
 ngx_int_t ngx_http_webrtc_whip_offer(ngx_http_request_t *r,

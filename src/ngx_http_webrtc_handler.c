@@ -29,6 +29,8 @@ static void ngx_http_webrtc_post_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webrtc_offer(ngx_http_request_t *r,
     ngx_http_webrtc_target_t *t, u_char *body, size_t len);
 static void ngx_http_webrtc_patch_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_webrtc_if_match(ngx_str_t *value,
+    ngx_webrtc_shm_restart_t *rs);
 static ngx_int_t ngx_http_webrtc_delete(ngx_http_request_t *r,
     ngx_http_webrtc_target_t *t);
 static ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r,
@@ -591,41 +593,42 @@ ngx_http_webrtc_delete(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
 
 
 /*
- * Trickle ICE (RFC 8840): the server is ICE-lite and learns the client's
- * address from its checks, so candidates are checked for shape and
- * acknowledged.  ICE restart is not supported: 422.
+ * PATCH (RFC 8840, RFC 9725 4.4): the server is ICE-lite and learns the
+ * client's address from its checks, so trickled candidates are checked
+ * for shape and acknowledged (204).  A fragment with a new ice-ufrag and
+ * ice-pwd is an ICE restart: If-Match (the ETag or "*") is required
+ * (428), a stale one is 412; the answer is 200 with the server's new
+ * credentials and candidates, and a new ETag.  DTLS and SRTP go on.
  */
 
 static void
 ngx_http_webrtc_patch_body(ngx_http_request_t *r)
 {
-    u_char                      *p, *end, *line;
-    size_t                       len;
-    ngx_int_t                    rc;
-    ngx_str_t                    body;
-    ngx_pid_t                    pid;
-    in_port_t                    port;
-    ngx_table_elt_t             *h;
-    ngx_http_webrtc_target_t    *t;
-    ngx_http_webrtc_loc_conf_t  *wlcf;
+    u_char                      ufrag[NGX_WEBRTC_UFRAG_LEN];
+    u_char                      pwd[NGX_WEBRTC_PWD_LEN];
+    ngx_int_t                   rc;
+    ngx_str_t                   body;
+    ngx_table_elt_t            *h;
+    ngx_webrtc_sdp_frag_t      *frag;
+    ngx_http_webrtc_target_t   *t;
+    ngx_webrtc_shm_restart_t    rs;
+    ngx_http_webrtc_loc_conf_t *wlcf;
 
     t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
 
-    if (ngx_webrtc_registry_lookup(&t->stream, t->id, wlcf->owner, &pid,
-                                   &port)
+    ngx_memzero(&rs, sizeof(ngx_webrtc_shm_restart_t));
+
+    rs.stream = &t->stream;
+    rs.id = t->id;
+    rs.owner = wlcf->owner;
+
+    if (ngx_webrtc_registry_lookup(&t->stream, t->id, wlcf->owner, &rs.pid,
+                                   &rs.port)
         != NGX_OK)
     {
         rc = ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND, "no such session");
-        goto done;
-    }
-
-    h = ngx_http_webrtc_find_header(r, "If-Match");
-
-    if (h && h->value.len == 1 && h->value.data[0] == '*') {
-        rc = ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                                   "ICE restart is not supported");
         goto done;
     }
 
@@ -641,47 +644,152 @@ ngx_http_webrtc_patch_body(ngx_http_request_t *r)
         body.data = NULL;
     }
 
-    /* every line of an SDP fragment is "<letter>=<value>" */
-
-    for (p = body.data, end = p + body.len; p < end; p++) {
-        line = p;
-
-        while (p < end && *p != '\n') {
-            p++;
-        }
-
-        len = p - line;
-
-        if (len && line[len - 1] == '\r') {
-            len--;
-        }
-
-        if (len == 0) {
-            continue;
-        }
-
-        if (len < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z') {
-            rc = ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "malformed SDP fragment");
-            goto done;
-        }
-
-        if (len > 12 && ngx_strncmp(line, "a=ice-ufrag:", 12) == 0) {
-            rc = ngx_http_webrtc_error(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                                       "ICE restart is not supported");
-            goto done;
-        }
+    frag = ngx_palloc(r->pool, sizeof(ngx_webrtc_sdp_frag_t));
+    if (frag == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
     }
 
-    r->headers_out.status = NGX_HTTP_NO_CONTENT;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
+    if (ngx_webrtc_sdp_frag_parse(frag, body.data, body.len)
+        != NGX_WEBRTC_PARSE_OK)
+    {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST, frag->error);
+        goto done;
+    }
 
-    rc = ngx_http_send_header(r);
+    h = ngx_http_webrtc_find_header(r, "If-Match");
+
+    if (h && ngx_http_webrtc_if_match(&h->value, &rs) != NGX_OK) {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                   "ETag does not match");
+        goto done;
+    }
+
+    if (frag->ufrag.len == 0) {
+
+        if (h && rs.any) {
+            rc = ngx_http_webrtc_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "ICE restart without ice-ufrag and ice-pwd");
+            goto done;
+        }
+
+        if (h) {
+            /* trickle for the current ICE session only */
+            rc = ngx_webrtc_registry_restart(&rs);
+
+            if (rc != NGX_OK) {
+                rc = (rc == NGX_BUSY)
+                     ? ngx_http_webrtc_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                             "ETag does not match")
+                     : ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
+                                             "no such session");
+                goto done;
+            }
+        }
+
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = 0;
+        r->header_only = 1;
+
+        rc = ngx_http_send_header(r);
+        goto done;
+    }
+
+    if (h == NULL) {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_WEBRTC_PRECONDITION_REQUIRED,
+                                   "ICE restart requires If-Match");
+        goto done;
+    }
+
+    rs.remote.data = frag->ufrag.data;
+    rs.remote.len = frag->ufrag.len;
+
+    switch (ngx_webrtc_session_restart(&rs, ufrag, pwd)) {
+
+    case NGX_OK:
+        /* If-Match was ours: nginx's not_modified filter must not judge it */
+        r->disable_not_modified = 1;
+        rc = ngx_http_webrtc_restart_answer(r, frag, ufrag, pwd, rs.port);
+        break;
+
+    case NGX_BUSY:
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                   "ETag does not match");
+        break;
+
+    case NGX_DECLINED:
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND, "no such session");
+        break;
+
+    default:
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
 done:
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * If-Match: "*" or a list of entity tags (RFC 9110 13.1.1, strong
+ * comparison: a weak tag never matches).  NGX_OK with the tags that could
+ * match in rs, NGX_DECLINED when none can.
+ */
+
+static ngx_int_t
+ngx_http_webrtc_if_match(ngx_str_t *value, ngx_webrtc_shm_restart_t *rs)
+{
+    u_char  *p, *end, *tag;
+
+    p = value->data;
+    end = p + value->len;
+
+    while (p < end && *p == ' ') {
+        p++;
+    }
+
+    if (end - p == 1 && *p == '*') {
+        rs->any = 1;
+        return NGX_OK;
+    }
+
+    while (p < end) {
+
+        if (*p == ' ' || *p == ',' || *p == '\t') {
+            p++;
+            continue;
+        }
+
+        if (*p != '"') {
+            /* W/"...", or not a tag at all */
+            while (p < end && *p != ',') {
+                p++;
+            }
+
+            continue;
+        }
+
+        tag = ++p;
+
+        while (p < end && *p != '"') {
+            p++;
+        }
+
+        if (p == end) {
+            break;
+        }
+
+        if (p - tag == NGX_WEBRTC_UFRAG_LEN
+            && rs->netags < NGX_WEBRTC_ETAGS_MAX)
+        {
+            rs->etags[rs->netags++] = tag;
+        }
+
+        p++;
+    }
+
+    return rs->netags ? NGX_OK : NGX_DECLINED;
 }
 
 

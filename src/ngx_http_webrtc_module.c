@@ -24,7 +24,21 @@ static char *ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_http_webrtc_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_webrtc_init_process(ngx_cycle_t *cycle);
 static void ngx_http_webrtc_exit_process(ngx_cycle_t *cycle);
+static char *ngx_http_webrtc_consent_bound(ngx_conf_t *cf, void *post,
+    void *data);
 
+
+/*
+ * RFC 7675 clients send consent checks every 5 s on average (4-6 s), and
+ * some (libjuice, used by OBS) only every few seconds: a shorter timeout
+ * ends live sessions between two checks.
+ */
+#define NGX_HTTP_WEBRTC_CONSENT_MIN  10000
+
+
+static ngx_conf_post_t  ngx_http_webrtc_consent_post = {
+    ngx_http_webrtc_consent_bound
+};
 
 static ngx_conf_num_bounds_t  ngx_http_webrtc_sdp_size_bounds = {
     ngx_conf_check_num_bounds, 1024, 1024 * 1024
@@ -81,7 +95,7 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_webrtc_conf_t, consent_timeout),
-      NULL },
+      &ngx_http_webrtc_consent_post },
 
     { ngx_string("webrtc_takeover_idle"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -359,6 +373,24 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
     wmcf->enabled = NGX_CONF_UNSET;
 
     return wmcf;
+}
+
+
+static char *
+ngx_http_webrtc_consent_bound(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *mp = data;
+
+    if (*mp < NGX_HTTP_WEBRTC_CONSENT_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"webrtc_consent_timeout\" must be at least "
+                           "10s: clients send consent checks only every "
+                           "4-6 s (RFC 7675), so a shorter timeout ends "
+                           "live sessions");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

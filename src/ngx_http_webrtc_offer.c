@@ -11,11 +11,14 @@
  * What WHIP and WHEP do alike with an offer: check its transport, keep
  * what the session needs of it, register the session, and answer 201
  * with the answer, Location: <endpoint>/<id> (an absolute path), ETag
- * and the Links.
+ * and the Links; and the answer to an ICE restart, the same transport
+ * with new credentials.  The ETag is the server's ufrag: new with every
+ * restart.
  */
 
 
 #define NGX_HTTP_WEBRTC_ANSWER_MAX  16384
+#define NGX_HTTP_WEBRTC_FRAG_MAX    2048
 
 
 static ngx_int_t ngx_http_webrtc_offer_remote(ngx_webrtc_session_t *s,
@@ -27,6 +30,8 @@ static void ngx_http_webrtc_offer_data(ngx_http_request_t *r,
 
 static ngx_str_t  ngx_http_webrtc_offer_sdp_type =
     ngx_string("application/sdp");
+static ngx_str_t  ngx_http_webrtc_offer_frag_type =
+    ngx_string("application/trickle-ice-sdpfrag");
 
 
 /* NULL, or why the offer's transport is refused (400) */
@@ -95,6 +100,7 @@ ngx_http_webrtc_offer_register(ngx_http_request_t *r,
     e.user_agent = &ua;
     e.tracks = s->tracks;
     e.ntracks = s->ntracks;
+    e.ufrag = s->ice.local_ufrag;
 
     return ngx_webrtc_registry_add(&e, takeover_idle, &s->shm, replaced,
                                    &s->log);
@@ -173,7 +179,7 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
 {
     u_char                       *p;
     size_t                        n, esc;
-    ngx_str_t                     value, *cand;
+    ngx_str_t                     value;
     ngx_uint_t                    i;
     ngx_buf_t                    *b;
     ngx_webrtc_sdp_answer_t       ans;
@@ -183,15 +189,10 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
     conf = ngx_webrtc_worker->conf;
 
-    ngx_memzero(&ans, sizeof(ngx_webrtc_sdp_answer_t));
+    ngx_http_webrtc_answer_transport(&ans, s->ice.local_ufrag,
+                                     s->ice.local_pwd,
+                                     ngx_webrtc_worker->port);
 
-    ans.ufrag.data = s->ice.local_ufrag;
-    ans.ufrag.len = NGX_WEBRTC_UFRAG_LEN;
-    ans.pwd.data = s->ice.local_pwd;
-    ans.pwd.len = NGX_WEBRTC_PWD_LEN;
-    ans.fingerprint.data = ngx_webrtc_worker->fingerprint.data;
-    ans.fingerprint.len = ngx_webrtc_worker->fingerprint.len;
-    ans.port = ngx_webrtc_worker->port;
     ans.session_version = ngx_time();
     ans.max_message = conf->dc_max_message;
 
@@ -210,17 +211,6 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
             }
         }
     }
-
-    cand = conf->candidates->elts;
-
-    for (i = 0; i < conf->candidates->nelts
-                && i < NGX_WEBRTC_SDP_MAX_CANDIDATES; i++)
-    {
-        ans.candidate_addrs[i].data = cand[i].data;
-        ans.candidate_addrs[i].len = cand[i].len;
-    }
-
-    ans.ncandidate_addrs = i;
 
     b = ngx_create_temp_buf(r->pool, NGX_HTTP_WEBRTC_ANSWER_MAX);
     if (b == NULL) {
@@ -261,16 +251,7 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
         goto failed;
     }
 
-    value.len = NGX_WEBRTC_UFRAG_LEN + 2;
-    value.data = ngx_pnalloc(r->pool, value.len);
-    if (value.data == NULL) {
-        goto failed;
-    }
-
-    ngx_sprintf(value.data, "\"%*s\"", (size_t) NGX_WEBRTC_UFRAG_LEN,
-                s->ice.local_ufrag);
-
-    if (ngx_http_webrtc_add_header(r, "ETag", &value) != NGX_OK
+    if (ngx_http_webrtc_etag(r, s->ice.local_ufrag) != NGX_OK
         || ngx_http_webrtc_links(r, wlcf, &s->stream) != NGX_OK)
     {
         goto failed;
@@ -302,4 +283,100 @@ failed:
 
     ngx_webrtc_session_close(s, "answer failed");
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* what the answer and a restart's fragment say alike of the transport */
+
+void
+ngx_http_webrtc_answer_transport(ngx_webrtc_sdp_answer_t *ans,
+    u_char *ufrag, u_char *pwd, in_port_t port)
+{
+    ngx_str_t          *cand;
+    ngx_uint_t          i;
+    ngx_webrtc_conf_t  *conf;
+
+    conf = ngx_webrtc_worker->conf;
+
+    ngx_memzero(ans, sizeof(ngx_webrtc_sdp_answer_t));
+
+    ans->ufrag.data = ufrag;
+    ans->ufrag.len = NGX_WEBRTC_UFRAG_LEN;
+    ans->pwd.data = pwd;
+    ans->pwd.len = NGX_WEBRTC_PWD_LEN;
+    ans->fingerprint.data = ngx_webrtc_worker->fingerprint.data;
+    ans->fingerprint.len = ngx_webrtc_worker->fingerprint.len;
+    ans->port = port;
+
+    cand = conf->candidates->elts;
+
+    for (i = 0; i < conf->candidates->nelts
+                && i < NGX_WEBRTC_SDP_MAX_CANDIDATES; i++)
+    {
+        ans->candidate_addrs[i].data = cand[i].data;
+        ans->candidate_addrs[i].len = cand[i].len;
+    }
+
+    ans->ncandidate_addrs = i;
+}
+
+
+ngx_int_t
+ngx_http_webrtc_etag(ngx_http_request_t *r, u_char *ufrag)
+{
+    ngx_str_t  value;
+
+    value.len = NGX_WEBRTC_UFRAG_LEN + 2;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(value.data, "\"%*s\"", (size_t) NGX_WEBRTC_UFRAG_LEN, ufrag);
+
+    return ngx_http_webrtc_add_header(r, "ETag", &value);
+}
+
+
+/*
+ * 200 to an ICE restart (RFC 9725 4.4.2): the server's new ufrag and
+ * pwd and its candidates (at the owner worker's port), the new ETag.
+ */
+
+ngx_int_t
+ngx_http_webrtc_restart_answer(ngx_http_request_t *r,
+    ngx_webrtc_sdp_frag_t *frag, u_char *ufrag, u_char *pwd, in_port_t port)
+{
+    size_t                   n;
+    ngx_buf_t               *b;
+    ngx_webrtc_sdp_answer_t  ans;
+
+    ngx_http_webrtc_answer_transport(&ans, ufrag, pwd, port);
+
+    b = ngx_create_temp_buf(r->pool, NGX_HTTP_WEBRTC_FRAG_MAX);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_webrtc_sdp_frag_answer(b->pos, NGX_HTTP_WEBRTC_FRAG_MAX, frag,
+                                   &ans);
+    if (n == 0) {
+        /* the client's m= line or mid was too long to echo: leave them */
+        frag->media.len = 0;
+
+        n = ngx_webrtc_sdp_frag_answer(b->pos, NGX_HTTP_WEBRTC_FRAG_MAX,
+                                       frag, &ans);
+        if (n == 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    b->last = b->pos + n;
+
+    if (ngx_http_webrtc_etag(r, ufrag) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_webrtc_send(r, NGX_HTTP_OK,
+                                &ngx_http_webrtc_offer_frag_type, b);
 }

@@ -291,7 +291,9 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
                   "\"dropped\":},\"srtp\":{\"ssrcs\":,\"ssrc_dropped\":},"
                   "\"tracks\":[]}") - 1
            + 8 * NGX_INT64_LEN
-           + NGX_WEBRTC_ID_LEN + 3 * NGX_INT_T_LEN + ss->remote_len
+           + sizeof(",\"ice\":{\"ufrag\":\"\",\"restarts\":}") - 1
+           + NGX_WEBRTC_UFRAG_LEN
+           + NGX_WEBRTC_ID_LEN + 4 * NGX_INT_T_LEN + ss->remote_len
            + 6 * ss->user_agent_len
            + NGX_WEBRTC_MAX_TRACKS
              * (sizeof("{\"kind\":\"application\",\"codec\":\"telephone-event\","
@@ -319,7 +321,11 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
 
     p = (u_char *) ngx_escape_json(p, ss->user_agent, ss->user_agent_len);
 
-    p = ngx_sprintf(p, "\",\"data\":{\"channels\":%ui,\"messages_in\":%uL,"
+    p = ngx_sprintf(p, "\",\"ice\":{\"ufrag\":\"%*s\",\"restarts\":%ui}",
+                    (size_t) NGX_WEBRTC_UFRAG_LEN, ss->ice_ufrag,
+                    ss->ice_restarts);
+
+    p = ngx_sprintf(p, ",\"data\":{\"channels\":%ui,\"messages_in\":%uL,"
                     "\"bytes_in\":%uL,\"messages_out\":%uL,"
                     "\"bytes_out\":%uL,\"dropped\":%uL},"
                     "\"srtp\":{\"ssrcs\":%ui,\"ssrc_dropped\":%uL},"

@@ -30,6 +30,7 @@
 #define NGX_WEBRTC_ID_LEN            32     /* hex chars, 128 bits */
 #define NGX_WEBRTC_UFRAG_LEN         8
 #define NGX_WEBRTC_PWD_LEN           24
+#define NGX_WEBRTC_ICE_UFRAG_MAX     256    /* a peer's: RFC 8839, 4-256 */
 #define NGX_WEBRTC_STREAM_MAX        64
 #define NGX_WEBRTC_UA_MAX            160
 #define NGX_WEBRTC_MAX_TRACKS        2

@@ -49,22 +49,56 @@ ngx_webrtc_ice_init(ngx_log_t *log)
 void
 ngx_webrtc_ice_create(ngx_webrtc_ice_t *ice, u_char *rnd)
 {
+    ngx_webrtc_ice_credentials(ice->local_ufrag, ice->local_pwd, rnd);
+
+    ice->last_consent = ngx_current_msec;
+}
+
+
+void
+ngx_webrtc_ice_credentials(u_char *ufrag, u_char *pwd, u_char *rnd)
+{
     ngx_uint_t  i;
 
     static u_char  alphabet[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
 
     for (i = 0; i < NGX_WEBRTC_UFRAG_LEN; i++) {
-        ice->local_ufrag[i] = alphabet[rnd[i] & 63];
+        ufrag[i] = alphabet[rnd[i] & 63];
     }
 
     rnd += NGX_WEBRTC_UFRAG_LEN;
 
     for (i = 0; i < NGX_WEBRTC_PWD_LEN; i++) {
-        ice->local_pwd[i] = alphabet[rnd[i] & 63];
+        pwd[i] = alphabet[rnd[i] & 63];
     }
+}
 
-    ice->last_consent = ngx_current_msec;
+
+/*
+ * An ICE restart (RFC 8445 9): both sides' new credentials.  The old
+ * ufrag stops authenticating at once, without a grace: a client sends
+ * its checks with the new ones only after it has read them in the PATCH
+ * response, and until then its consent checks on the old path may fail
+ * for a moment, far within webrtc_consent_timeout (10 s at least).  The
+ * first nomination after the restart may move the path at once: a
+ * restart is a path change.  remote_buf has NGX_WEBRTC_ICE_UFRAG_MAX
+ * bytes, remote_len is at most that.
+ */
+
+void
+ngx_webrtc_ice_restart(ngx_webrtc_ice_t *ice, u_char *ufrag, u_char *pwd,
+    u_char *remote, size_t remote_len)
+{
+    ngx_memcpy(ice->local_ufrag, ufrag, NGX_WEBRTC_UFRAG_LEN);
+    ngx_memcpy(ice->local_pwd, pwd, NGX_WEBRTC_PWD_LEN);
+
+    ngx_memcpy(ice->remote_buf, remote, remote_len);
+    ice->remote_ufrag.data = ice->remote_buf;
+    ice->remote_ufrag.len = remote_len;
+
+    ice->restarts++;
+    ice->restarted = 1;
 }
 
 

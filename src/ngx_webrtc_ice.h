@@ -34,12 +34,15 @@ typedef struct {
     u_char                      local_ufrag[NGX_WEBRTC_UFRAG_LEN];
     u_char                      local_pwd[NGX_WEBRTC_PWD_LEN];
     ngx_str_t                   remote_ufrag;
+    u_char                     *remote_buf;   /* UFRAG_MAX, on restart */
     ngx_event_t                 consent_timer;
     ngx_msec_t                  last_consent;
     ngx_msec_t                  alert_time;   /* unauthenticated alert */
     ngx_webrtc_ice_tid_t        tids[NGX_WEBRTC_ICE_TIDS];
     ngx_uint_t                  ntids;
+    ngx_uint_t                  restarts;
     unsigned                    alert:1;
+    unsigned                    restarted:1;  /* no nomination since */
 } ngx_webrtc_ice_t;
 
 
@@ -60,6 +63,9 @@ typedef struct {
 
 ngx_int_t ngx_webrtc_ice_init(ngx_log_t *log);
 void ngx_webrtc_ice_create(ngx_webrtc_ice_t *ice, u_char *rnd);
+void ngx_webrtc_ice_credentials(u_char *ufrag, u_char *pwd, u_char *rnd);
+void ngx_webrtc_ice_restart(ngx_webrtc_ice_t *ice, u_char *ufrag,
+    u_char *pwd, u_char *remote, size_t remote_len);
 ngx_int_t ngx_webrtc_ice_input(u_char *buf, size_t len, struct sockaddr *sa,
     socklen_t socklen, ngx_webrtc_ice_lookup_pt lookup,
     ngx_webrtc_ice_check_t *chk);

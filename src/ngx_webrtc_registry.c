@@ -173,6 +173,8 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
     ss->user_agent_len = ngx_min(e->user_agent->len, NGX_WEBRTC_UA_MAX);
     ngx_memcpy(ss->user_agent, e->user_agent->data, ss->user_agent_len);
 
+    ngx_memcpy(ss->ice_ufrag, e->ufrag, NGX_WEBRTC_UFRAG_LEN);
+
     ss->ntracks = e->ntracks;
 
     for (i = 0; i < e->ntracks; i++) {
@@ -364,6 +366,98 @@ ngx_webrtc_registry_mark_closing(u_char *id)
     if (ss) {
         ss->closing = 1;
     }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/*
+ * An ICE restart checks If-Match and swaps the credentials under one
+ * lock, so that of two PATCHes with the same ETag one wins and the other
+ * gets 412; the owner then takes the new credentials from the record
+ * (ngx_webrtc_registry_ice).  NGX_OK with the owner in rs, NGX_DECLINED
+ * (no such live session), NGX_BUSY (the precondition failed).
+ */
+
+ngx_int_t
+ngx_webrtc_registry_restart(ngx_webrtc_shm_restart_t *rs)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_slab_pool_t           *shpool;
+    ngx_webrtc_shm_t          *sh;
+    ngx_webrtc_shm_session_t  *ss;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+    sh = ngx_webrtc_worker->shm->sh;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ss = ngx_webrtc_registry_find_locked(sh, rs->id);
+
+    if (ss == NULL
+        || ss->owner != rs->owner
+        || ss->stream_len != rs->stream->len
+        || ngx_memcmp(ss->stream, rs->stream->data, rs->stream->len) != 0
+        || ss->closing
+        || ss->tombstone
+        || !ngx_webrtc_shm_alive(ss))
+    {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    rc = rs->any ? NGX_OK : NGX_BUSY;
+
+    for (i = 0; i < rs->netags; i++) {
+        if (ngx_memcmp(rs->etags[i], ss->ice_ufrag, NGX_WEBRTC_UFRAG_LEN)
+            == 0)
+        {
+            rc = NGX_OK;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        goto done;
+    }
+
+    rs->pid = ss->pid;
+    rs->port = ss->port;
+
+    if (rs->ufrag == NULL) {
+        goto done;
+    }
+
+    ngx_memcpy(ss->ice_ufrag, rs->ufrag, NGX_WEBRTC_UFRAG_LEN);
+    ngx_memcpy(ss->ice_pwd, rs->pwd, NGX_WEBRTC_PWD_LEN);
+    ngx_memcpy(ss->ice_remote, rs->remote.data, rs->remote.len);
+    ss->ice_remote_len = rs->remote.len;
+    ss->ice_restarts++;
+
+done:
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
+/* the owner's copy of its session's credentials after a restart */
+
+void
+ngx_webrtc_registry_ice(ngx_webrtc_shm_session_t *ss, u_char *ufrag,
+    u_char *pwd, u_char *remote, size_t *remote_len)
+{
+    ngx_slab_pool_t  *shpool;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ngx_memcpy(ufrag, ss->ice_ufrag, NGX_WEBRTC_UFRAG_LEN);
+    ngx_memcpy(pwd, ss->ice_pwd, NGX_WEBRTC_PWD_LEN);
+    ngx_memcpy(remote, ss->ice_remote, ss->ice_remote_len);
+    *remote_len = ss->ice_remote_len;
 
     ngx_shmtx_unlock(&shpool->mutex);
 }

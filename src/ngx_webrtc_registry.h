@@ -65,6 +65,14 @@ typedef struct {
     uint64_t                    srtp_ssrc_dropped;  /* packets of others */
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+
+    /* the server's ufrag (and the ETag); a restart writes all four */
+    u_char                      ice_ufrag[NGX_WEBRTC_UFRAG_LEN];
+    u_char                      ice_pwd[NGX_WEBRTC_PWD_LEN];
+    u_char                      ice_remote[NGX_WEBRTC_ICE_UFRAG_MAX];
+    size_t                      ice_remote_len;
+    ngx_uint_t                  ice_restarts;
+
     ngx_msec_t                  ended;        /* a tombstone since */
     unsigned                    closing:1;
     unsigned                    tombstone:1;
@@ -155,7 +163,29 @@ typedef struct {
     ngx_str_t                  *user_agent;
     ngx_webrtc_track_t         *tracks;
     ngx_uint_t                  ntracks;
+    u_char                     *ufrag;        /* the server's */
 } ngx_webrtc_shm_entry_t;
+
+
+#define NGX_WEBRTC_ETAGS_MAX        4
+
+/* an ICE restart asked of any worker (PATCH), or only its precondition */
+typedef struct {
+    ngx_str_t                  *stream;
+    u_char                     *id;
+    uint32_t                    owner;
+    /* If-Match: the entity tags' values, UFRAG_LEN each; none: "*" */
+    u_char                     *etags[NGX_WEBRTC_ETAGS_MAX];
+    ngx_uint_t                  netags;
+    ngx_uint_t                  any;          /* "*" */
+    /* the new credentials; ufrag NULL: the precondition only */
+    u_char                     *ufrag;
+    u_char                     *pwd;
+    ngx_str_t                   remote;
+    /* out: the owner */
+    ngx_pid_t                   pid;
+    in_port_t                   port;
+} ngx_webrtc_shm_restart_t;
 
 
 ngx_int_t ngx_webrtc_registry_init_zone(ngx_shm_zone_t *shm_zone,
@@ -168,6 +198,9 @@ void ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss,
 ngx_int_t ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id,
     uint32_t owner, ngx_pid_t *pid, in_port_t *port);
 void ngx_webrtc_registry_mark_closing(u_char *id);
+ngx_int_t ngx_webrtc_registry_restart(ngx_webrtc_shm_restart_t *rs);
+void ngx_webrtc_registry_ice(ngx_webrtc_shm_session_t *ss, u_char *ufrag,
+    u_char *pwd, u_char *remote, size_t *remote_len);
 void ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
     struct sockaddr *sa, socklen_t socklen);
 ngx_msec_int_t ngx_webrtc_registry_since(ngx_msec_t t);

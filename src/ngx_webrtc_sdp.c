@@ -1042,3 +1042,167 @@ ngx_webrtc_sdp_fmtp_param(ngx_webrtc_str_t *fmtp, const char *key,
 
     return 0;
 }
+
+
+static int ngx_webrtc_sdp_frag_attr(ngx_webrtc_sdp_frag_t *f, u_char *p,
+    u_char *end);
+static int ngx_webrtc_sdp_ice_chars(ngx_webrtc_str_t *s, size_t min,
+    size_t max);
+
+
+int
+ngx_webrtc_sdp_frag_parse(ngx_webrtc_sdp_frag_t *f, u_char *p, size_t len)
+{
+    u_char  *end, *line, *eol, *next, *q, *c;
+
+    memset(f, 0, sizeof(ngx_webrtc_sdp_frag_t));
+
+    end = p + len;
+
+    for (line = p; p && line < end; line = next) {
+
+        eol = memchr(line, '\n', end - line);
+
+        if (eol) {
+            next = eol + 1;
+
+        } else {
+            eol = end;
+            next = end;
+        }
+
+        q = eol;
+
+        if (q > line && q[-1] == '\r') {
+            q--;
+        }
+
+        for (c = line; c < q; c++) {
+            if ((*c < 0x20 && *c != '\t') || *c == 0x7f) {
+                f->error = (*c == '\0') ? "NUL byte" : "control character";
+                return NGX_WEBRTC_PARSE_ERROR;
+            }
+        }
+
+        if (q == line) {
+            continue;
+        }
+
+        if (q - line < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z')
+        {
+            f->error = "malformed SDP fragment";
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        if (line[0] == 'm') {
+            if (f->media.len == 0) {
+                ngx_webrtc_sdp_rest(line + 2, q, &f->media);
+            }
+
+            continue;
+        }
+
+        if (line[0] == 'a'
+            && ngx_webrtc_sdp_frag_attr(f, line + 2, q)
+               != NGX_WEBRTC_PARSE_OK)
+        {
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+    }
+
+    if ((f->ufrag.len == 0) != (f->pwd.len == 0)) {
+        f->error = f->ufrag.len ? "ice-ufrag without ice-pwd"
+                                : "ice-pwd without ice-ufrag";
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    return NGX_WEBRTC_PARSE_OK;
+}
+
+
+static int
+ngx_webrtc_sdp_frag_attr(ngx_webrtc_sdp_frag_t *f, u_char *p, u_char *end)
+{
+    u_char            *colon;
+    ngx_webrtc_str_t   name, val;
+
+    colon = memchr(p, ':', end - p);
+
+    name.data = p;
+    name.len = (colon ? colon : end) - p;
+
+    ngx_webrtc_sdp_rest(colon ? colon + 1 : end, end, &val);
+
+    if (ngx_webrtc_sdp_eq(&name, "ice-ufrag")) {
+        if (f->ufrag.len) {
+            f->error = "ice-ufrag twice";
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        if (!ngx_webrtc_sdp_ice_chars(&val, 4, 256)) {
+            f->error = "invalid ice-ufrag";
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        f->ufrag = val;
+
+    } else if (ngx_webrtc_sdp_eq(&name, "ice-pwd")) {
+        if (f->pwd.len) {
+            f->error = "ice-pwd twice";
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        if (!ngx_webrtc_sdp_ice_chars(&val, 22, 256)) {
+            f->error = "invalid ice-pwd";
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        f->pwd = val;
+
+    } else if (ngx_webrtc_sdp_eq(&name, "mid")) {
+        if (f->mid.len == 0) {
+            f->mid = val;
+        }
+
+    } else if (ngx_webrtc_sdp_eq(&name, "candidate")) {
+        if (val.len == 0) {
+            f->error = "empty candidate";
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+
+        if (f->ncandidates < NGX_WEBRTC_SDP_MAX_CANDIDATES) {
+            f->candidates[f->ncandidates++] = val;
+        }
+
+    } else if (ngx_webrtc_sdp_eq(&name, "end-of-candidates")) {
+        f->end_of_candidates = 1;
+    }
+
+    return NGX_WEBRTC_PARSE_OK;
+}
+
+
+/* RFC 8839: ice-char = ALPHA / DIGIT / "+" / "/" */
+
+static int
+ngx_webrtc_sdp_ice_chars(ngx_webrtc_str_t *s, size_t min, size_t max)
+{
+    size_t  i;
+    u_char  c;
+
+    if (s->len < min || s->len > max) {
+        return 0;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        c = s->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

@@ -252,4 +252,43 @@ size_t ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_webrtc_sdp_answer_t *ans);
 
 
+/*
+ * A trickle-ice-sdpfrag (RFC 8840) from a PATCH: candidates, and for an
+ * ICE restart (RFC 8839 4.4.1.1.1, RFC 9725 4.4.2) the new ice-ufrag and
+ * ice-pwd.  Strings point into the input.
+ */
+typedef struct {
+    ngx_webrtc_str_t            ufrag;        /* len 0: no restart */
+    ngx_webrtc_str_t            pwd;
+    ngx_webrtc_str_t            media;        /* the first m= line's value */
+    ngx_webrtc_str_t            mid;          /* the first a=mid */
+    ngx_webrtc_str_t            candidates[NGX_WEBRTC_SDP_MAX_CANDIDATES];
+    unsigned                    ncandidates;  /* the first ones */
+    unsigned                    end_of_candidates:1;
+
+    /* a short reason when parsing failed */
+    const char                 *error;
+} ngx_webrtc_sdp_frag_t;
+
+
+/*
+ * Parses a fragment: every line "<letter>=<value>", text only; ice-ufrag
+ * (4-256 ice-chars) and ice-pwd (22-256) both or neither, each at most
+ * once.  An empty fragment is valid.  NGX_WEBRTC_PARSE_ERROR with
+ * f->error set otherwise.
+ */
+int ngx_webrtc_sdp_frag_parse(ngx_webrtc_sdp_frag_t *f, u_char *p,
+    size_t len);
+
+
+/*
+ * Writes the server's fragment for an ICE restart: ice-lite, the new
+ * ice-ufrag and ice-pwd, the m= line and mid of the client's fragment if
+ * it had them, the same host candidates as the answer, end-of-candidates.
+ * Returns the length written, or 0 if buf is too small.
+ */
+size_t ngx_webrtc_sdp_frag_answer(u_char *buf, size_t size,
+    ngx_webrtc_sdp_frag_t *frag, ngx_webrtc_sdp_answer_t *ans);
+
+
 #endif /* _NGX_WEBRTC_SDP_H_INCLUDED_ */

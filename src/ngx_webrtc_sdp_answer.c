@@ -35,6 +35,8 @@ static void ngx_webrtc_sdp_put(ngx_webrtc_sdp_buf_t *b, const char *s);
 static void ngx_webrtc_sdp_put_str(ngx_webrtc_sdp_buf_t *b,
     ngx_webrtc_str_t *s);
 static void ngx_webrtc_sdp_put_num(ngx_webrtc_sdp_buf_t *b, uint64_t n);
+static void ngx_webrtc_sdp_put_candidates(ngx_webrtc_sdp_buf_t *b,
+    ngx_webrtc_sdp_answer_t *ans);
 static void ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b,
     ngx_webrtc_sdp_codec_t *c);
 
@@ -498,7 +500,7 @@ size_t
 ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_webrtc_sdp_answer_t *ans)
 {
-    unsigned                  i, j, k, port;
+    unsigned                  i, k, port;
     ngx_webrtc_sdp_buf_t      b;
     ngx_webrtc_sdp_media_t   *m;
     ngx_webrtc_sdp_codec_t   *c, *rtx;
@@ -688,23 +690,7 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
             }
         }
 
-        for (j = 0; j < ans->ncandidate_addrs
-                    && j < NGX_WEBRTC_SDP_MAX_CANDIDATES; j++)
-        {
-            /* host type preference 126, local preference by order */
-            ngx_webrtc_sdp_put(&b, "a=candidate:");
-            ngx_webrtc_sdp_put_num(&b, j + 1);
-            ngx_webrtc_sdp_put(&b, " 1 udp ");
-            ngx_webrtc_sdp_put_num(&b,
-                                   (126u << 24) + ((65535u - j) << 8) + 255);
-            ngx_webrtc_sdp_put(&b, " ");
-            ngx_webrtc_sdp_put_str(&b, &ans->candidate_addrs[j]);
-            ngx_webrtc_sdp_put(&b, " ");
-            ngx_webrtc_sdp_put_num(&b, ans->port);
-            ngx_webrtc_sdp_put(&b, " typ host\r\n");
-        }
-
-        ngx_webrtc_sdp_put(&b, "a=end-of-candidates\r\n");
+        ngx_webrtc_sdp_put_candidates(&b, ans);
     }
 
     if (b.overflow) {
@@ -712,6 +698,69 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
     }
 
     return b.pos - buf;
+}
+
+
+size_t
+ngx_webrtc_sdp_frag_answer(u_char *buf, size_t size,
+    ngx_webrtc_sdp_frag_t *frag, ngx_webrtc_sdp_answer_t *ans)
+{
+    ngx_webrtc_sdp_buf_t  b;
+
+    b.pos = buf;
+    b.end = buf + size;
+    b.overflow = 0;
+
+    ngx_webrtc_sdp_put(&b, "a=ice-lite\r\na=ice-ufrag:");
+    ngx_webrtc_sdp_put_str(&b, &ans->ufrag);
+    ngx_webrtc_sdp_put(&b, "\r\na=ice-pwd:");
+    ngx_webrtc_sdp_put_str(&b, &ans->pwd);
+    ngx_webrtc_sdp_put(&b, "\r\n");
+
+    /* RFC 8840: candidates belong to an m-section, named by its mid */
+
+    if (frag->media.len && frag->mid.len) {
+        ngx_webrtc_sdp_put(&b, "m=");
+        ngx_webrtc_sdp_put_str(&b, &frag->media);
+        ngx_webrtc_sdp_put(&b, "\r\na=mid:");
+        ngx_webrtc_sdp_put_str(&b, &frag->mid);
+        ngx_webrtc_sdp_put(&b, "\r\n");
+    }
+
+    ngx_webrtc_sdp_put_candidates(&b, ans);
+
+    if (b.overflow) {
+        return 0;
+    }
+
+    return b.pos - buf;
+}
+
+
+/* the server's host candidates, as in the answer and a restart's frag */
+
+static void
+ngx_webrtc_sdp_put_candidates(ngx_webrtc_sdp_buf_t *b,
+    ngx_webrtc_sdp_answer_t *ans)
+{
+    unsigned  j;
+
+    for (j = 0; j < ans->ncandidate_addrs
+                && j < NGX_WEBRTC_SDP_MAX_CANDIDATES; j++)
+    {
+        /* host type preference 126, local preference by order */
+        ngx_webrtc_sdp_put(b, "a=candidate:");
+        ngx_webrtc_sdp_put_num(b, j + 1);
+        ngx_webrtc_sdp_put(b, " 1 udp ");
+        ngx_webrtc_sdp_put_num(b, (126u << 24) + ((65535u - j) << 8) + 255);
+        ngx_webrtc_sdp_put(b, " ");
+        ngx_webrtc_sdp_put_str(b, &ans->candidate_addrs[j]);
+        ngx_webrtc_sdp_put(b, " ");
+        ngx_webrtc_sdp_put_num(b, ans->port);
+        ngx_webrtc_sdp_put(b, " typ host\r\n");
+    }
+
+    ngx_webrtc_sdp_put(b, "a=end-of-candidates\r\n");
 }
 
 

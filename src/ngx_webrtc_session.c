@@ -305,6 +305,106 @@ ngx_webrtc_session_end(ngx_pid_t pid, in_port_t port, u_char *id)
 }
 
 
+/*
+ * An ICE restart from a PATCH on any worker: new server credentials
+ * (out in ufrag and pwd) and the client's new ufrag go into the record
+ * with the If-Match check (ngx_webrtc_registry_restart); the owner takes
+ * them from there, at once or told over UDP.  A lost control datagram
+ * leaves the old credentials in use: the client's checks fail and it
+ * restarts again.  NGX_OK, NGX_DECLINED, NGX_BUSY as the registry's;
+ * NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_webrtc_session_restart(ngx_webrtc_shm_restart_t *rs, u_char *ufrag,
+    u_char *pwd)
+{
+    ngx_int_t              rc;
+    ngx_webrtc_session_t  *s;
+    u_char                 rnd[NGX_WEBRTC_UFRAG_LEN + NGX_WEBRTC_PWD_LEN];
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_CRIT, ngx_webrtc_worker->log, 0,
+                      "webrtc: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    ngx_webrtc_ice_credentials(ufrag, pwd, rnd);
+
+    rs->ufrag = ufrag;
+    rs->pwd = pwd;
+
+    rc = ngx_webrtc_registry_restart(rs);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (rs->pid == ngx_pid) {
+        s = ngx_webrtc_session_find(rs->id);
+        if (s) {
+            ngx_webrtc_session_ice_restart(s);
+        }
+
+        return NGX_OK;
+    }
+
+    (void) ngx_webrtc_udp_ctl_send(ngx_webrtc_worker->udp, rs->port,
+                                   NGX_WEBRTC_CTL_RESTART, rs->id);
+
+    return NGX_OK;
+}
+
+
+/* the owner swaps to the credentials in the record, re-indexed by ufrag */
+
+void
+ngx_webrtc_session_ice_restart(ngx_webrtc_session_t *s)
+{
+    size_t   len;
+    u_char   ufrag[NGX_WEBRTC_UFRAG_LEN], pwd[NGX_WEBRTC_PWD_LEN];
+    u_char   remote[NGX_WEBRTC_ICE_UFRAG_MAX];
+
+    if (s->closing || s->shm == NULL) {
+        return;
+    }
+
+    ngx_webrtc_registry_ice(s->shm, ufrag, pwd, remote, &len);
+
+    if (ngx_memcmp(ufrag, s->ice.local_ufrag, NGX_WEBRTC_UFRAG_LEN) == 0) {
+        /* already done, or a datagram for a restart that came before */
+        return;
+    }
+
+    if (s->ice.remote_buf == NULL) {
+        /* once per session: restarts in a loop cannot grow the pool */
+        s->ice.remote_buf = ngx_pnalloc(s->pool, NGX_WEBRTC_ICE_UFRAG_MAX);
+        if (s->ice.remote_buf == NULL) {
+            ngx_webrtc_session_close(s, "no memory for an ICE restart");
+            return;
+        }
+    }
+
+    if (ngx_queue_empty(&s->queue)) {
+        /* not active yet: the answer is being written */
+        return;
+    }
+
+    ngx_rbtree_delete(&ngx_webrtc_ufrag_tree, &s->ufrag_node);
+
+    ngx_webrtc_ice_restart(&s->ice, ufrag, pwd, remote, len);
+
+    s->ufrag_node.key = ngx_crc32_short(s->ice.local_ufrag,
+                                        NGX_WEBRTC_UFRAG_LEN);
+    ngx_rbtree_insert(&ngx_webrtc_ufrag_tree, &s->ufrag_node);
+
+    ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                  "webrtc: ICE restart %ui, ufrag %*s",
+                  s->ice.restarts, (size_t) NGX_WEBRTC_UFRAG_LEN,
+                  s->ice.local_ufrag);
+}
+
+
 ngx_webrtc_session_t *
 ngx_webrtc_session_find(u_char *id)
 {
@@ -361,14 +461,21 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
     if (!s->has_peer
         || (chk.use_candidate
             && (!s->dtls.done
+                || s->ice.restarted
                 || ngx_current_msec - s->path_rx >= NGX_WEBRTC_PATH_IDLE)))
     {
         /*
-         * a nomination moves the session while it sets up; once DTLS is
-         * up, only when the current path has gone quiet (the client's
-         * network changed), not while media flows on it
+         * a nomination moves the session while it sets up, and the first
+         * one after an ICE restart (authenticated with the new
+         * credentials: the restart is the path change); otherwise, once
+         * DTLS is up, only when the current path has gone quiet (the
+         * client's network changed), not while media flows on it
          */
         ngx_webrtc_session_set_peer(s, sa, socklen);
+
+        if (chk.use_candidate) {
+            s->ice.restarted = 0;
+        }
     }
 
     if (ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,

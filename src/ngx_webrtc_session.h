@@ -94,6 +94,9 @@ ngx_webrtc_session_t *ngx_webrtc_session_create(ngx_str_t *stream,
 ngx_int_t ngx_webrtc_session_activate(ngx_webrtc_session_t *s);
 void ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason);
 void ngx_webrtc_session_end(ngx_pid_t pid, in_port_t port, u_char *id);
+ngx_int_t ngx_webrtc_session_restart(ngx_webrtc_shm_restart_t *rs,
+    u_char *ufrag, u_char *pwd);
+void ngx_webrtc_session_ice_restart(ngx_webrtc_session_t *s);
 ngx_webrtc_session_t *ngx_webrtc_session_find(u_char *id);
 ngx_webrtc_session_t *ngx_webrtc_session_by_addr(struct sockaddr *sa,
     socklen_t socklen);

@@ -193,7 +193,10 @@ ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
 }
 
 
-/* another worker asks: a DELETE landed there, a stream moved, a PLI */
+/*
+ * another worker asks: a DELETE or an ICE restart landed there, a
+ * stream moved, a PLI
+ */
 
 static void
 ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id)
@@ -214,6 +217,10 @@ ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id)
 
     case NGX_WEBRTC_CTL_CLOSE:
         ngx_webrtc_session_close(s, "deleted");
+        break;
+
+    case NGX_WEBRTC_CTL_RESTART:
+        ngx_webrtc_session_ice_restart(s);
         break;
 
     case NGX_WEBRTC_CTL_KEYFRAME:

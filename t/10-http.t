@@ -644,21 +644,24 @@ is($r->{status}, 204, 'PATCH end-of-candidates: 204');
 $r = $t->http('PATCH', $loc, headers => $SDP, body => $frag);
 error_ok($r, 415, undef, 'PATCH application/sdp', "PATCH \Q$loc\E ");
 
+# ICE restart in detail: t/68-ice-restart.t
 $r = $t->http('PATCH', $loc, headers => $TRICKLE,
     body => "a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n"
         . "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n");
-is($r->{status}, 422, 'PATCH with a new ice-ufrag (ICE restart): 422')
+is($r->{status}, 428, 'PATCH with a new ice-ufrag without If-Match: 428')
     or diag(summary($r));
-like($r->{body}, qr/^ICE restart is not supported$/m, '422 reason');
-
-$r = $t->http('PATCH', $loc, body => $frag,
-    headers => { %$TRICKLE, 'If-Match' => '*' });
-is($r->{status}, 422, 'PATCH If-Match: *: 422');
-like($r->{body}, qr/^ICE restart is not supported$/m, '422 reason');
+like($r->{body}, qr/^ICE restart requires If-Match$/m, '428 reason');
 
 $r = $t->http('PATCH', $loc, headers => $TRICKLE,
     body => "hello world\r\nthis is no sdpfrag\r\n");
 error_ok($r, 400, undef, 'PATCH garbage', "PATCH \Q$loc\E ");
+
+# after the garbage: its 400 is counted in the log
+$r = $t->http('PATCH', $loc, body => $frag,
+    headers => { %$TRICKLE, 'If-Match' => '*' });
+is($r->{status}, 400, 'PATCH If-Match: * without ice-ufrag: 400');
+like($r->{body}, qr/^ICE restart without ice-ufrag and ice-pwd$/m,
+    '400 reason');
 
 $r = $t->http('PATCH', '/whip/cam1', headers => $TRICKLE, body => $frag);
 is($r->{status}, 405, 'PATCH on the endpoint: 405');

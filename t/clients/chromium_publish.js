@@ -6,11 +6,13 @@
  *   node t/clients/chromium_publish.js --base http://127.0.0.1:8080 \
  *       [--stream cam1] [--token T] [--seconds 5] [--relay] [--codec VP8] \
  *       [--no-delete] [--no-audio] [--no-video] [--screenshot FILE] \
- *       [--timeout 20]
+ *       [--restart-after S] [--timeout 20]
  *
  * Prints JSON lines on stdout:
  *   {"event":"connected","location":"/whip/cam1/...","codec":...}
  *   {"event":"stats","wall":..,"bytesSent":...,"framesEncoded":...} every second
+ *   {"event":"restarted","etag":..,"restarts":1}   --restart-after S: an ICE
+ *       restart S s after connecting (restartIce(), PATCH, new answer)
  *   {"event":"deleted","status":200}                          after #stop
  *   {"event":"vanished","location":...}                       with --no-delete
  *   {"event":"error","message":...}                           exit status 2
@@ -23,11 +25,12 @@
 const { emit, stop } = require('./lib/cli');
 const {
     usageOf, options, fail, withBrowser, logPage, load, pageState, leavePage,
+    restartIce,
 } = require('./lib/chromium');
 
 const usage = usageOf('usage: chromium_publish.js --base URL [--stream NAME] [--token T] ' +
         '[--seconds N] [--relay] [--codec X] [--no-delete] [--no-audio] [--no-video] ' +
-        '[--screenshot FILE] [--timeout S]');
+        '[--screenshot FILE] [--restart-after S] [--timeout S]');
 
 function clientOptions(argv) {
     const o = options(argv, {
@@ -38,9 +41,10 @@ function clientOptions(argv) {
         '--no-audio': ['audio', false],
         '--no-video': ['video', false],
         '--screenshot': ['screenshot', String],
+        '--restart-after': ['restartAfter', Number],
     }, {
         token: '', seconds: 3, relay: false, codec: '', noDelete: false,
-        audio: true, video: true, screenshot: null
+        audio: true, video: true, screenshot: null, restartAfter: null
     }, usage);
     if (!(o.seconds >= 0) || !(o.timeout > 0)) {
         usage('bad --seconds or --timeout');
@@ -92,8 +96,14 @@ withBrowser({
     emit('connected', { location: s.location, etag: s.etag, iceServers: s.iceServers.length });
 
     const t0 = Date.now();
+    let restarted = false;
     while (Date.now() - t0 < opt.seconds * 1000 && !stop.early) {
         await stop.sleep(Math.min(1000, Math.max(0, opt.seconds * 1000 - (Date.now() - t0))));
+        if (opt.restartAfter !== null && !restarted
+            && Date.now() - t0 >= opt.restartAfter * 1000) {
+            restarted = true;
+            await restartIce(page, 'whipPublisher');
+        }
         s = await pageState(page);
         emit('stats', {
             wall: Date.now() / 1000, state: s.state, bytesSent: s.bytesSent,

@@ -5,7 +5,7 @@
  *   node t/clients/chromium_watch.js --base http://127.0.0.1:8080 \
  *       [--stream cam1] [--token T] [--seconds 5] [--timeout 20] \
  *       [--no-delete] [--screenshot FILE] [--max-retries 60] [--no-wait] \
- *       [--allow-no-frame] [--warmup]
+ *       [--allow-no-frame] [--warmup] [--restart-after S]
  *
  * Opens watch.html?stream=..&autostart=1 (the page retries a 409 "not
  * live yet" with backoff, at most --max-retries times; --no-wait fails
@@ -27,6 +27,8 @@
  *       dtlsState: the DTLS transport's state ("closed" once the server
  *       sent close_notify, while connectionState may still say connected)
  *   {"event":"state","state":..}                              on changes after connected
+ *   {"event":"restarted","etag":..,"restarts":1}   --restart-after S: an ICE
+ *       restart S s after the first frame (restartIce(), PATCH, new answer)
  *   {"event":"deleted","status":200}                          after #stop
  *   {"event":"vanished","location":..}                        with --no-delete
  *   {"event":"error","message":..,"httpStatus":..,"error":..} exit status 2
@@ -47,23 +49,25 @@
 const { emit, sleep, stop } = require('./lib/cli');
 const {
     usageOf, options, fail, withBrowser, logPage, load, pageState, leavePage,
+    restartIce,
 } = require('./lib/chromium');
 
 const usage = usageOf('usage: chromium_watch.js --base URL [--stream NAME] [--token T] ' +
         '[--seconds N] [--timeout S] [--no-delete] [--screenshot FILE] ' +
-        '[--max-retries N] [--no-wait] [--allow-no-frame] [--warmup]');
+        '[--max-retries N] [--no-wait] [--allow-no-frame] [--warmup] [--restart-after S]');
 
 function clientOptions(argv) {
     const o = options(argv, {
         '--token': ['token', String],
         '--no-delete': ['noDelete', true],
         '--screenshot': ['screenshot', String],
+        '--restart-after': ['restartAfter', Number],
         '--max-retries': ['maxRetries', Number],
         '--no-wait': ['noWait', true],
         '--allow-no-frame': ['allowNoFrame', true],
         '--warmup': ['warmup', true],
     }, {
-        token: '', seconds: 3, noDelete: false, screenshot: null,
+        token: '', seconds: 3, noDelete: false, screenshot: null, restartAfter: null,
         maxRetries: null, noWait: false, allowNoFrame: false, warmup: false
     }, usage);
     if (!(o.seconds >= 0) || !(o.timeout > 0) ||
@@ -216,8 +220,14 @@ withBrowser({
     let lastState = s.state;
     let frameSeen = s.ttffMs !== null;
     const t0 = Date.now();
+    let restarted = false;
     while (Date.now() - t0 < opt.seconds * 1000 && !stop.early) {
         await stop.sleep(Math.min(1000, Math.max(0, opt.seconds * 1000 - (Date.now() - t0))));
+        if (opt.restartAfter !== null && !restarted
+            && Date.now() - t0 >= opt.restartAfter * 1000) {
+            restarted = true;
+            await restartIce(page, 'whepPlayer');
+        }
         s = await pageState(page);
         if (!frameSeen && s.ttffMs !== null) {
             frameSeen = true;

@@ -1087,6 +1087,113 @@ test_errors(void)
     free(text);
 }
 
+/* a PATCH body (RFC 8840): trickle, ICE restart, and what is refused */
+
+static const char *
+frag_error(const char *text)
+{
+    static ngx_webrtc_sdp_frag_t  f;
+
+    if (ngx_webrtc_sdp_frag_parse(&f, (u_char *) text, strlen(text))
+        == NGX_WEBRTC_PARSE_OK)
+    {
+        return NULL;
+    }
+
+    return f.error ? f.error : "no reason";
+}
+
+
+static void
+test_frag(void)
+{
+    size_t                    n;
+    u_char                    buf[1024];
+    const char               *e;
+    ngx_webrtc_sdp_frag_t     f;
+    ngx_webrtc_sdp_answer_t   ans;
+
+    static char  restart[] =
+        "a=ice-options:trickle ice2\r\n"
+        "a=ice-ufrag:EsAw\r\n"
+        "a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        "a=mid:0\r\n"
+        "a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host\r\n"
+        "a=candidate:3471623853 1 udp 2122194687 198.51.100.2 61765 typ host"
+        "\r\n"
+        "a=end-of-candidates\r\n";
+
+    ok(ngx_webrtc_sdp_frag_parse(&f, (u_char *) restart, strlen(restart))
+       == NGX_WEBRTC_PARSE_OK, "frag: restart parses");
+    ok(f.ufrag.len == 4 && memcmp(f.ufrag.data, "EsAw", 4) == 0,
+       "frag: ufrag");
+    ok(f.pwd.len == 24, "frag: pwd");
+    ok(f.mid.len == 1 && f.mid.data[0] == '0', "frag: mid");
+    ok(f.media.len == 29
+       && memcmp(f.media.data, "audio 9 UDP/TLS/RTP/SAVPF 111", 29) == 0,
+       "frag: m= line");
+    ok(f.ncandidates == 2 && f.end_of_candidates, "frag: 2 candidates, end");
+
+    ok(ngx_webrtc_sdp_frag_parse(&f, NULL, 0) == NGX_WEBRTC_PARSE_OK
+       && f.ufrag.len == 0, "frag: empty is valid, no restart");
+    ok(frag_error("a=mid:0\na=candidate:1 1 udp 1 192.0.2.1 9 typ host\n")
+       == NULL, "frag: trickle with LF line ends");
+
+    memset(&ans, 0, sizeof(ans));
+    ans.ufrag.data = (u_char *) "srvUfrag";
+    ans.ufrag.len = 8;
+    ans.pwd.data = (u_char *) "serverpasswordserverpass";
+    ans.pwd.len = 24;
+    ans.candidate_addrs[0].data = (u_char *) "192.0.2.1";
+    ans.candidate_addrs[0].len = 9;
+    ans.ncandidate_addrs = 1;
+    ans.port = 8189;
+
+    n = ngx_webrtc_sdp_frag_answer(buf, sizeof(buf) - 1, &f, &ans);
+    buf[n] = '\0';
+    ok(n > 0 && strcmp((char *) buf,
+       "a=ice-lite\r\na=ice-ufrag:srvUfrag\r\n"
+       "a=ice-pwd:serverpasswordserverpass\r\n"
+       "a=candidate:1 1 udp 2130706431 192.0.2.1 8189 typ host\r\n"
+       "a=end-of-candidates\r\n") == 0,
+       "frag answer without the client's m= line");
+
+    ngx_webrtc_sdp_frag_parse(&f, (u_char *) restart, strlen(restart));
+    n = ngx_webrtc_sdp_frag_answer(buf, sizeof(buf) - 1, &f, &ans);
+    buf[n] = '\0';
+    ok(n > 0 && strstr((char *) buf, "\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+                       "a=mid:0\r\na=candidate:1 ") != NULL,
+       "frag answer names the client's mid");
+
+    ok(ngx_webrtc_sdp_frag_answer(buf, 40, &f, &ans) == 0,
+       "frag answer: too small a buffer is 0");
+
+    ngx_webrtc_sdp_frag_parse(&f, (u_char *) restart, strlen(restart));
+    ok(ngx_webrtc_sdp_frag_parse(&f, (u_char *) restart, strlen(restart))
+       == NGX_WEBRTC_PARSE_OK, "frag: parse is repeatable");
+
+    e = frag_error("a=ice-ufrag:EsAw\r\n");
+    ok(e && strcmp(e, "ice-ufrag without ice-pwd") == 0, "frag: %s", e);
+    e = frag_error("a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n");
+    ok(e && strcmp(e, "ice-pwd without ice-ufrag") == 0, "frag: %s", e);
+    e = frag_error("a=ice-ufrag:abc\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n");
+    ok(e && strcmp(e, "invalid ice-ufrag") == 0, "frag: short ufrag: %s", e);
+    e = frag_error("a=ice-ufrag:ab-cd\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n");
+    ok(e && strcmp(e, "invalid ice-ufrag") == 0, "frag: '-' in ufrag: %s", e);
+    e = frag_error("a=ice-ufrag:abcd\r\na=ice-pwd:short\r\n");
+    ok(e && strcmp(e, "invalid ice-pwd") == 0, "frag: short pwd: %s", e);
+    e = frag_error("a=ice-ufrag:abcd\r\na=ice-ufrag:efgh\r\n"
+                   "a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\n");
+    ok(e && strcmp(e, "ice-ufrag twice") == 0, "frag: %s", e);
+    e = frag_error("hello world\r\n");
+    ok(e && strcmp(e, "malformed SDP fragment") == 0, "frag: %s", e);
+    e = frag_error("a=candidate:\r\n");
+    ok(e && strcmp(e, "empty candidate") == 0, "frag: %s", e);
+    e = frag_error("a=mid:0\r\na=candidate:1\r\x01\n");
+    ok(e && strcmp(e, "control character") == 0, "frag: %s", e);
+}
+
 
 int
 main(void)
@@ -1098,6 +1205,7 @@ main(void)
     test_aiortc();
     test_gstreamer();
     test_errors();
+    test_frag();
 
     printf("1..%u\n", ntests);
 

@@ -186,7 +186,30 @@ async function leavePage(page, noDelete) {
     emit('deleted', { status });
 }
 
+/*
+ * --restart-after: an ICE restart through the page's hook (window[hook]
+ * .restartIce(): 'whipPublisher' or 'whepPlayer'), as a WHIP/WHEP client
+ * does when its network changes; prints {"event":"restarted","etag":..,
+ * "restarts":N}, or fails.
+ */
+async function restartIce(page, hook) {
+    const r = await page.evaluate((h) => window[h].restartIce().then(
+        (n) => ({ ok: true, restarts: n }),
+        (e) => ({ ok: false, error: String((e && e.message) || e) })), hook);
+    if (!r.ok) {
+        fail('ICE restart failed', { error: r.error });
+    }
+    const s = await pageState(page);
+    /* the remote ICE ufrags the browser now holds: the server's new one */
+    const ufrags = await page.evaluate((h) => {
+        const pc = window[h].pc();
+        const sdp = pc && pc.remoteDescription ? pc.remoteDescription.sdp : '';
+        return [...new Set(sdp.match(/a=ice-ufrag:\S+/g) || [])];
+    }, hook).catch(() => []);
+    emit('restarted', { etag: s.etag, restarts: r.restarts, remoteUfrags: ufrags });
+}
+
 module.exports = {
     usageOf, options, fail, withBrowser, logPage, load, pageState,
-    stopPage, leavePage,
+    stopPage, leavePage, restartIce,
 };
