@@ -192,6 +192,7 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     ans.fingerprint.data = ngx_webrtc_worker->fingerprint.data;
     ans.fingerprint.len = ngx_webrtc_worker->fingerprint.len;
     ans.port = ngx_webrtc_worker->port;
+    ans.tcp_port = ngx_webrtc_worker->tcp_port;
     ans.session_version = ngx_time();
     ans.max_message = conf->dc_max_message;
 

@@ -65,9 +65,12 @@ typedef struct {
     uint64_t                    srtp_ssrc_dropped;  /* packets of others */
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+    uint64_t                    tcp_dropped;  /* viewer: full buffer */
+    uint64_t                    tcp_skips;    /* viewer: to a keyframe */
     ngx_msec_t                  ended;        /* a tombstone since */
     unsigned                    closing:1;
     unsigned                    tombstone:1;
+    unsigned                    tcp:1;        /* the path is ICE-TCP */
 } ngx_webrtc_shm_session_t;
 
 
