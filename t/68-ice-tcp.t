@@ -229,3 +229,4 @@ $t->leave($pub, 'TCP publisher');
 system('nft', 'delete', 'table', 'inet', 'icetcp');
 
 $t->done;
+done_testing;
