@@ -361,10 +361,15 @@ ngx_webrtc_tcp_write(ngx_event_t *wev)
         }
 
         tc->pos += n;
+
+        while (tc->next < tc->pos) {
+            tc->next += 2 + ngx_webrtc_be16(tc->out + tc->next);
+        }
     }
 
     tc->pos = 0;
     tc->last = 0;
+    tc->next = 0;
 }
 
 
@@ -525,9 +530,33 @@ ngx_webrtc_tcp_buf(ngx_webrtc_tcp_conn_t *tc, size_t size)
 
     ngx_memmove(tc->out, tc->out + tc->pos, tc->last - tc->pos);
     tc->last -= tc->pos;
+    tc->next -= tc->pos;
     tc->pos = 0;
 
     return tc->out + tc->last + 2;
+}
+
+
+/*
+ * What is queued is late: a frame being sent is finished (the stream
+ * stays framed), the rest goes.
+ */
+
+size_t
+ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc)
+{
+    size_t  n;
+
+    n = tc->last - tc->next;
+    tc->last = tc->next;
+
+    if (tc->pos == tc->last) {
+        tc->pos = 0;
+        tc->last = 0;
+        tc->next = 0;
+    }
+
+    return n;
 }
 
 

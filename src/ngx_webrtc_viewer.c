@@ -518,11 +518,12 @@ ngx_webrtc_viewer_send_tcp(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
 
 /*
  * An ICE-TCP viewer whose connection's buffer is full (its network or
- * its reading is slower than the stream) skips: its packets are dropped
- * until the buffer has a quarter free and a keyframe comes (any packet
- * for audio), which a request to the publisher hastens.  Its numbering
- * goes on from the last packet sent, so it sees no gap to NACK, and the
- * buffer never grows.
+ * its reading is slower than the stream) skips: what is queued and not
+ * begun is dropped (it is late), and so are its packets until the
+ * buffer has a quarter free and a keyframe comes (any packet for audio),
+ * which a request to the publisher hastens.  Its numbering goes on from
+ * the last packet sent, so it sees no gap to NACK, and the buffer never
+ * grows.
  */
 
 static ngx_int_t
@@ -563,9 +564,12 @@ ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
         return NGX_DECLINED;
     }
 
-    v->tcp_skip |= bit;
+    /* every track skips: the late packets of all are dropped */
+    v->tcp_skip = (1 << NGX_WEBRTC_MAX_TRACKS) - 1;
     s->shm->tcp_skips++;
     s->shm->tcp_dropped++;
+
+    (void) ngx_webrtc_tcp_discard(s->tcp);
 
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
                    "webrtc: ICE-TCP buffer full, track %ui skips to the "
