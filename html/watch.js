@@ -3,7 +3,7 @@
  * form with hls.js.
  *
  * URL parameters (all optional):
- *   stream=NAME  token=T  autostart=1
+ *   stream=NAME  token=T  autostart=1  relay=1 (TURN only)
  *   mode=hls       play /hls/NAME/index.m3u8 with hls.js instead of WHEP
  *   hls=PATH       the HLS location prefix (default /hls/)
  *   wait=0         do not retry when the stream is not live (409)
@@ -264,6 +264,7 @@
 
         var c = client = new WHIP.Client(endpoint(), {
             token: $('token').value.trim(),
+            iceTransportPolicy: query.get('relay') === '1' ? 'relay' : 'all',
             onEvent: function (name, data) {
                 if (name === 'answer' && client === c) {
                     whepState.answerMs = Math.round(performance.now() - postStart);

@@ -76,6 +76,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       offsetof(ngx_webrtc_conf_t, candidates),
       NULL },
 
+    { ngx_string("webrtc_ice_tcp"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_webrtc_conf_t, ice_tcp),
+      NULL },
+
     { ngx_string("webrtc_zone_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -355,6 +362,7 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
      */
 
     wmcf->candidates = NGX_CONF_UNSET_PTR;
+    wmcf->ice_tcp = NGX_CONF_UNSET;
     wmcf->zone_size = NGX_CONF_UNSET_SIZE;
     wmcf->consent_timeout = NGX_CONF_UNSET_MSEC;
     wmcf->setup_timeout = NGX_CONF_UNSET_MSEC;
@@ -403,6 +411,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_url_t   u;
 
     ngx_conf_init_size_value(wmcf->zone_size, 256 * 1024 * 1024);
+    ngx_conf_init_value(wmcf->ice_tcp, 0);
     ngx_conf_init_msec_value(wmcf->consent_timeout, 30000);
     ngx_conf_init_msec_value(wmcf->setup_timeout, 10000);
     ngx_conf_init_msec_value(wmcf->takeover_idle, 2000);

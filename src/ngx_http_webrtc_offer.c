@@ -308,6 +308,12 @@ ngx_http_webrtc_answer_transport(ngx_webrtc_sdp_answer_t *ans,
     ans->fingerprint.len = ngx_webrtc_worker->fingerprint.len;
     ans->port = port;
 
+    /*
+     * ICE-TCP: a worker listens on TCP at its UDP port's number (the
+     * owner of a restarted session may be another worker)
+     */
+    ans->tcp_port = conf->ice_tcp ? port : 0;
+
     cand = conf->candidates->elts;
 
     for (i = 0; i < conf->candidates->nelts

@@ -285,12 +285,14 @@ static size_t
 ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
 {
     return sizeof("{\"id\":\"\",\"worker\":,\"port\":,\"remote\":\"\","
+                  "\"transport\":\"udp\",\"tcp_dropped\":,"
+                  "\"skipped_to_keyframe\":,"
                   "\"state\":\"checking\",\"uptime\":,\"user_agent\":\"\","
                   "\"data\":{\"channels\":,\"messages_in\":,"
                   "\"bytes_in\":,\"messages_out\":,\"bytes_out\":,"
                   "\"dropped\":},\"srtp\":{\"ssrcs\":,\"ssrc_dropped\":},"
                   "\"tracks\":[]}") - 1
-           + 8 * NGX_INT64_LEN
+           + 10 * NGX_INT64_LEN
            + sizeof(",\"ice\":{\"ufrag\":\"\",\"restarts\":}") - 1
            + NGX_WEBRTC_UFRAG_LEN
            + NGX_WEBRTC_ID_LEN + 4 * NGX_INT_T_LEN + ss->remote_len
@@ -312,10 +314,13 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
     ngx_webrtc_shm_track_t  *t;
 
     p = ngx_sprintf(p, "{\"id\":\"%*s\",\"worker\":%P,\"port\":%ui,"
-                    "\"remote\":\"%*s\",\"state\":\"%s\",\"uptime\":%T,"
+                    "\"remote\":\"%*s\",\"transport\":\"%s\","
+                    "\"tcp_dropped\":%uL,\"skipped_to_keyframe\":%uL,"
+                    "\"state\":\"%s\",\"uptime\":%T,"
                     "\"user_agent\":\"",
                     (size_t) NGX_WEBRTC_ID_LEN, ss->id, ss->pid,
                     (ngx_uint_t) ss->port, ss->remote_len, ss->remote,
+                    ss->tcp ? "tcp" : "udp", ss->tcp_dropped, ss->tcp_skips,
                     ngx_http_webrtc_states[ss->state & 3],
                     ngx_time() - ss->start);
 

@@ -70,6 +70,7 @@ typedef struct {
     ngx_uint_t                  port_first;
     ngx_uint_t                  port_last;    /* 0: derived from workers */
     ngx_array_t                *candidates;   /* ngx_str_t */
+    ngx_flag_t                  ice_tcp;
     size_t                      zone_size;
     ngx_msec_t                  consent_timeout;
     ngx_msec_t                  setup_timeout;
@@ -135,7 +136,9 @@ typedef struct {
     ngx_log_t                  *log;
     struct ngx_webrtc_shm_ctx_s *shm;
     struct ngx_webrtc_udp_s    *udp;
+    struct ngx_webrtc_tcp_s    *tcp;          /* NULL: no ICE-TCP */
     in_port_t                   port;
+    in_port_t                   tcp_port;     /* 0: no ICE-TCP */
     ngx_str_t                   fingerprint;  /* "sha-256 AB:..." */
     ngx_uint_t                  generation;
 } ngx_webrtc_worker_t;

@@ -65,6 +65,8 @@ typedef struct {
     uint64_t                    srtp_ssrc_dropped;  /* packets of others */
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+    uint64_t                    tcp_dropped;  /* viewer: full buffer */
+    uint64_t                    tcp_skips;    /* viewer: to a keyframe */
 
     /* the server's ufrag (and the ETag); a restart writes all four */
     u_char                      ice_ufrag[NGX_WEBRTC_UFRAG_LEN];
@@ -76,6 +78,7 @@ typedef struct {
     ngx_msec_t                  ended;        /* a tombstone since */
     unsigned                    closing:1;
     unsigned                    tombstone:1;
+    unsigned                    tcp:1;        /* the path is ICE-TCP */
 } ngx_webrtc_shm_session_t;
 
 

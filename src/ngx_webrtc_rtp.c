@@ -350,6 +350,15 @@ ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
 }
 
 
+void
+ngx_webrtc_out_index_resume(ngx_webrtc_out_index_t *o, uint64_t index)
+{
+    /* what was skipped is not sent again: NACKs for it are refused */
+    o->off = (int64_t) o->next - (int64_t) index;
+    o->floor = o->next;
+}
+
+
 uint64_t
 ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index, int resend)
 {

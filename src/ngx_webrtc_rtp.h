@@ -124,6 +124,8 @@ void ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
     uint16_t first);
 uint64_t ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index,
     int resend);
+/* the next packet, of this index, goes on from the highest sent */
+void ngx_webrtc_out_index_resume(ngx_webrtc_out_index_t *o, uint64_t index);
 
 
 #endif /* _NGX_WEBRTC_RTP_H_INCLUDED_ */

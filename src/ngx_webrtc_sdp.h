@@ -233,6 +233,7 @@ typedef struct {
     ngx_webrtc_str_t            candidate_addrs[NGX_WEBRTC_SDP_MAX_CANDIDATES];
     unsigned                    ncandidate_addrs;
     unsigned                    port;
+    unsigned                    tcp_port;     /* 0: no ICE-TCP candidate */
     uint64_t                    session_version;  /* o= line */
     ngx_webrtc_direction_e      direction;    /* recvonly for WHIP */
     uint32_t                    ssrc_audio;   /* ours, for RTCP; 0: none */

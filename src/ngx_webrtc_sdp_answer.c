@@ -760,6 +760,24 @@ ngx_webrtc_sdp_put_candidates(ngx_webrtc_sdp_buf_t *b,
         ngx_webrtc_sdp_put(b, " typ host\r\n");
     }
 
+    for (j = 0; ans->tcp_port && j < ans->ncandidate_addrs
+                && j < NGX_WEBRTC_SDP_MAX_CANDIDATES; j++)
+    {
+        /*
+         * ICE-TCP (RFC 6544), passive: type preference 90, below UDP's
+         * 126, so that browsers take TCP only when UDP fails
+         */
+        ngx_webrtc_sdp_put(b, "a=candidate:");
+        ngx_webrtc_sdp_put_num(b, NGX_WEBRTC_SDP_MAX_CANDIDATES + j + 1);
+        ngx_webrtc_sdp_put(b, " 1 tcp ");
+        ngx_webrtc_sdp_put_num(b, (90u << 24) + ((65535u - j) << 8) + 255);
+        ngx_webrtc_sdp_put(b, " ");
+        ngx_webrtc_sdp_put_str(b, &ans->candidate_addrs[j]);
+        ngx_webrtc_sdp_put(b, " ");
+        ngx_webrtc_sdp_put_num(b, ans->tcp_port);
+        ngx_webrtc_sdp_put(b, " typ host tcptype passive\r\n");
+    }
+
     ngx_webrtc_sdp_put(b, "a=end-of-candidates\r\n");
 }
 

@@ -30,7 +30,7 @@ static ngx_webrtc_ice_t *ngx_webrtc_session_ice_lookup(u_char *ufrag,
 static ngx_webrtc_session_t *ngx_webrtc_session_by_ufrag(u_char *ufrag,
     size_t len);
 static void ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s,
-    struct sockaddr *sa, socklen_t socklen);
+    struct sockaddr *sa, socklen_t socklen, ngx_webrtc_tcp_conn_t *tc);
 static void ngx_webrtc_session_connected(ngx_webrtc_session_t *s);
 static void ngx_webrtc_session_report(ngx_event_t *ev);
 static ngx_int_t ngx_webrtc_session_output(void *data, u_char *buf,
@@ -237,6 +237,12 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
         ngx_webrtc_dtls_shutdown(&s->dtls);
     }
 
+    if (s->tcp_owned) {
+        /* after the close_notify: the connections send what they hold */
+        ngx_webrtc_tcp_close_owned(ngx_webrtc_worker->tcp, s);
+        s->tcp = NULL;
+    }
+
     if (s->ice.consent_timer.timer_set) {
         ngx_del_timer(&s->ice.consent_timer);
     }
@@ -434,7 +440,7 @@ ngx_webrtc_session_find(u_char *id)
 
 void
 ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
-    socklen_t socklen)
+    socklen_t socklen, ngx_webrtc_tcp_conn_t *tc)
 {
     ngx_webrtc_session_t    *s;
     ngx_webrtc_ice_check_t   chk;
@@ -451,8 +457,26 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
     s = (ngx_webrtc_session_t *)
             ((u_char *) chk.ice - offsetof(ngx_webrtc_session_t, ice));
 
-    (void) ngx_webrtc_udp_send(ngx_webrtc_worker->udp, chk.reply,
-                               chk.reply_len, sa, socklen, &s->log);
+    if (tc == NULL) {
+        (void) ngx_webrtc_udp_send(ngx_webrtc_worker->udp, chk.reply,
+                                   chk.reply_len, sa, socklen, &s->log);
+
+    } else {
+        /* an ICE-TCP connection belongs to the first session it checks */
+        if (tc->owner && tc->owner != s) {
+            ngx_log_error(NGX_LOG_INFO, &s->log, 0,
+                          "webrtc: ICE-TCP check for another session on "
+                          "one connection ignored");
+            return;
+        }
+
+        if (tc->owner == NULL) {
+            ngx_webrtc_tcp_set_owner(tc, s);
+            s->tcp_owned = 1;
+        }
+
+        (void) ngx_webrtc_tcp_send(tc, chk.reply, chk.reply_len);
+    }
 
     if (chk.role_conflict || chk.retransmit) {
         return;
@@ -471,16 +495,18 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
          * DTLS is up, only when the current path has gone quiet (the
          * client's network changed), not while media flows on it
          */
-        ngx_webrtc_session_set_peer(s, sa, socklen);
+        ngx_webrtc_session_set_peer(s, sa, socklen, tc);
 
         if (chk.use_candidate) {
             s->ice.restarted = 0;
         }
     }
 
-    if (ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
-                         s->peer_len, 1)
-        != NGX_OK)
+    if (tc != s->tcp
+        || (tc == NULL
+            && ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
+                                s->peer_len, 1)
+               != NGX_OK))
     {
         ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &s->log, 0,
                        "webrtc: check from another address ignored");
@@ -714,9 +740,30 @@ ngx_webrtc_session_send(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         return NGX_DECLINED;
     }
 
+    if (s->tcp) {
+        return ngx_webrtc_tcp_send(s->tcp, buf, len);
+    }
+
     return ngx_webrtc_udp_send(ngx_webrtc_worker->udp, buf, len,
                                (struct sockaddr *) &s->peer, s->peer_len,
                                &s->log);
+}
+
+
+/* the ICE-TCP connection that was the session's path is gone */
+
+void
+ngx_webrtc_session_tcp_closed(ngx_webrtc_session_t *s,
+    ngx_webrtc_tcp_conn_t *tc)
+{
+    if (s->tcp != tc) {
+        return;
+    }
+
+    s->tcp = NULL;
+    s->has_peer = 0;
+
+    ngx_webrtc_session_close(s, "ICE-TCP connection closed");
 }
 
 
@@ -818,11 +865,12 @@ ngx_webrtc_session_dtls_handler(ngx_event_t *ev)
 
 static void
 ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
-    socklen_t socklen)
+    socklen_t socklen, ngx_webrtc_tcp_conn_t *tc)
 {
     ngx_webrtc_session_t  *other;
 
     if (s->has_peer
+        && s->tcp == tc
         && ngx_cmp_sockaddr(sa, socklen, (struct sockaddr *) &s->peer,
                             s->peer_len, 1)
            == NGX_OK)
@@ -830,26 +878,33 @@ ngx_webrtc_session_set_peer(ngx_webrtc_session_t *s, struct sockaddr *sa,
         return;
     }
 
-    other = ngx_webrtc_session_by_addr(sa, socklen);
-    if (other && other != s) {
-        /* the address moved to a new session: the old one is stale */
-        ngx_webrtc_session_close(other, "address taken by a new session");
-    }
-
     if (s->in_addr_tree) {
         ngx_rbtree_delete(&ngx_webrtc_addr_tree, &s->addr_node);
+        s->in_addr_tree = 0;
     }
 
     ngx_memcpy(&s->peer, sa, socklen);
     s->peer_len = socklen;
     s->has_peer = 1;
+    s->tcp = tc;
 
-    s->addr_node.key = ngx_crc32_short((u_char *) &s->peer, socklen);
-    ngx_rbtree_insert(&ngx_webrtc_addr_tree, &s->addr_node);
-    s->in_addr_tree = 1;
+    if (tc == NULL) {
+        /* a UDP path is found by its address; a TCP one by its connection */
+
+        other = ngx_webrtc_session_by_addr(sa, socklen);
+        if (other && other != s) {
+            /* the address moved to a new session: the old one is stale */
+            ngx_webrtc_session_close(other, "address taken by a new session");
+        }
+
+        s->addr_node.key = ngx_crc32_short((u_char *) &s->peer, socklen);
+        ngx_rbtree_insert(&ngx_webrtc_addr_tree, &s->addr_node);
+        s->in_addr_tree = 1;
+    }
 
     if (s->shm) {
         ngx_webrtc_registry_set_remote(s->shm, sa, socklen);
+        s->shm->tcp = (tc != NULL);
     }
 }
 

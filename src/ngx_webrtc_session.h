@@ -15,6 +15,7 @@
 #include "ngx_webrtc_data.h"
 #include "ngx_webrtc_registry.h"
 #include "ngx_webrtc_stream.h"
+#include "ngx_webrtc_tcp.h"
 
 
 /*
@@ -63,6 +64,7 @@ struct ngx_webrtc_session_s {
 
     struct sockaddr_storage     peer;
     socklen_t                   peer_len;
+    ngx_webrtc_tcp_conn_t      *tcp;          /* the path; NULL: UDP */
 
     ngx_webrtc_ice_t            ice;
     ngx_webrtc_dtls_t           dtls;
@@ -81,6 +83,7 @@ struct ngx_webrtc_session_s {
     void                       *ctx;          /* the role's */
 
     unsigned                    has_peer:1;
+    unsigned                    tcp_owned:1;  /* ICE-TCP connections */
     unsigned                    in_addr_tree:1;
     unsigned                    close_viewers:1;  /* publisher: on leave */
     unsigned                    closing:1;
@@ -103,7 +106,9 @@ ngx_webrtc_session_t *ngx_webrtc_session_by_addr(struct sockaddr *sa,
 ngx_uint_t ngx_webrtc_session_count(void);
 
 void ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
-    socklen_t socklen);
+    socklen_t socklen, ngx_webrtc_tcp_conn_t *tc);
+void ngx_webrtc_session_tcp_closed(ngx_webrtc_session_t *s,
+    ngx_webrtc_tcp_conn_t *tc);
 void ngx_webrtc_session_dtls(ngx_webrtc_session_t *s, u_char *buf,
     size_t len);
 void ngx_webrtc_session_srtp(ngx_webrtc_session_t *s, u_char *buf,

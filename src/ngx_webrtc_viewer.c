@@ -6,6 +6,7 @@
 
 #include "ngx_webrtc_viewer.h"
 #include "ngx_webrtc_udp.h"
+#include "ngx_webrtc_tcp.h"
 
 
 /*
@@ -56,6 +57,7 @@ typedef struct {
     ngx_uint_t                  nack_budget;
     ngx_webrtc_resent_t         resent[NGX_WEBRTC_RESENT];
     unsigned                    replaying:1;
+    unsigned                    tcp_skip:NGX_WEBRTC_MAX_TRACKS;
 } ngx_webrtc_viewer_t;
 
 
@@ -87,6 +89,14 @@ static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g,
 static void ngx_webrtc_group_close(ngx_webrtc_group_t *g);
 static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
     ngx_webrtc_slot_t *slot, ngx_uint_t resend);
+static ngx_int_t ngx_webrtc_viewer_count(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot);
+static ssize_t ngx_webrtc_viewer_packet(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot, uint64_t index, u_char *p);
+static void ngx_webrtc_viewer_send_tcp(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot, ngx_uint_t resend);
+static ngx_int_t ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot, ngx_uint_t resend);
 static void ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v);
 static void ngx_webrtc_viewer_replay(ngx_event_t *ev);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
@@ -360,13 +370,10 @@ static void
 ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     ngx_uint_t resend)
 {
-    u_char                  *p;
-    ssize_t                  len;
-    uint16_t                 seq;
-    uint32_t                 ts;
-    uint64_t                 index;
-    ngx_webrtc_track_t      *t;
-    ngx_webrtc_shm_track_t  *st;
+    u_char              *p;
+    ssize_t              len;
+    uint64_t             index;
+    ngx_webrtc_track_t  *t;
 
     t = ngx_webrtc_viewer_track(s, slot->track);
     if (t == NULL) {
@@ -388,33 +395,72 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
         t->started = 1;
     }
 
+    if (s->tcp) {
+        ngx_webrtc_viewer_send_tcp(s, t, slot, resend);
+        return;
+    }
+
     index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
     if (index == NGX_WEBRTC_INDEX_NONE) {
         return;
     }
 
-    seq = (uint16_t) index;
-    ts = slot->ts + t->ts_off;
-
-    st = &s->shm->tracks[t - s->tracks];
-
-    if (!resend) {
-        t->sent_packets++;
-        t->sent_octets += slot->len;
-
-        st->packets++;
-        st->bytes += slot->len;
-
-        /* webrtc_debug_drop: loss on the way to viewers, for tests */
-        if (ngx_webrtc_worker->conf->debug_drop
-            && (ngx_uint_t) (ngx_random() % 100)
-               < ngx_webrtc_worker->conf->debug_drop)
-        {
-            return;
-        }
+    if (!resend && ngx_webrtc_viewer_count(s, t, slot) != NGX_OK) {
+        return;
     }
 
     p = ngx_webrtc_udp_batch_buf(ngx_webrtc_worker->udp);
+
+    len = ngx_webrtc_viewer_packet(s, t, slot, index, p);
+    if (len < 0) {
+        return;
+    }
+
+    ngx_webrtc_udp_batch_add(ngx_webrtc_worker->udp,
+                             (struct sockaddr *) &s->peer, s->peer_len, p,
+                             len);
+}
+
+
+/* a packet sent, for the reports and the status */
+
+static ngx_int_t
+ngx_webrtc_viewer_count(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_slot_t *slot)
+{
+    ngx_webrtc_shm_track_t  *st;
+
+    st = &s->shm->tracks[t - s->tracks];
+
+    t->sent_packets++;
+    t->sent_octets += slot->len;
+
+    st->packets++;
+    st->bytes += slot->len;
+
+    /* webrtc_debug_drop: loss on the way to viewers, for tests */
+    if (ngx_webrtc_worker->conf->debug_drop
+        && (ngx_uint_t) (ngx_random() % 100)
+           < ngx_webrtc_worker->conf->debug_drop)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the viewer's RTP header at p, the payload SRTP-protected after it */
+
+static ssize_t
+ngx_webrtc_viewer_packet(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_slot_t *slot, uint64_t index, u_char *p)
+{
+    uint16_t  seq;
+    uint32_t  ts;
+
+    seq = (uint16_t) index;
+    ts = slot->ts + t->ts_off;
 
     p[0] = 0x80;
     p[1] = (u_char) ((slot->marker ? 0x80 : 0) | (t->pt & 0x7f));
@@ -429,14 +475,111 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     p[10] = (u_char) (t->out_ssrc >> 8);
     p[11] = (u_char) t->out_ssrc;
 
-    len = ngx_webrtc_srtp_protect(&s->srtp, index, p, slot->data, slot->len);
+    return ngx_webrtc_srtp_protect(&s->srtp, index, p, slot->data, slot->len);
+}
+
+
+/* the same into the viewer's ICE-TCP connection, if it has room */
+
+static void
+ngx_webrtc_viewer_send_tcp(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_slot_t *slot, ngx_uint_t resend)
+{
+    u_char    *p;
+    ssize_t    len;
+    uint64_t   index;
+
+    if (ngx_webrtc_viewer_tcp_room(s, t, slot, resend) != NGX_OK) {
+        return;
+    }
+
+    index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
+    if (index == NGX_WEBRTC_INDEX_NONE) {
+        return;
+    }
+
+    if (!resend && ngx_webrtc_viewer_count(s, t, slot) != NGX_OK) {
+        return;
+    }
+
+    p = ngx_webrtc_tcp_buf(s->tcp, NGX_WEBRTC_UDP_PKT_MAX);
+    if (p == NULL) {
+        return;
+    }
+
+    len = ngx_webrtc_viewer_packet(s, t, slot, index, p);
     if (len < 0) {
         return;
     }
 
-    ngx_webrtc_udp_batch_add(ngx_webrtc_worker->udp,
-                             (struct sockaddr *) &s->peer, s->peer_len, p,
-                             len);
+    ngx_webrtc_tcp_commit(s->tcp, len);
+}
+
+
+/*
+ * An ICE-TCP viewer whose connection's buffer is full (its network or
+ * its reading is slower than the stream) skips: what is queued and not
+ * begun is dropped (it is late), and so are its packets until the
+ * buffer has a quarter free and a keyframe comes (any packet for audio),
+ * which a request to the publisher hastens.  Its numbering goes on from
+ * the last packet sent, so it sees no gap to NACK, and the buffer never
+ * grows.
+ */
+
+static ngx_int_t
+ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_slot_t *slot, ngx_uint_t resend)
+{
+    size_t                room;
+    ngx_uint_t            bit;
+    ngx_webrtc_viewer_t  *v;
+
+    v = s->ctx;
+    bit = (ngx_uint_t) 1 << (t - s->tracks);
+    room = ngx_webrtc_tcp_room(s->tcp);
+
+    if (v->tcp_skip & bit) {
+        if (resend) {
+            return NGX_DECLINED;
+        }
+
+        if ((t->kind == NGX_WEBRTC_MEDIA_VIDEO && !slot->keyframe)
+            || room < NGX_WEBRTC_TCP_OUT / 4)
+        {
+            s->shm->tcp_dropped++;
+            return NGX_DECLINED;
+        }
+
+        v->tcp_skip &= ~bit;
+        ngx_webrtc_out_index_resume(&t->out, slot->seq);
+
+        return NGX_OK;
+    }
+
+    if (room >= 2 + NGX_WEBRTC_UDP_PKT_MAX) {
+        return NGX_OK;
+    }
+
+    if (resend) {
+        return NGX_DECLINED;
+    }
+
+    /* every track skips: the late packets of all are dropped */
+    v->tcp_skip = (1 << NGX_WEBRTC_MAX_TRACKS) - 1;
+    s->shm->tcp_skips++;
+    s->shm->tcp_dropped++;
+
+    (void) ngx_webrtc_tcp_discard(s->tcp);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: ICE-TCP buffer full, track %ui skips to the "
+                   "next keyframe", (ngx_uint_t) (t - s->tracks));
+
+    if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && s->st) {
+        ngx_webrtc_stream_keyframe_request(s->st);
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -6,6 +6,7 @@
 
 #include "ngx_webrtc_worker.h"
 #include "ngx_webrtc_udp.h"
+#include "ngx_webrtc_tcp.h"
 #include "ngx_webrtc_registry.h"
 #include "ngx_webrtc_session.h"
 #include "ngx_webrtc_publisher.h"
@@ -16,13 +17,20 @@
 /*
  * The media core of a worker process: set up at its start (libraries,
  * certificate, socket), torn down at its end, and the top of its
- * receive path: the first-byte demux (RFC 7983) of what the socket
- * reads, and the control datagrams of the sibling workers.
+ * receive path: the first-byte demux (RFC 7983) of what the sockets
+ * read (UDP datagrams, ICE-TCP packets), and the control datagrams of
+ * the sibling workers.
  */
 
 
 static void ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
     struct sockaddr *sa, socklen_t socklen);
+static void ngx_webrtc_worker_tcp_recv(void *data, ngx_webrtc_tcp_conn_t *tc,
+    u_char *buf, size_t len);
+static void ngx_webrtc_worker_tcp_closed(void *data,
+    ngx_webrtc_tcp_conn_t *tc, void *owner);
+static void ngx_webrtc_worker_demux(ngx_webrtc_session_t *s, u_char *buf,
+    size_t len);
 static void ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id);
 static void ngx_webrtc_worker_flush(void *data);
 static ngx_int_t ngx_webrtc_worker_close(void *data);
@@ -43,6 +51,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
     ngx_uint_t             last;
     ngx_core_conf_t       *ccf;
     ngx_webrtc_udp_t      *u;
+    ngx_webrtc_tcp_t      *t;
     ngx_webrtc_worker_t   *w;
     ngx_webrtc_shm_ctx_t  *shm;
 
@@ -105,6 +114,25 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
 
     w->port = u->port;
 
+    if (conf->ice_tcp) {
+        t = ngx_pcalloc(cycle->pool, sizeof(ngx_webrtc_tcp_t));
+        if (t == NULL) {
+            goto failed;
+        }
+
+        t->timeout = conf->setup_timeout;
+        t->recv = ngx_webrtc_worker_tcp_recv;
+        t->closed = ngx_webrtc_worker_tcp_closed;
+        t->flush = ngx_webrtc_worker_flush;
+        t->data = w;
+
+        /* the same port number as UDP, or this worker goes without */
+        if (ngx_webrtc_tcp_open(t, cycle, &conf->listen, u->port) == NGX_OK) {
+            w->tcp = t;
+            w->tcp_port = t->port;
+        }
+    }
+
     ngx_webrtc_worker_sweep_event.handler = ngx_webrtc_worker_sweep;
     ngx_webrtc_worker_sweep_event.data = w;
     ngx_webrtc_worker_sweep_event.log = cycle->log;
@@ -146,6 +174,11 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
     ngx_webrtc_stream_exit();
 
     ngx_webrtc_udp_close(w->udp);
+
+    if (w->tcp) {
+        ngx_webrtc_tcp_shutdown(w->tcp);
+        w->tcp = NULL;
+    }
     ngx_webrtc_dtls_cleanup();
 
     ngx_webrtc_worker = NULL;
@@ -164,7 +197,7 @@ ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
     b = buf[0];
 
     if (b < 4) {
-        ngx_webrtc_session_stun(buf, len, sa, socklen);
+        ngx_webrtc_session_stun(buf, len, sa, socklen, NULL);
         return;
     }
 
@@ -176,6 +209,55 @@ ngx_webrtc_worker_recv(void *data, u_char *buf, size_t len,
                        len);
         return;
     }
+
+    ngx_webrtc_worker_demux(s, buf, len);
+}
+
+
+/*
+ * A packet of an ICE-TCP connection: STUN as over UDP; the rest only
+ * on the connection that is the session's path.
+ */
+
+static void
+ngx_webrtc_worker_tcp_recv(void *data, ngx_webrtc_tcp_conn_t *tc,
+    u_char *buf, size_t len)
+{
+    ngx_webrtc_session_t  *s;
+
+    if (buf[0] < 4) {
+        ngx_webrtc_session_stun(buf, len, &tc->sockaddr.sockaddr,
+                                tc->socklen, tc);
+        return;
+    }
+
+    s = tc->owner;
+
+    if (s == NULL || s->tcp != tc) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_webrtc_worker->log, 0,
+                       "webrtc: %uz bytes on an ICE-TCP connection that is "
+                       "no session's path dropped", len);
+        return;
+    }
+
+    ngx_webrtc_worker_demux(s, buf, len);
+}
+
+
+static void
+ngx_webrtc_worker_tcp_closed(void *data, ngx_webrtc_tcp_conn_t *tc,
+    void *owner)
+{
+    ngx_webrtc_session_tcp_closed(owner, tc);
+}
+
+
+static void
+ngx_webrtc_worker_demux(ngx_webrtc_session_t *s, u_char *buf, size_t len)
+{
+    u_char  b;
+
+    b = buf[0];
 
     if (b >= 20 && b <= 63) {
         ngx_webrtc_session_dtls(s, buf, len);

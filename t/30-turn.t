@@ -68,8 +68,10 @@ unless (ok($ready && $ready != -1 && $coturn->running,
 ###############################################################################
 # nginx
 
-$t->write_conf($t->default_conf(whip =>
+$t->write_conf($t->whep_conf(whip =>
     "webrtc_ice_server turn:127.0.0.1:$turn_port?transport=udp"
+    . " secret=$secret ttl=1h;",
+    whep => "webrtc_ice_server turn:127.0.0.1:$turn_port?transport=tcp"
     . " secret=$secret ttl=1h;"));
 $t->start;
 
@@ -119,6 +121,52 @@ is($del && $del->{status}, 200, 'stopped, DELETE answered 200')
     or diag(explain($del // 'no event'));
 $t->check_ended($c, $id);
 note(sprintf 'relayed publish: %.1f s', time - $t0);
+
+###############################################################################
+# TURN over TCP: UDP to coturn's port dropped (nftables, in this test's
+# namespace), a relay-only Chromium viewer reaches coturn over TCP and
+# plays a Chromium publisher's stream
+
+my $nft = WebRTCTest::_in_private_netns() && !system('sh', '-c',
+    'command -v nft >/dev/null');
+SKIP: {
+    skip 'TURN over TCP needs nft and a private network namespace', 6
+        unless $nft;
+
+    is(system('sh', '-c', "nft add table inet turntcp && "
+        . "nft 'add chain inet turntcp in { type filter hook input "
+        . "priority 0; }' && "
+        . "nft add rule inet turntcp in udp dport $turn_port drop"), 0,
+        "nftables: UDP to coturn's port $turn_port dropped");
+
+    my ($pc, $pid) = $t->spawn_publisher({ wait => 45 }, 'chromium',
+        'tcprelay', '--seconds', 60, '--timeout', 20);
+    ok($pid, 'a publisher (direct, UDP) for the TURN-TCP viewer');
+
+    my ($vc, $vid) = $t->spawn_viewer({ wait => 60, timeout => 90 },
+        'chromium', 'tcprelay', '--relay', '--seconds', 40,
+        '--timeout', 40);
+    ok($vid, 'relay-only viewer connected through TURN over TCP')
+        or diag("coturn log:\n", $t->read_file('turn.log'));
+
+    my $v = $vid && $t->wait_session($vid, timeout => 20);
+    my ($vport) = ($v && $v->{remote} // '') =~ /:(\d+)$/;
+    ok($vport && $vport >= $relay_min && $vport <= $relay_max,
+        'viewer remote is a coturn relay address: '
+        . ($v && $v->{remote} // '-'));
+
+    my $frames = $t->wait_for(sub {
+        my @s = $vc->events('stats');
+        return @s && ($s[-1]{framesDecoded} // 0) > 30
+            ? $s[-1]{framesDecoded} : undef;
+    }, timeout => 20);
+    ok($frames, 'the relayed viewer decodes (' . ($frames // 0)
+        . ' frames)') or diag($vc->stderr);
+
+    $t->leave($vc, 'TURN-TCP viewer') if $vid;
+    $t->leave($pc, 'direct publisher') if $pid;
+    system('nft', 'delete', 'table', 'inet', 'turntcp');
+}
 
 ###############################################################################
 # coturn's side

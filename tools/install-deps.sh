@@ -11,7 +11,7 @@ set -e
 build="build-essential nginx nginx-dev libnice-dev libsrtp2-dev libssl-dev
        libusrsctp-dev pkg-config nodejs npm"
 test="$build chromium python3-aiortc python3-prometheus-client coturn ffmpeg
-      clang libclang-rt-14-dev iproute2 curl"
+      clang libclang-rt-14-dev iproute2 curl nftables"
 
 case "$1" in
     build) pkgs=$build ;;

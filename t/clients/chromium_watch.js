@@ -5,7 +5,7 @@
  *   node t/clients/chromium_watch.js --base http://127.0.0.1:8080 \
  *       [--stream cam1] [--token T] [--seconds 5] [--timeout 20] \
  *       [--no-delete] [--screenshot FILE] [--max-retries 60] [--no-wait] \
- *       [--allow-no-frame] [--warmup] [--restart-after S]
+ *       [--allow-no-frame] [--warmup] [--restart-after S] [--relay]
  *
  * Opens watch.html?stream=..&autostart=1 (the page retries a 409 "not
  * live yet" with backoff, at most --max-retries times; --no-wait fails
@@ -54,7 +54,7 @@ const {
 
 const usage = usageOf('usage: chromium_watch.js --base URL [--stream NAME] [--token T] ' +
         '[--seconds N] [--timeout S] [--no-delete] [--screenshot FILE] ' +
-        '[--max-retries N] [--no-wait] [--allow-no-frame] [--warmup] [--restart-after S]');
+        '[--max-retries N] [--no-wait] [--allow-no-frame] [--warmup] [--restart-after S] [--relay]');
 
 function clientOptions(argv) {
     const o = options(argv, {
@@ -66,9 +66,11 @@ function clientOptions(argv) {
         '--no-wait': ['noWait', true],
         '--allow-no-frame': ['allowNoFrame', true],
         '--warmup': ['warmup', true],
+        '--relay': ['relay', true],
     }, {
         token: '', seconds: 3, noDelete: false, screenshot: null, restartAfter: null,
-        maxRetries: null, noWait: false, allowNoFrame: false, warmup: false
+        maxRetries: null, noWait: false, allowNoFrame: false, warmup: false,
+        relay: false
     }, usage);
     if (!(o.seconds >= 0) || !(o.timeout > 0) ||
         (o.maxRetries !== null && !(o.maxRetries >= 0))) {
@@ -151,6 +153,9 @@ withBrowser({
     }
     if (opt.noWait) {
         q.set('wait', '0');
+    }
+    if (opt.relay) {
+        q.set('relay', '1');   /* iceTransportPolicy "relay": TURN only */
     }
     if (opt.maxRetries !== null) {
         q.set('maxretries', String(opt.maxRetries));
