@@ -322,7 +322,7 @@ subtest 'a restart through a worker that does not own the session' => sub {
         restart_frag($cu, $cp), $r->{headers}{etag});
     ok($p, "PATCH through worker $via, the session is in $s->{worker}")
         or return;
-    is($p->{status}, 200, '200') or diag("$p->{status} $p->{body}");
+    is($p->{status}, 200, 'the PATCH: 200') or diag("$p->{status} $p->{body}");
     my ($u, $pwd) = parse_frag($p->{body});
     is($p->{etag}, "\"$u\"", 'the new ETag');
     is(session_of($id)->{ice}{ufrag}, $u, 'status: the new ufrag');
