@@ -9,7 +9,8 @@ Debian's packages.
         --url http://127.0.0.1:8080/whip/cam1 [--token T] [--seconds 5] \\
         [--no-delete | --close-no-delete [--linger S]] [--no-audio] \\
         [--no-video] [--video-size 640x360] [--framerate 30] \\
-        [--key-int-max 60] [--connect-timeout 10] [--no-ice-tcp] [--print-offer]
+        [--key-int-max 60] [--connect-timeout 10] [--no-ice-tcp] \\
+        [--print-offer]
 
 videotestsrc (is-live, a moving ball) -> x264enc (zerolatency,
 ultrafast, constrained baseline, an IDR every --key-int-max frames and on

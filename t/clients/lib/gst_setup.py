@@ -43,7 +43,6 @@ class Flags:
     """What webrtcbin's threads report, read by the main thread."""
 
     def __init__(self):
-        self.lock = threading.Lock()
         self.negotiation_needed = threading.Event()
         self.gathered = threading.Event()
         self.stop = threading.Event()      # SIGUSR1
