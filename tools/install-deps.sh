@@ -10,8 +10,16 @@ set -e
 
 build="build-essential nginx nginx-dev libnice-dev libsrtp2-dev libssl-dev
        libusrsctp-dev pkg-config nodejs npm"
+# GStreamer webrtcbin peers (t/clients/gst_*.py): webrtcbin, DTLS, SRTP
+# (plugins-bad), libnice's element (nice), RTP (good), x264enc (ugly),
+# Opus and the test sources (base), avdec_h264 (libav), and the Python
+# bindings of GStreamer, webrtcbin and libnice
+gst="python3-gi gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
+     gir1.2-nice-0.1 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice
+     gstreamer1.0-libav"
 test="$build chromium python3-aiortc python3-prometheus-client coturn ffmpeg
-      clang libclang-rt-14-dev iproute2 curl nftables"
+      clang libclang-rt-14-dev iproute2 curl nftables $gst"
 
 case "$1" in
     build) pkgs=$build ;;

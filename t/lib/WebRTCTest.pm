@@ -275,8 +275,9 @@ Clients still running at C<done> or exit are killed.
 
 Starts a peer client of C<$kind>: C<aiortc> (F<aiortc_publish.py>,
 F<aiortc_watch.py>), C<chromium> (F<chromium_publish.js>,
-F<chromium_watch.js>) or C<ndc> (node-datachannel: F<ndc_publish.js>,
-F<ndc_watch.js>), for C<$stream>: C<--url> of C</whip/$stream> or
+F<chromium_watch.js>), C<ndc> (node-datachannel: F<ndc_publish.js>,
+F<ndc_watch.js>) or C<gstreamer> (webrtcbin: F<gst_publish.py>,
+F<gst_watch.py>), for C<$stream>: C<--url> of C</whip/$stream> or
 C</whep/$stream> (C<$stream> may be a path instead, e.g. C</whep1/cam>),
 or for Chromium C<--base> and C<--stream>; then C<@args>. Waits (at
 most C<wait> seconds, 40 for Chromium) until the client is up: a
@@ -455,7 +456,9 @@ What an end-to-end test needs: C<skip_unless_netns>,
 C<skip_unless_module>, then for each need C<plan skip_all> unless it is
 there: C<chromium> (node and C<$ENV{CHROMIUM}> or
 F</usr/bin/chromium>), C<ndc> (node), C<aiortc> (the python, which
-must import aiortc), or any other name: that program (C<ffmpeg>,
+must import aiortc), C<gstreamer> (the python, which must import
+GStreamer's and libnice's bindings and find webrtcbin and the elements
+F<gst_publish.py> and F<gst_watch.py> use), or any other name: that program (C<ffmpeg>,
 C<ip>).
 
 =item pid_alive($pid)
@@ -1194,6 +1197,7 @@ my %PEERS = (
     aiortc   => ['aiortc_publish.py', 'aiortc_watch.py', 'first_frame'],
     chromium => ['chromium_publish.js', 'chromium_watch.js', 'first_frame'],
     ndc      => ['ndc_publish.js', 'ndc_watch.js', 'first_keyframe'],
+    gstreamer => ['gst_publish.py', 'gst_watch.py', 'first_frame'],
 );
 
 sub spawn_publisher {
@@ -1688,12 +1692,29 @@ sub skip_unless_peers {
         chromium => [$node, $ENV{CHROMIUM} // '/usr/bin/chromium'],
         ndc      => [$node],
         aiortc   => [$python],
+        gstreamer => [$python],
+    );
+    # what the python must import (gstreamer: webrtcbin, the encoders
+    # and decoders the clients use, libnice's bindings)
+    my %imports = (
+        aiortc    => 'import aiortc',
+        gstreamer => join('; ',
+            'import gi',
+            map({ "gi.require_version('$_', '1.0')" }
+                qw(Gst GstWebRTC GstSdp)),
+            "gi.require_version('Nice', '0.1')",
+            'from gi.repository import Gst, GstWebRTC, GstSdp, Nice',
+            'Gst.init(None)',
+            'import sys',
+            'sys.exit(any(Gst.ElementFactory.find(e) is None for e in '
+            . '"webrtcbin nicesrc x264enc opusenc rtph264pay rtpopuspay '
+            . 'rtph264depay rtpopusdepay avdec_h264 opusdec".split()))'),
     );
     for my $need (@_) {
         skip_unless_exec(@{ $needs{$need} // [$need] });
-        next unless $need eq 'aiortc';
-        Test::More::plan(skip_all => "aiortc not importable by $python")
-            if system($python, '-c', 'import aiortc') != 0;
+        my $import = $imports{$need} or next;
+        Test::More::plan(skip_all => "$need not importable by $python")
+            if system($python, '-c', $import) != 0;
     }
 }
 
