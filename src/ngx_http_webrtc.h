@@ -71,6 +71,8 @@ typedef struct {
     ngx_str_t                   stream;
     ngx_str_t                   base;        /* the endpoint's URI */
     u_char                     *id;          /* NULL: the endpoint */
+    u_char                     *created;     /* the session a POST made */
+    void                       *events;      /* an event stream's state */
 } ngx_http_webrtc_target_t;
 
 
@@ -132,6 +134,11 @@ ngx_int_t ngx_http_webrtc_hls_handler(ngx_http_request_t *r);
 
 /* ngx_http_webrtc_status.c */
 ngx_int_t ngx_http_webrtc_status_handler(ngx_http_request_t *r);
+
+/* ngx_http_webrtc_variables.c */
+ngx_int_t ngx_http_webrtc_add_variables(ngx_conf_t *cf);
+char *ngx_http_webrtc_session_log_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_webrtc_metrics.c */
 ngx_int_t ngx_http_webrtc_metrics_handler(ngx_http_request_t *r);

@@ -59,12 +59,13 @@ static ngx_event_t  ngx_http_webrtc_events_timer;
 ngx_int_t
 ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
 {
-    ngx_int_t               rc;
-    ngx_buf_t              *b;
-    ngx_chain_t             out;
-    ngx_pool_cleanup_t     *cln;
-    ngx_webrtc_stream_t    *st;
-    ngx_http_webrtc_sse_t  *sse;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_chain_t                out;
+    ngx_pool_cleanup_t        *cln;
+    ngx_webrtc_stream_t       *st;
+    ngx_http_webrtc_sse_t     *sse;
+    ngx_http_webrtc_target_t  *t;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -90,7 +91,8 @@ ngx_http_webrtc_events_get(ngx_http_request_t *r, ngx_str_t *stream)
 
     ngx_http_webrtc_events_n++;
 
-    ngx_http_set_ctx(r, sse, ngx_http_webrtc_module);
+    t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+    t->events = sse;
 
     st = ngx_webrtc_stream_acquire(stream, 0);
 
@@ -395,8 +397,9 @@ ngx_http_webrtc_events_send(ngx_http_webrtc_sse_t *sse)
 static void
 ngx_http_webrtc_events_write_handler(ngx_http_request_t *r)
 {
-    ngx_event_t            *wev;
-    ngx_http_webrtc_sse_t  *sse;
+    ngx_event_t               *wev;
+    ngx_http_webrtc_sse_t     *sse;
+    ngx_http_webrtc_target_t  *t;
 
     wev = r->connection->write;
 
@@ -410,7 +413,8 @@ ngx_http_webrtc_events_write_handler(ngx_http_request_t *r)
         return;
     }
 
-    sse = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+    t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+    sse = t->events;
 
     if (sse && sse->st && !r->connection->buffered) {
         ngx_http_webrtc_events_send(sse);

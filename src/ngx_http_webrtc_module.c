@@ -265,6 +265,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       NGX_HTTP_WEBRTC_STATUS,
       NULL },
 
+    { ngx_string("webrtc_session_log"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_webrtc_session_log_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("webrtc_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_webrtc_handler_slot,
@@ -312,7 +319,7 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_webrtc_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_webrtc_add_variables,         /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_webrtc_create_main_conf,      /* create main configuration */
@@ -362,6 +369,7 @@ ngx_http_webrtc_create_main_conf(ngx_conf_t *cf)
      */
 
     wmcf->candidates = NGX_CONF_UNSET_PTR;
+    wmcf->session_log = NGX_CONF_UNSET_PTR;
     wmcf->ice_tcp = NGX_CONF_UNSET;
     wmcf->zone_size = NGX_CONF_UNSET_SIZE;
     wmcf->consent_timeout = NGX_CONF_UNSET_MSEC;
@@ -426,6 +434,7 @@ ngx_http_webrtc_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(wmcf->hls_part, 300);
     ngx_conf_init_uint_value(wmcf->hls_window, 6);
     ngx_conf_init_size_value(wmcf->hls_size, 8 * 1024 * 1024);
+    ngx_conf_init_ptr_value(wmcf->session_log, NULL);
 
     if (wmcf->hls_part < 100 || wmcf->hls_part > 2000
         || wmcf->hls_fragment < 2 * wmcf->hls_part

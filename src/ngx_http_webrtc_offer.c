@@ -184,6 +184,7 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     ngx_buf_t                    *b;
     ngx_webrtc_sdp_answer_t       ans;
     ngx_http_webrtc_loc_conf_t   *wlcf;
+    ngx_http_webrtc_target_t     *t;
     ngx_webrtc_conf_t            *conf;
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
@@ -244,6 +245,10 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
     p = (u_char *) ngx_escape_uri(value.data, base->data, base->len,
                                   NGX_ESCAPE_URI);
     ngx_sprintf(p, "/%*s", (size_t) NGX_WEBRTC_ID_LEN, s->id);
+
+    /* $webrtc_session: the id, in the request's pool (it outlives s) */
+    t = ngx_http_get_module_ctx(r, ngx_http_webrtc_module);
+    t->created = p + 1;
 
     /* not r->headers_out.location: nginx would make it an absolute URL */
 

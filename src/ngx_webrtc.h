@@ -87,6 +87,7 @@ typedef struct {
     ngx_msec_t                  hls_part;
     ngx_uint_t                  hls_window;   /* segments */
     size_t                      hls_size;     /* store per stream */
+    ngx_open_file_t            *session_log;  /* NULL: off */
     ngx_shm_zone_t             *shm_zone;
     ngx_flag_t                  enabled;
 } ngx_webrtc_conf_t;

@@ -5,6 +5,7 @@
 
 
 #include "ngx_webrtc_session.h"
+#include "ngx_webrtc_session_log.h"
 #include "ngx_webrtc_udp.h"
 
 #include <openssl/rand.h>
@@ -280,6 +281,7 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
     }
 
     if (s->shm) {
+        ngx_webrtc_session_log(s, reason);
         ngx_webrtc_registry_remove(s->shm, reason);
         s->shm = NULL;
     }
