@@ -542,12 +542,18 @@ ngx_webrtc_tcp_buf(ngx_webrtc_tcp_conn_t *tc, size_t size)
  * stays framed), the rest goes.
  */
 
-size_t
+ngx_uint_t
 ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc)
 {
-    size_t  n;
+    size_t      p;
+    ngx_uint_t  n;
 
-    n = tc->last - tc->next;
+    n = 0;
+
+    for (p = tc->next; p < tc->last; p += 2 + ngx_webrtc_be16(tc->out + p)) {
+        n++;
+    }
+
     tc->last = tc->next;
 
     if (tc->pos == tc->last) {

@@ -106,8 +106,8 @@ void ngx_webrtc_tcp_commit(ngx_webrtc_tcp_conn_t *tc, size_t len);
 ngx_int_t ngx_webrtc_tcp_send(ngx_webrtc_tcp_conn_t *tc, u_char *buf,
     size_t len);
 size_t ngx_webrtc_tcp_room(ngx_webrtc_tcp_conn_t *tc);
-/* drops the queued frames not begun, returns the bytes dropped */
-size_t ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc);
+/* drops the queued frames not begun, returns how many */
+ngx_uint_t ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc);
 
 
 #endif /* _NGX_WEBRTC_TCP_H_INCLUDED_ */
