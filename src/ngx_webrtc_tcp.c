@@ -179,9 +179,14 @@ ngx_webrtc_tcp_accept(ngx_event_t *ev)
         }
 
         if (t->npending >= NGX_WEBRTC_TCP_PENDING_MAX) {
-            ngx_log_error(NGX_LOG_INFO, lc->log, 0,
-                          "webrtc: ICE-TCP: %ui connections wait for "
-                          "STUN, one more refused", t->npending);
+            /* a flood is logged once a second, not per connection */
+            if (t->refused_log != ngx_time()) {
+                t->refused_log = ngx_time();
+                ngx_log_error(NGX_LOG_INFO, lc->log, 0,
+                              "webrtc: ICE-TCP: %ui connections wait for "
+                              "STUN, more refused", t->npending);
+            }
+
             ngx_close_socket(fd);
             continue;
         }
@@ -218,6 +223,7 @@ ngx_webrtc_tcp_accept(ngx_event_t *ev)
         tc->tcp = t;
 
         c->type = SOCK_STREAM;
+        c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
         c->sockaddr = &tc->sockaddr.sockaddr;
         c->socklen = socklen;
         c->addr_text.data = tc->addr;

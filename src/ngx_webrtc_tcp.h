@@ -57,6 +57,7 @@ struct ngx_webrtc_tcp_s {
     ngx_msec_t                  timeout;      /* to authenticate in */
     ngx_queue_t                 conns;
     ngx_uint_t                  npending;
+    time_t                      refused_log;
     ngx_log_t                  *log;
 
     ngx_webrtc_tcp_recv_pt      recv;
