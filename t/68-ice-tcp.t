@@ -146,7 +146,20 @@ is(system('sh', '-c', "nft add table inet icetcp && "
     . "nft add rule inet icetcp in $rule"), 0, "nftables: $rule");
 
 # a small receive buffer on the viewers' side, so that a stopped browser
-# fills the server's buffer in seconds (this namespace only)
+# fills the server's buffer in seconds (this namespace only: put back at
+# the end, the tests after this one share the namespace)
+my $rmem = do {
+    open my $fh, '<', '/proc/sys/net/ipv4/tcp_rmem';
+    $fh ? scalar <$fh> : undef;
+};
+END {
+    local $?;    # the test's exit status
+    system('nft delete table inet icetcp 2>/dev/null');
+    if (defined $rmem && open my $fh, '>', '/proc/sys/net/ipv4/tcp_rmem') {
+        print $fh $rmem;
+        close $fh;
+    }
+}
 open my $rm, '>', '/proc/sys/net/ipv4/tcp_rmem';
 ok($rm && print($rm "4096 32768 65536\n") && close($rm),
     'tcp_rmem 4096 32768 65536 in this namespace');
@@ -251,8 +264,6 @@ SKIP: {
 $t->leave($v2, 'TCP viewer 2');
 $t->leave($v1, 'TCP viewer 1');
 $t->leave($pub, 'TCP publisher');
-
-system('nft', 'delete', 'table', 'inet', 'icetcp');
 
 $t->done;
 done_testing;
