@@ -179,9 +179,14 @@ ngx_webrtc_tcp_accept(ngx_event_t *ev)
         }
 
         if (t->npending >= NGX_WEBRTC_TCP_PENDING_MAX) {
-            ngx_log_error(NGX_LOG_INFO, lc->log, 0,
-                          "webrtc: ICE-TCP: %ui connections wait for "
-                          "STUN, one more refused", t->npending);
+            /* a flood is logged once a second, not per connection */
+            if (t->refused_log != ngx_time()) {
+                t->refused_log = ngx_time();
+                ngx_log_error(NGX_LOG_INFO, lc->log, 0,
+                              "webrtc: ICE-TCP: %ui connections wait for "
+                              "STUN, more refused", t->npending);
+            }
+
             ngx_close_socket(fd);
             continue;
         }
@@ -218,6 +223,7 @@ ngx_webrtc_tcp_accept(ngx_event_t *ev)
         tc->tcp = t;
 
         c->type = SOCK_STREAM;
+        c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
         c->sockaddr = &tc->sockaddr.sockaddr;
         c->socklen = socklen;
         c->addr_text.data = tc->addr;
@@ -542,12 +548,18 @@ ngx_webrtc_tcp_buf(ngx_webrtc_tcp_conn_t *tc, size_t size)
  * stays framed), the rest goes.
  */
 
-size_t
+ngx_uint_t
 ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc)
 {
-    size_t  n;
+    size_t      p;
+    ngx_uint_t  n;
 
-    n = tc->last - tc->next;
+    n = 0;
+
+    for (p = tc->next; p < tc->last; p += 2 + ngx_webrtc_be16(tc->out + p)) {
+        n++;
+    }
+
     tc->last = tc->next;
 
     if (tc->pos == tc->last) {

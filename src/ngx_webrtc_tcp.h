@@ -57,6 +57,7 @@ struct ngx_webrtc_tcp_s {
     ngx_msec_t                  timeout;      /* to authenticate in */
     ngx_queue_t                 conns;
     ngx_uint_t                  npending;
+    time_t                      refused_log;
     ngx_log_t                  *log;
 
     ngx_webrtc_tcp_recv_pt      recv;
@@ -106,8 +107,8 @@ void ngx_webrtc_tcp_commit(ngx_webrtc_tcp_conn_t *tc, size_t len);
 ngx_int_t ngx_webrtc_tcp_send(ngx_webrtc_tcp_conn_t *tc, u_char *buf,
     size_t len);
 size_t ngx_webrtc_tcp_room(ngx_webrtc_tcp_conn_t *tc);
-/* drops the queued frames not begun, returns the bytes dropped */
-size_t ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc);
+/* drops the queued frames not begun, returns how many */
+ngx_uint_t ngx_webrtc_tcp_discard(ngx_webrtc_tcp_conn_t *tc);
 
 
 #endif /* _NGX_WEBRTC_TCP_H_INCLUDED_ */

@@ -543,9 +543,22 @@ ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
             return NGX_DECLINED;
         }
 
-        if ((t->kind == NGX_WEBRTC_MEDIA_VIDEO && !slot->keyframe)
-            || room < NGX_WEBRTC_TCP_OUT / 4)
-        {
+        if (room < NGX_WEBRTC_TCP_OUT / 4) {
+            s->shm->tcp_dropped++;
+            return NGX_DECLINED;
+        }
+
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !slot->keyframe) {
+            /*
+             * room again: ask until a keyframe comes (once a second per
+             * stream at most; a request may have been lost, or refused
+             * by that limit); a viewer that stays stalled asks only
+             * when its buffer has drained
+             */
+            if (s->st) {
+                ngx_webrtc_stream_keyframe_request(s->st);
+            }
+
             s->shm->tcp_dropped++;
             return NGX_DECLINED;
         }
@@ -567,9 +580,7 @@ ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
     /* every track skips: the late packets of all are dropped */
     v->tcp_skip = (1 << NGX_WEBRTC_MAX_TRACKS) - 1;
     s->shm->tcp_skips++;
-    s->shm->tcp_dropped++;
-
-    (void) ngx_webrtc_tcp_discard(s->tcp);
+    s->shm->tcp_dropped += 1 + ngx_webrtc_tcp_discard(s->tcp);
 
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &s->log, 0,
                    "webrtc: ICE-TCP buffer full, track %ui skips to the "

@@ -133,6 +133,7 @@ SKIP: {
     skip 'TURN over TCP needs nft and a private network namespace', 6
         unless $nft;
 
+    eval 'END { local $?; system("nft delete table inet turntcp 2>/dev/null") }';
     is(system('sh', '-c', "nft add table inet turntcp && "
         . "nft 'add chain inet turntcp in { type filter hook input "
         . "priority 0; }' && "
@@ -165,7 +166,7 @@ SKIP: {
 
     $t->leave($vc, 'TURN-TCP viewer') if $vid;
     $t->leave($pc, 'direct publisher') if $pid;
-    system('nft', 'delete', 'table', 'inet', 'turntcp');
+    system('nft', 'delete', 'table', 'inet', 'turntcp');   # (END too)
 }
 
 ###############################################################################
