@@ -21,6 +21,7 @@
 
 #include "ngx_webrtc.h"
 #include "ngx_webrtc_session.h"
+#include "ngx_webrtc_pull.h"
 
 
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
@@ -58,6 +59,9 @@ typedef struct {
     ngx_uint_t                  dc_viewers;   /* off, publisher, all */
     ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
     ngx_str_t                   record;       /* webrtc_record: directory */
+    ngx_webrtc_pull_conf_t     *pull;         /* webrtc_pull, NULL: none */
+    ngx_msec_t                  pull_idle;
+    ngx_msec_t                  pull_timeout;
 } ngx_http_webrtc_loc_conf_t;
 
 

@@ -19,6 +19,8 @@ static char *ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webrtc_pull(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_webrtc_init_module(ngx_cycle_t *cycle);
@@ -186,6 +188,27 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       ngx_http_webrtc_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_WEBRTC_EVENTS,
+      NULL },
+
+    { ngx_string("webrtc_pull"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webrtc_pull,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_pull_idle"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, pull_idle),
+      NULL },
+
+    { ngx_string("webrtc_pull_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, pull_timeout),
       NULL },
 
     { ngx_string("webrtc_record"),
@@ -500,6 +523,9 @@ ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
     wlcf->retry_after = NGX_CONF_UNSET;
     wlcf->viewers_follow = NGX_CONF_UNSET;
     wlcf->dc_viewers = NGX_CONF_UNSET_UINT;
+    wlcf->pull = NGX_CONF_UNSET_PTR;
+    wlcf->pull_idle = NGX_CONF_UNSET_MSEC;
+    wlcf->pull_timeout = NGX_CONF_UNSET_MSEC;
 
     return wlcf;
 }
@@ -530,6 +556,14 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_WEBRTC_DC_OFF);
     ngx_conf_merge_str_value(conf->events_url, prev->events_url, "");
     ngx_conf_merge_str_value(conf->record, prev->record, "");
+    ngx_conf_merge_ptr_value(conf->pull, prev->pull, NULL);
+    ngx_conf_merge_msec_value(conf->pull_idle, prev->pull_idle, 30000);
+    ngx_conf_merge_msec_value(conf->pull_timeout, prev->pull_timeout, 5000);
+
+    if (conf->pull) {
+        conf->pull->idle = conf->pull_idle;
+        conf->pull->peer.timeout = conf->pull_timeout;
+    }
 
     if (conf->record.len
         && ngx_conf_full_name(cf->cycle, &conf->record, 0) != NGX_OK)
@@ -555,6 +589,52 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             *codec = defaults[i];
         }
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webrtc_pull http://origin[:port]/prefix/ [token=<bearer>] */
+
+static char *
+ngx_http_webrtc_pull(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t  *wlcf = conf;
+
+    char                    *rv;
+    ngx_str_t               *value;
+    ngx_webrtc_pull_conf_t  *pc;
+
+    if (wlcf->pull != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    pc = ngx_pcalloc(cf->pool, sizeof(ngx_webrtc_pull_conf_t));
+    if (pc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rv = ngx_webrtc_http_peer_parse(cf, &value[1], &pc->peer);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "token=", 6) != 0
+            || value[2].len == 6)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        pc->peer.token.data = value[2].data + 6;
+        pc->peer.token.len = value[2].len - 6;
+    }
+
+    wlcf->pull = pc;
 
     return NGX_CONF_OK;
 }

@@ -1009,6 +1009,14 @@ ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids)
             st->pub_pid = 0;
         }
 
+        if (st->pull_pid
+            && !ngx_webrtc_registry_pid_alive(pids, st->pull_pid))
+        {
+            /* the next viewer starts the pull again */
+            st->pull_pid = 0;
+            st->pull_status = 0;
+        }
+
         if (st->refs == 0) {
             ngx_webrtc_stream_free_locked(shpool, st);
         }

@@ -84,6 +84,12 @@ typedef struct {
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     ngx_msec_t                  last_keyframe_request;
 
+    /* cascading (ngx_webrtc_pull.c): the worker pulling the stream */
+    ngx_pid_t                   pull_pid;     /* 0: no pull */
+    ngx_uint_t                  pull_status;  /* failing: 404, 409, 503 */
+    ngx_msec_t                  pull_retry;   /* the next attempt */
+    ngx_msec_t                  pull_wanted;  /* a viewer last asked */
+
     ngx_webrtc_stream_track_t   tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_webrtc_stream_worker_t  workers[NGX_WEBRTC_STREAM_WORKERS];
 
