@@ -101,14 +101,14 @@ ngx_int_t
 ngx_webrtc_ice_client_response(ngx_webrtc_ice_client_t *icc, u_char *buf,
     size_t len)
 {
-    u_char  tid[12];
+    u_char  tid[NGX_WEBRTC_STUN_TID_LEN];
 
     if (!icc->pending) {
         return NGX_DECLINED;
     }
 
     if (ngx_webrtc_stun_check_response(buf, len, tid) != NGX_WEBRTC_PARSE_OK
-        || ngx_memcmp(tid, icc->tid, 12) != 0)
+        || ngx_memcmp(tid, icc->tid, NGX_WEBRTC_STUN_TID_LEN) != 0)
     {
         return NGX_DECLINED;
     }

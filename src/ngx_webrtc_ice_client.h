@@ -9,6 +9,7 @@
 
 
 #include "ngx_webrtc.h"
+#include "ngx_webrtc_stun.h"
 
 
 /*
@@ -29,7 +30,7 @@ typedef struct {
     ngx_event_t                 timer;        /* handler: the owner's */
     ngx_str_t                   username;     /* "remote:local" */
     ngx_str_t                   pwd;          /* the remote's */
-    u_char                      tid[12];
+    u_char                      tid[NGX_WEBRTC_STUN_TID_LEN];
     u_char                      check[NGX_WEBRTC_ICE_CHECK_MAX];
     size_t                      check_len;
     ngx_msec_t                  sent;

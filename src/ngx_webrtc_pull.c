@@ -528,8 +528,9 @@ ngx_webrtc_pull_session(ngx_webrtc_pull_t *p, ngx_webrtc_http_req_t *hr,
     }
 
     ngx_log_error(NGX_LOG_INFO, &p->log, 0,
-                  "webrtc: pull session %*s to %V",
-                  (size_t) NGX_WEBRTC_ID_LEN, s->id, &addr.name);
+                  "webrtc: pull session %*s to %*s:%ui",
+                  (size_t) NGX_WEBRTC_ID_LEN, s->id, r.cand_addr.len,
+                  r.cand_addr.data, (ngx_uint_t) r.cand_port);
 
     return NGX_OK;
 }

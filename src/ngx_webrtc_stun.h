@@ -29,6 +29,10 @@ typedef void *(*ngx_webrtc_stun_lookup_pt)(void *data, u_char *local,
     size_t *pwd_len);
 
 
+/* libnice's transaction ids: the magic cookie and the 12 bytes */
+#define NGX_WEBRTC_STUN_TID_LEN  16
+
+
 typedef struct {
     void                       *session;      /* from the lookup */
     unsigned                    use_candidate:1;
