@@ -1,0 +1,177 @@
+#!/usr/bin/perl
+
+# Cascading, the pull (webrtc_pull): an origin with an aiortc publisher
+# and two edges whose WHEP locations pull from it.
+#   - aiortc viewers on both edges decode frames; the first viewer of an
+#     edge waits for the pull and gets its 201 once the origin answered;
+#   - the origin's status lists exactly one pull session (a viewer with
+#     the cascading User-Agent) per edge, however many viewers the edges
+#     have and however many workers took their POSTs;
+#   - a second publisher takes over on the origin (after
+#     webrtc_takeover_idle): the edges' viewers keep their sessions and
+#     decode frames again;
+#   - after webrtc_pull_idle without viewers an edge stops its pull and
+#     DELETEs its session on the origin;
+#   - an edge whose origin is down answers 503 with Retry-After at once.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Time::HiRes qw(time sleep);
+use WebRTCTest qw(skip_unless_peers test_offer);
+
+skip_unless_peers('aiortc');
+
+my $UA = 'nginx-webrtc-cascade';
+
+my $o = WebRTCTest->new(name => 'cascade-origin', workers => 2);
+$o->write_conf($o->whep_conf(reuseport => 1,
+    http => 'webrtc_takeover_idle 1s;'));
+$o->start;
+
+my $op = $o->http_port;
+my @edges;
+
+for my $n (1, 2) {
+    my $e = WebRTCTest->new(name => "cascade-edge$n", workers => 2);
+    $e->write_conf($e->whep_conf(reuseport => 1,
+        whep => "webrtc_pull http://127.0.0.1:$op/whep/; "
+                . 'webrtc_pull_idle 4s; webrtc_pull_timeout 3s;'));
+    $e->start;
+    push @edges, $e;
+}
+
+# the origin's viewers of cam1 that are edges' pulls
+sub pulls {
+    return grep { ($_->{user_agent} // '') eq $UA } $o->viewers('cam1');
+}
+
+my ($pub, $pub_id) = $o->spawn_publisher('aiortc', 'cam1', '--seconds', 200,
+    '--video-codec', 'vp8', '--keyframe-interval', 1);
+ok($pub_id, 'aiortc publishes to the origin') or BAIL_OUT('no publisher');
+$o->check_media('cam1', audio => 'opus', video => qr/vp8/i, timeout => 20,
+    name => 'origin publisher');
+
+###############################################################################
+# viewers on both edges
+
+my @viewers;    # [ edge index, client, id ]
+
+for my $i (0, 1) {
+    my $e = $edges[$i];
+    my $t0 = time;
+    my ($c, $id, $ff) = $e->spawn_viewer({ timeout => 150, wait => 40 },
+        'aiortc', 'cam1', '--seconds', 120, '--connect-timeout', 20,
+        '--frame-timeout', 20, '--max-retries', 0);
+    ok($id, sprintf 'edge %d: the first viewer decodes a frame %.1f s after '
+       . 'its POST', $i + 1, $ff && $ff->{t} // -1)
+        or diag($e->error_log);
+    push @viewers, [$i, $c, $id];
+}
+
+for my $i (0, 1) {
+    my $e = $edges[$i];
+    # a second viewer: the stream is live on the edge now
+    my ($c, $id) = $e->spawn_viewer({ timeout => 150, wait => 30 },
+        'aiortc', 'cam1', '--seconds', 120, '--frame-timeout', 15,
+        '--max-retries', 0);
+    ok($id, sprintf 'edge %d: a second viewer decodes a frame', $i + 1);
+    push @viewers, [$i, $c, $id];
+}
+
+for my $v (@viewers) {
+    my ($i, $c, $id) = @$v;
+    $edges[$i]->check_viewer('cam1', $id, audio => 'opus', video => 'vp8',
+        name => sprintf 'edge %d viewer', $i + 1);
+}
+
+{
+    my @p = pulls();
+    is(scalar @p, 2, 'the origin sees one pull session per edge')
+        or diag(explain([$o->viewers('cam1')]));
+    my %remote = map { ($_->{remote} // '') => 1 } @p;
+    is(scalar keys %remote, 2, 'from two addresses: ' . join ' ',
+       sort keys %remote);
+}
+
+# on the edge the pull is the stream's publisher
+for my $i (0, 1) {
+    my $p = $edges[$i]->publisher('cam1');
+    is($p && $p->{user_agent}, 'nginx-webrtc-pull',
+       sprintf 'edge %d: the publisher of cam1 is the pull', $i + 1);
+}
+
+###############################################################################
+# the origin's publisher replaced: the edges' viewers stay
+
+{
+    $pub->signal('STOP');
+    sleep 2;
+    my ($pub2, $pub2_id) = $o->spawn_publisher('aiortc', 'cam1',
+        '--seconds', 200, '--video-codec', 'vp8', '--keyframe-interval', 1);
+    ok($pub2_id, 'a second publisher takes over on the origin');
+    $pub->kill;
+    $pub = $pub2;
+
+    for my $v (@viewers) {
+        my ($i, $c, $id) = @$v;
+        my @s = $c->next_events('stats', 2, timeout => 15, interval => 0.2);
+        my $a = $s[0];
+        my @later = $c->next_events('stats', 3, timeout => 15,
+                                    interval => 0.2);
+        my $b = $later[-1];
+        ok($a && $b && $b->{video_frames} > $a->{video_frames},
+           sprintf 'edge %d viewer %s keeps decoding after the takeover '
+           . '(%s -> %s frames)', $i + 1, substr($id // '', 0, 8),
+           $a && $a->{video_frames} // '-', $b && $b->{video_frames} // '-');
+        ok($edges[$i]->session($id), 'and keeps its session');
+    }
+
+    is(scalar(pulls()), 2, 'still one pull per edge on the origin');
+}
+
+###############################################################################
+# no viewers: the pull stops and DELETEs its origin session
+
+for my $v (@viewers) {
+    my ($i, $c) = @$v;
+    $edges[$i]->leave($c, sprintf 'edge %d viewer', $i + 1);
+}
+
+ok($o->wait_for(sub { !pulls() }, timeout => 15),
+   'no pull session on the origin once the edges are idle');
+for my $i (0, 1) {
+    ok($edges[$i]->wait_for(sub { !$edges[$i]->publisher('cam1') },
+       timeout => 10), sprintf 'edge %d: the pull is gone', $i + 1);
+}
+
+###############################################################################
+# a stream the origin does not have, and an origin that is down
+
+{
+    my $r = $edges[0]->http('POST', '/whep/nosuch',
+        body => test_offer('chromium-recvonly'),
+        headers => { 'Content-Type' => 'application/sdp' });
+    is($r->{status}, 409, 'a stream the origin does not publish: 409');
+    like($r->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
+}
+
+$o->done;
+
+{
+    my $t0 = time;
+    my $r = $edges[1]->http('POST', '/whep/cam1',
+        body => test_offer('chromium-recvonly'),
+        headers => { 'Content-Type' => 'application/sdp' });
+    my $dt = time - $t0;
+    is($r->{status}, 503, sprintf 'origin down: 503 in %.2f s', $dt);
+    like($r->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
+    cmp_ok($dt, '<', 5, 'no hang');
+}
+
+$_->done for @edges;
+done_testing();
