@@ -234,7 +234,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
  * origin (once per stream, whichever worker asks first) and the viewer
  * waits, polling the stream's record, until the pull has published the
  * origin's tracks (its answer is in: media starts when ICE and DTLS to
- * the origin are up), at most webrtc_pull_timeout and a second.  A
+ * the origin are up), at most webrtc_cascade_timeout and a second.  A
  * failing pull answers at once: 404 or 409 as the origin did, else 503;
  * both with Retry-After except the 404.
  */
@@ -303,7 +303,7 @@ ngx_http_webrtc_whep_pull(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
         /* finalized by the timer's handler */
         r->main->count++;
 
-    } else if (ngx_current_msec - w->start >= wlcf->pull_timeout + 1000) {
+    } else if (ngx_current_msec - w->start >= wlcf->cascade_timeout + 1000) {
         return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                            "origin did not answer in time");
     }

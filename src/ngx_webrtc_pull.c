@@ -5,10 +5,8 @@
 
 
 #include "ngx_webrtc_pull.h"
-#include "ngx_webrtc_session.h"
+#include "ngx_webrtc_cascade.h"
 #include "ngx_webrtc_publisher.h"
-
-#include <openssl/rand.h>
 
 
 /*
@@ -34,8 +32,6 @@
 #define NGX_WEBRTC_PULL_TICK         500
 #define NGX_WEBRTC_PULL_BACKOFF      1000
 #define NGX_WEBRTC_PULL_BACKOFF_MAX  30000
-#define NGX_WEBRTC_PULL_OFFER_MAX    8192
-#define NGX_WEBRTC_PULL_LOCATION_MAX 1024
 
 
 typedef struct {
@@ -52,8 +48,7 @@ typedef struct {
     u_char                      id[NGX_WEBRTC_ID_LEN];
     unsigned                    has_session:1;  /* id is live */
 
-    u_char                      location[NGX_WEBRTC_PULL_LOCATION_MAX];
-    size_t                      location_len;
+    ngx_webrtc_cascade_location_t  location;  /* on the origin */
 
     ngx_event_t                 timer;
     ngx_msec_t                  backoff;
@@ -70,8 +65,6 @@ static ngx_int_t ngx_webrtc_pull_session(ngx_webrtc_pull_t *p,
     ngx_webrtc_http_req_t *hr, ngx_uint_t *status);
 static void ngx_webrtc_pull_fail(ngx_webrtc_pull_t *p, ngx_uint_t status,
     const char *reason);
-static void ngx_webrtc_pull_delete(ngx_webrtc_pull_t *p);
-static void ngx_webrtc_pull_deleted(ngx_webrtc_http_req_t *hr);
 static void ngx_webrtc_pull_tick(ngx_event_t *ev);
 static void ngx_webrtc_pull_stop(ngx_webrtc_pull_t *p, const char *reason);
 static u_char *ngx_webrtc_pull_log_error(ngx_log_t *log, u_char *buf,
@@ -103,7 +96,7 @@ ngx_webrtc_pull_exit(void)
         p = ngx_queue_data(q, ngx_webrtc_pull_t, queue);
 
         /* the origin's session ends with its consent: no DELETE now */
-        p->location_len = 0;
+        p->location.len = 0;
         ngx_webrtc_pull_stop(p, "worker exit");
     }
 }
@@ -242,16 +235,10 @@ failed:
 static void
 ngx_webrtc_pull_attempt(ngx_webrtc_pull_t *p)
 {
-    size_t                  n;
-    uint64_t                sid;
-    ngx_str_t               body, *cand;
-    ngx_uint_t              i;
-    ngx_webrtc_conf_t      *conf;
-    ngx_webrtc_session_t   *s;
-    ngx_webrtc_sdp_offer_t  o;
-    u_char                  buf[NGX_WEBRTC_PULL_OFFER_MAX];
-
-    conf = ngx_webrtc_worker->conf;
+    size_t                 n;
+    ngx_str_t              body;
+    ngx_webrtc_session_t  *s;
+    u_char                 buf[NGX_WEBRTC_CASCADE_OFFER_MAX];
 
     s = ngx_webrtc_session_create(&p->name, NGX_WEBRTC_ROLE_PUBLISHER);
     if (s == NULL) {
@@ -259,36 +246,7 @@ ngx_webrtc_pull_attempt(ngx_webrtc_pull_t *p)
         return;
     }
 
-    ngx_memzero(&o, sizeof(ngx_webrtc_sdp_offer_t));
-
-    if (RAND_bytes((u_char *) &sid, sizeof(sid)) != 1) {
-        sid = ngx_random();
-    }
-
-    o.ufrag.data = s->ice.local_ufrag;
-    o.ufrag.len = NGX_WEBRTC_UFRAG_LEN;
-    o.pwd.data = s->ice.local_pwd;
-    o.pwd.len = NGX_WEBRTC_PWD_LEN;
-    o.fingerprint.data = ngx_webrtc_worker->fingerprint.data;
-    o.fingerprint.len = ngx_webrtc_worker->fingerprint.len;
-    o.port = ngx_webrtc_worker->port;
-    o.session_id = sid >> 2;
-    o.direction = NGX_WEBRTC_DIR_RECVONLY;
-    o.audio = 1;
-    o.video = 1;
-
-    cand = conf->candidates->elts;
-
-    for (i = 0; i < conf->candidates->nelts
-                && i < NGX_WEBRTC_SDP_MAX_CANDIDATES; i++)
-    {
-        o.candidate_addrs[i].data = cand[i].data;
-        o.candidate_addrs[i].len = cand[i].len;
-    }
-
-    o.ncandidate_addrs = i;
-
-    n = ngx_webrtc_sdp_offer(buf, sizeof(buf), &o);
+    n = ngx_webrtc_cascade_offer(s, buf, sizeof(buf));
     if (n == 0) {
         ngx_webrtc_session_close(s, "offer too large");
         ngx_webrtc_pull_fail(p, NGX_WEBRTC_PULL_UNAVAILABLE, "no offer");
@@ -313,8 +271,6 @@ ngx_webrtc_pull_attempt(ngx_webrtc_pull_t *p)
 static void
 ngx_webrtc_pull_answer(ngx_webrtc_http_req_t *hr)
 {
-    u_char              *l;
-    size_t               len;
     ngx_uint_t           status;
     ngx_webrtc_pull_t   *p;
 
@@ -342,24 +298,8 @@ ngx_webrtc_pull_answer(ngx_webrtc_http_req_t *hr)
         return;
     }
 
-    /* the session on the origin, for the DELETE: a path on the origin */
-
-    l = hr->res.location.data;
-    len = hr->res.location.len;
-
-    if (len > 7 && ngx_strncasecmp(l, (u_char *) "http://", 7) == 0) {
-        l = ngx_strlchr(l + 7, l + len, '/');
-        len = l ? (size_t) (hr->res.location.data + len - l) : 0;
-    }
-
-    if (l && len && len <= NGX_WEBRTC_PULL_LOCATION_MAX && l[0] == '/') {
-        ngx_memcpy(p->location, l, len);
-        p->location_len = len;
-
-    } else {
-        ngx_log_error(NGX_LOG_WARN, &p->log, 0,
-                      "webrtc: origin answered without a usable Location");
-    }
+    /* the session on the origin, for the DELETE */
+    ngx_webrtc_cascade_location(hr, &p->location, &p->log);
 
     status = NGX_WEBRTC_PULL_UNAVAILABLE;
 
@@ -386,9 +326,8 @@ ngx_webrtc_pull_session(ngx_webrtc_pull_t *p, ngx_webrtc_http_req_t *hr,
     ngx_uint_t *status)
 {
     ngx_int_t                   rc;
-    ngx_str_t                   ua, ufrag, pwd;
+    ngx_str_t                   ua;
     ngx_uint_t                  k;
-    ngx_addr_t                  addr;
     ngx_webrtc_sdp_t           *sdp;
     ngx_webrtc_track_t         *tr;
     ngx_webrtc_session_t       *s;
@@ -400,19 +339,7 @@ ngx_webrtc_pull_session(ngx_webrtc_pull_t *p, ngx_webrtc_http_req_t *hr,
 
     s = p->s;
 
-    sdp = ngx_pcalloc(hr->pool, sizeof(ngx_webrtc_sdp_t));
-    if (sdp == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_webrtc_sdp_parse(sdp, hr->body.data, hr->body.len)
-        != NGX_WEBRTC_PARSE_OK
-        || ngx_webrtc_sdp_answer_read(sdp, &r) != NGX_WEBRTC_PARSE_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, &p->log, 0,
-                      "webrtc: origin's answer refused: %s",
-                      sdp->error ? sdp->error
-                                 : (r.error ? r.error : "invalid SDP"));
+    if (ngx_webrtc_cascade_answer(s, hr, &sdp, &r, &p->log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -442,37 +369,11 @@ ngx_webrtc_pull_session(ngx_webrtc_pull_t *p, ngx_webrtc_http_req_t *hr,
 
         ngx_memcpy(tr->fmtp.data, c->fmtp.data, c->fmtp.len);
 
+        /* the origin's SSRCs are accepted whatever else it sends from */
         if (m->ssrc) {
             ngx_webrtc_srtp_ssrc_add(&s->srtp, m->ssrc);
         }
     }
-
-    s->dtls.remote_fp_alg.len = r.transport.fp_alg.len;
-    s->dtls.remote_fp_alg.data = ngx_pstrdup(s->pool,
-                                         (ngx_str_t *) &r.transport.fp_alg);
-    s->dtls.remote_fp.len = r.transport.fp.len;
-    s->dtls.remote_fp.data = ngx_pstrdup(s->pool,
-                                         (ngx_str_t *) &r.transport.fp);
-    s->ice.remote_ufrag.len = r.transport.ufrag.len;
-    s->ice.remote_ufrag.data = ngx_pstrdup(s->pool,
-                                           (ngx_str_t *) &r.transport.ufrag);
-
-    if (s->dtls.remote_fp_alg.data == NULL || s->dtls.remote_fp.data == NULL
-        || s->ice.remote_ufrag.data == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_parse_addr(s->pool, &addr, r.cand_addr.data, r.cand_addr.len)
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, &p->log, 0,
-                      "webrtc: origin's candidate \"%*s\" is not an address",
-                      r.cand_addr.len, r.cand_addr.data);
-        return NGX_ERROR;
-    }
-
-    ngx_inet_set_port(addr.sockaddr, (in_port_t) r.cand_port);
 
     /* in the registry and the status as a publisher, by its user agent */
 
@@ -510,29 +411,7 @@ ngx_webrtc_pull_session(ngx_webrtc_pull_t *p, ngx_webrtc_http_req_t *hr,
         return NGX_ERROR;
     }
 
-    ufrag.data = r.transport.ufrag.data;
-    ufrag.len = r.transport.ufrag.len;
-    pwd.data = r.transport.pwd.data;
-    pwd.len = r.transport.pwd.len;
-
-    rc = ngx_webrtc_session_connect(s, addr.sockaddr, addr.socklen, &ufrag,
-                                    &pwd);
-    if (rc != NGX_OK) {
-        if (rc == NGX_DECLINED) {
-            ngx_log_error(NGX_LOG_ERR, &p->log, 0,
-                          "webrtc: origin's address is in use by another "
-                          "session of this worker");
-        }
-
-        return NGX_ERROR;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, &p->log, 0,
-                  "webrtc: pull session %*s to %*s:%ui",
-                  (size_t) NGX_WEBRTC_ID_LEN, s->id, r.cand_addr.len,
-                  r.cand_addr.data, (ngx_uint_t) r.cand_port);
-
-    return NGX_OK;
+    return ngx_webrtc_cascade_connect(s, &r, &p->log);
 }
 
 
@@ -546,7 +425,7 @@ ngx_webrtc_pull_fail(ngx_webrtc_pull_t *p, ngx_uint_t status,
                   "webrtc: pull failed: %s, retry in %Mms", reason,
                   p->backoff);
 
-    ngx_webrtc_pull_delete(p);
+    ngx_webrtc_cascade_delete(&p->conf->peer, &p->location);
 
     p->retry_at = ngx_current_msec + p->backoff;
 
@@ -558,37 +437,6 @@ ngx_webrtc_pull_fail(ngx_webrtc_pull_t *p, ngx_uint_t status,
     ngx_shmtx_unlock(&shpool->mutex);
 
     p->backoff = ngx_min(2 * p->backoff, NGX_WEBRTC_PULL_BACKOFF_MAX);
-}
-
-
-/* the origin's session, if any, DELETEd: nobody waits for the answer */
-
-static void
-ngx_webrtc_pull_delete(ngx_webrtc_pull_t *p)
-{
-    ngx_str_t  uri;
-
-    if (p->location_len == 0) {
-        return;
-    }
-
-    uri.data = p->location;
-    uri.len = p->location_len;
-
-    (void) ngx_webrtc_http_request(&p->conf->peer, "DELETE", &uri, NULL,
-                                   ngx_webrtc_pull_deleted, NULL,
-                                   ngx_webrtc_worker->log);
-
-    p->location_len = 0;
-}
-
-
-static void
-ngx_webrtc_pull_deleted(ngx_webrtc_http_req_t *hr)
-{
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, hr->log, 0,
-                   "webrtc: pull DELETE answered %ui",
-                   (ngx_uint_t) hr->res.status);
 }
 
 
@@ -677,7 +525,7 @@ ngx_webrtc_pull_stop(ngx_webrtc_pull_t *p, const char *reason)
         }
     }
 
-    ngx_webrtc_pull_delete(p);
+    ngx_webrtc_cascade_delete(&p->conf->peer, &p->location);
 
     shpool = ngx_webrtc_worker->shm->shpool;
 

@@ -12,6 +12,7 @@
 #include "ngx_webrtc_viewer.h"
 #include "ngx_webrtc_hls.h"
 #include "ngx_webrtc_pull.h"
+#include "ngx_webrtc_push.h"
 
 
 /*
@@ -67,6 +68,7 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
     ngx_webrtc_session_init();
     ngx_webrtc_viewer_init();
     ngx_webrtc_pull_init();
+    ngx_webrtc_push_init();
     ngx_webrtc_sctp_init(cycle->log);
 
     ngx_webrtc_hls_init();
@@ -141,6 +143,7 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
 
     ngx_webrtc_stream_shutdown();
     ngx_webrtc_pull_exit();
+    ngx_webrtc_push_exit();
     ngx_webrtc_session_close_all();
     ngx_webrtc_viewer_shutdown();
 

@@ -40,7 +40,7 @@ for my $n (1, 2) {
     my $e = WebRTCTest->new(name => "cascade-edge$n", workers => 2);
     $e->write_conf($e->whep_conf(reuseport => 1,
         whep => "webrtc_pull http://127.0.0.1:$op/whep/; "
-                . 'webrtc_pull_idle 4s; webrtc_pull_timeout 3s;'));
+                . 'webrtc_pull_idle 4s; webrtc_cascade_timeout 3s;'));
     $e->start;
     push @edges, $e;
 }
