@@ -60,6 +60,7 @@ $o->check_media('cam1', audio => 'opus', video => qr/vp8/i, timeout => 20,
 # viewers on both edges
 
 my @viewers;    # [ edge index, client, id ]
+my %join;       # first frame after the first POST, s
 
 for my $i (0, 1) {
     my $e = $edges[$i];
@@ -67,20 +68,51 @@ for my $i (0, 1) {
     my ($c, $id, $ff) = $e->spawn_viewer({ timeout => 150, wait => 40 },
         'aiortc', 'cam1', '--seconds', 120, '--connect-timeout', 20,
         '--frame-timeout', 20, '--max-retries', 0);
-    ok($id, sprintf 'edge %d: the first viewer decodes a frame %.1f s after '
-       . 'its POST', $i + 1, $ff && $ff->{t} // -1)
+    ok($id, sprintf 'edge %d: the first viewer decodes a frame %.2f s after '
+       . 'its POST', $i + 1, $ff && $ff->{t_play} // -1)
         or diag($e->error_log);
     push @viewers, [$i, $c, $id];
+    $join{first} //= $ff && $ff->{t_play};
 }
 
 for my $i (0, 1) {
     my $e = $edges[$i];
     # a second viewer: the stream is live on the edge now
-    my ($c, $id) = $e->spawn_viewer({ timeout => 150, wait => 30 },
+    my ($c, $id, $ff) = $e->spawn_viewer({ timeout => 150, wait => 30 },
         'aiortc', 'cam1', '--seconds', 120, '--frame-timeout', 15,
         '--max-retries', 0);
     ok($id, sprintf 'edge %d: a second viewer decodes a frame', $i + 1);
     push @viewers, [$i, $c, $id];
+    $join{next} //= $ff && $ff->{t_play};
+}
+
+# figures for the README: join times through an edge and direct, and the
+# CPU of the edge worker that holds the pull (and its share of viewers)
+{
+    my ($c, $id, $ff) = $o->spawn_viewer({ timeout => 60, wait => 30 },
+        'aiortc', 'cam1', '--seconds', 5, '--frame-timeout', 15);
+    $join{direct} = $ff && $ff->{t_play};
+    $c->kill;
+    note(sprintf 'first frame after the POST: direct %.2f s; through an '
+         . 'edge, the viewer that starts the pull %.2f s, the next %.2f s',
+         map { $join{$_} // -1 } qw(direct first next));
+
+    my $p = $edges[0]->publisher('cam1');
+    my $pid = $p && $p->{worker};
+    my $ticks = sub {
+        open my $fh, '<', "/proc/$_[0]/stat" or return 0;
+        my @f = split / /, (split /\) /, <$fh>)[1];
+        return $f[11] + $f[12];
+    };
+    if ($pid) {
+        my $n = grep { $_->{worker} && $_->{worker} == $pid }
+            $edges[0]->viewers('cam1');
+        my $t0 = $ticks->($pid);
+        sleep 5;
+        my $t1 = $ticks->($pid);
+        note(sprintf 'edge 1 worker %d (the pull and %d viewers): %.1f %% '
+             . 'of a core over 5 s', $pid, $n, ($t1 - $t0) / 5);
+    }
 }
 
 for my $v (@viewers) {
