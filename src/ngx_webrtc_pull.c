@@ -289,7 +289,9 @@ ngx_webrtc_pull_answer(ngx_webrtc_http_req_t *hr)
 
         status = hr->res.status;
 
-        if (status != NGX_WEBRTC_PULL_NOT_FOUND && status != NGX_WEBRTC_PULL_CONFLICT) {
+        if (status != NGX_WEBRTC_PULL_NOT_FOUND
+            && status != NGX_WEBRTC_PULL_CONFLICT)
+        {
             status = NGX_WEBRTC_PULL_UNAVAILABLE;
         }
 
