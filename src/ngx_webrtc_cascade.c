@@ -12,6 +12,46 @@
 static void ngx_webrtc_cascade_deleted(ngx_webrtc_http_req_t *hr);
 
 
+/*
+ * The state of a pull or a push in the stream's record, for the status:
+ * written only by the worker that runs it, read under the zone's lock.
+ */
+
+void
+ngx_webrtc_cascade_state(ngx_webrtc_stream_cascade_t *sc, ngx_uint_t state,
+    ngx_uint_t status)
+{
+    if (state == NGX_WEBRTC_CASCADE_POSTING) {
+        sc->attempts++;
+    }
+
+    sc->state = state;
+
+    if (status) {
+        sc->status = status;
+    }
+}
+
+
+void
+ngx_webrtc_cascade_url(ngx_webrtc_stream_cascade_t *sc,
+    ngx_webrtc_http_peer_t *peer, ngx_str_t *uri)
+{
+    u_char  *p, *end;
+
+    p = sc->url;
+    end = sc->url + NGX_WEBRTC_CASCADE_URL_MAX;
+
+    p = ngx_slprintf(p, end, "http://%V%V", &peer->host, uri);
+
+    sc->url_len = p - sc->url;
+    sc->attempts = 0;
+    sc->status = 0;
+    sc->state = 0;
+    sc->pid = ngx_pid;
+}
+
+
 /* the payload types of ngx_webrtc_sdp_offer()'s table, for a push */
 
 ngx_uint_t

@@ -44,6 +44,10 @@ void ngx_webrtc_cascade_location(ngx_webrtc_http_req_t *hr,
 void ngx_webrtc_cascade_delete(ngx_webrtc_http_peer_t *peer,
     ngx_webrtc_cascade_location_t *loc);
 ngx_uint_t ngx_webrtc_cascade_pt(ngx_webrtc_codec_e codec);
+void ngx_webrtc_cascade_state(ngx_webrtc_stream_cascade_t *sc,
+    ngx_uint_t state, ngx_uint_t status);
+void ngx_webrtc_cascade_url(ngx_webrtc_stream_cascade_t *sc,
+    ngx_webrtc_http_peer_t *peer, ngx_str_t *uri);
 
 
 #endif /* _NGX_WEBRTC_CASCADE_H_INCLUDED_ */

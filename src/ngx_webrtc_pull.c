@@ -215,6 +215,10 @@ ngx_webrtc_pull_start(ngx_webrtc_pull_conf_t *pc, ngx_webrtc_stream_t *st)
 
     ngx_queue_insert_tail(&ngx_webrtc_pulls, &p->queue);
 
+    ngx_shmtx_lock(&ngx_webrtc_worker->shm->shpool->mutex);
+    ngx_webrtc_cascade_url(&st->pull, &pc->peer, &p->uri);
+    ngx_shmtx_unlock(&ngx_webrtc_worker->shm->shpool->mutex);
+
     ngx_log_error(NGX_LOG_INFO, &p->log, 0, "webrtc: pull started");
 
     ngx_webrtc_pull_attempt(p);
@@ -257,6 +261,8 @@ ngx_webrtc_pull_attempt(ngx_webrtc_pull_t *p)
     body.len = n;
 
     p->s = s;
+
+    ngx_webrtc_cascade_state(&p->st->pull, NGX_WEBRTC_CASCADE_POSTING, 0);
 
     p->req = ngx_webrtc_http_request(&p->conf->peer, "POST", &p->uri, &body,
                                      ngx_webrtc_pull_answer, p, &p->log);
@@ -318,6 +324,8 @@ ngx_webrtc_pull_answer(ngx_webrtc_http_req_t *hr)
     ngx_memcpy(p->id, p->s->id, NGX_WEBRTC_ID_LEN);
     p->has_session = 1;
     p->s = NULL;
+
+    ngx_webrtc_cascade_state(&p->st->pull, NGX_WEBRTC_CASCADE_CONNECTING, 0);
 }
 
 
@@ -436,6 +444,8 @@ ngx_webrtc_pull_fail(ngx_webrtc_pull_t *p, ngx_uint_t status,
     ngx_shmtx_lock(&shpool->mutex);
     p->st->pull_status = status;
     p->st->pull_retry = p->retry_at;
+    ngx_webrtc_cascade_state(&p->st->pull, NGX_WEBRTC_CASCADE_RETRYING,
+                             status);
     ngx_shmtx_unlock(&shpool->mutex);
 
     p->backoff = ngx_min(2 * p->backoff, NGX_WEBRTC_PULL_BACKOFF_MAX);
@@ -466,9 +476,13 @@ ngx_webrtc_pull_tick(ngx_event_t *ev)
                           "webrtc: pull connected");
             p->backoff = NGX_WEBRTC_PULL_BACKOFF;
             p->st->pull_status = 0;
+            ngx_webrtc_cascade_state(&p->st->pull,
+                                     NGX_WEBRTC_CASCADE_CONNECTED, 0);
 
         } else if (s->state == NGX_WEBRTC_STATE_CONNECTED) {
             p->st->pull_status = 0;
+            ngx_webrtc_cascade_state(&p->st->pull,
+                                     NGX_WEBRTC_CASCADE_CONNECTED, 0);
         }
     }
 
@@ -538,6 +552,10 @@ ngx_webrtc_pull_stop(ngx_webrtc_pull_t *p, const char *reason)
     }
 
     p->st->pull_status = 0;
+
+    if (p->st->pull.pid == ngx_pid) {
+        p->st->pull.pid = 0;
+    }
 
     ngx_shmtx_unlock(&shpool->mutex);
 

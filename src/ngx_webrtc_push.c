@@ -34,6 +34,8 @@ typedef struct {
     ngx_pool_t                 *pool;
     ngx_log_t                   log;
     ngx_webrtc_http_peer_t     *peer;
+    ngx_webrtc_stream_t        *st;           /* a reference of its own */
+    ngx_webrtc_stream_cascade_t *state;       /* in st, NULL: no room */
     ngx_str_t                   name;
     ngx_str_t                   uri;          /* url + name */
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
@@ -53,6 +55,9 @@ typedef struct {
 } ngx_webrtc_push_t;
 
 
+static void ngx_webrtc_push_slot(ngx_webrtc_push_t *p);
+static void ngx_webrtc_push_state(ngx_webrtc_push_t *p, ngx_uint_t state,
+    ngx_uint_t status);
 static void ngx_webrtc_push_attempt(ngx_webrtc_push_t *p);
 static ngx_webrtc_session_t *ngx_webrtc_push_session(ngx_webrtc_push_t *p);
 static void ngx_webrtc_push_answer(ngx_webrtc_http_req_t *hr);
@@ -155,6 +160,14 @@ ngx_webrtc_push_start(ngx_array_t *peers, ngx_str_t *stream,
 
         p->backoff = NGX_WEBRTC_PUSH_BACKOFF;
 
+        p->st = ngx_webrtc_stream_acquire(stream, 0);
+        if (p->st == NULL) {
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+
+        ngx_webrtc_push_slot(p);
+
         ngx_queue_insert_tail(&ngx_webrtc_pushes, &p->queue);
 
         ngx_log_error(NGX_LOG_INFO, &p->log, 0, "webrtc: push started");
@@ -165,6 +178,40 @@ ngx_webrtc_push_start(ngx_array_t *peers, ngx_str_t *stream,
     }
 
     return NGX_OK;
+}
+
+
+/* a free entry of the stream's record for the push's state */
+
+static void
+ngx_webrtc_push_slot(ngx_webrtc_push_t *p)
+{
+    ngx_uint_t        i;
+    ngx_slab_pool_t  *shpool;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_WEBRTC_STREAM_PUSHES; i++) {
+        if (p->st->push[i].pid == 0) {
+            p->state = &p->st->push[i];
+            ngx_webrtc_cascade_url(p->state, p->peer, &p->uri);
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static void
+ngx_webrtc_push_state(ngx_webrtc_push_t *p, ngx_uint_t state,
+    ngx_uint_t status)
+{
+    if (p->state) {
+        ngx_webrtc_cascade_state(p->state, state, status);
+    }
 }
 
 
@@ -195,6 +242,8 @@ ngx_webrtc_push_attempt(ngx_webrtc_push_t *p)
     body.len = n;
 
     p->s = s;
+
+    ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_POSTING, 0);
 
     p->req = ngx_webrtc_http_request(p->peer, "POST", &p->uri, &body,
                                      ngx_webrtc_push_answer, p, &p->log);
@@ -299,6 +348,8 @@ ngx_webrtc_push_answer(ngx_webrtc_http_req_t *hr)
                           (ngx_uint_t) hr->res.status);
         }
 
+        ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_RETRYING,
+                              hr->res.status);
         ngx_webrtc_push_fail(p, hr->error ? hr->error : "peer refused");
         return;
     }
@@ -318,6 +369,8 @@ ngx_webrtc_push_answer(ngx_webrtc_http_req_t *hr)
     ngx_memcpy(p->id, p->s->id, NGX_WEBRTC_ID_LEN);
     p->has_session = 1;
     p->s = NULL;
+
+    ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_CONNECTING, 0);
 }
 
 
@@ -387,6 +440,8 @@ ngx_webrtc_push_fail(ngx_webrtc_push_t *p, const char *reason)
 
     ngx_webrtc_cascade_delete(p->peer, &p->location);
 
+    ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_RETRYING, 0);
+
     p->connected = 0;
     p->retry_at = ngx_current_msec + p->backoff;
     p->backoff = ngx_min(2 * p->backoff, NGX_WEBRTC_PUSH_BACKOFF_MAX);
@@ -418,6 +473,7 @@ ngx_webrtc_push_tick(ngx_event_t *ev)
                           "webrtc: push connected");
             p->connected = 1;
             p->backoff = NGX_WEBRTC_PUSH_BACKOFF;
+            ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_CONNECTED, 0);
         }
     }
 
@@ -461,6 +517,14 @@ ngx_webrtc_push_stop(ngx_webrtc_push_t *p, const char *reason)
     }
 
     ngx_webrtc_cascade_delete(p->peer, &p->location);
+
+    if (p->state) {
+        ngx_shmtx_lock(&ngx_webrtc_worker->shm->shpool->mutex);
+        p->state->pid = 0;
+        ngx_shmtx_unlock(&ngx_webrtc_worker->shm->shpool->mutex);
+    }
+
+    ngx_webrtc_stream_release(p->st);
 
     ngx_queue_remove(&p->queue);
     ngx_destroy_pool(p->pool);

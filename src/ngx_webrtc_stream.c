@@ -1015,6 +1015,15 @@ ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids)
             /* the next viewer starts the pull again */
             st->pull_pid = 0;
             st->pull_status = 0;
+            st->pull.pid = 0;
+        }
+
+        for (i = 0; i < NGX_WEBRTC_STREAM_PUSHES; i++) {
+            if (st->push[i].pid
+                && !ngx_webrtc_registry_pid_alive(pids, st->push[i].pid))
+            {
+                st->push[i].pid = 0;
+            }
         }
 
         if (st->refs == 0) {

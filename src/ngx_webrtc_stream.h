@@ -71,6 +71,25 @@ typedef struct {
 } ngx_webrtc_stream_worker_t;
 
 
+/* a pull or a push of the stream, written by its worker */
+#define NGX_WEBRTC_STREAM_PUSHES     4
+#define NGX_WEBRTC_CASCADE_URL_MAX   128
+
+#define NGX_WEBRTC_CASCADE_POSTING   1    /* the offer is sent */
+#define NGX_WEBRTC_CASCADE_CONNECTING  2  /* answered: ICE, DTLS */
+#define NGX_WEBRTC_CASCADE_CONNECTED 3
+#define NGX_WEBRTC_CASCADE_RETRYING  4    /* failed: waits to retry */
+
+typedef struct {
+    ngx_pid_t                   pid;          /* 0: none */
+    u_char                      url[NGX_WEBRTC_CASCADE_URL_MAX];
+    size_t                      url_len;
+    ngx_uint_t                  state;
+    ngx_uint_t                  attempts;
+    ngx_uint_t                  status;       /* the peer's last refusal */
+} ngx_webrtc_stream_cascade_t;
+
+
 typedef struct {
     ngx_queue_t                 queue;
     u_char                      name[NGX_WEBRTC_STREAM_MAX];
@@ -89,6 +108,10 @@ typedef struct {
     ngx_uint_t                  pull_status;  /* failing: 404, 409, 503 */
     ngx_msec_t                  pull_retry;   /* the next attempt */
     ngx_msec_t                  pull_wanted;  /* a viewer last asked */
+
+    /* the pull's and the pushes' states, for the status */
+    ngx_webrtc_stream_cascade_t pull;
+    ngx_webrtc_stream_cascade_t push[NGX_WEBRTC_STREAM_PUSHES];
 
     ngx_webrtc_stream_track_t   tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_webrtc_stream_worker_t  workers[NGX_WEBRTC_STREAM_WORKERS];

@@ -130,11 +130,18 @@ for my $v (@viewers) {
        sort keys %remote);
 }
 
-# on the edge the pull is the stream's publisher
+# on the edge the pull is the stream's publisher, and its state is listed
 for my $i (0, 1) {
-    my $p = $edges[$i]->publisher('cam1');
+    my $st = $edges[$i]->status;
+    my $p = $edges[$i]->publisher('cam1', $st);
     is($p && $p->{user_agent}, 'nginx-webrtc-pull',
        sprintf 'edge %d: the publisher of cam1 is the pull', $i + 1);
+    my @c = grep { $_->{stream} eq 'cam1' } @{ $st->{cascade} || [] };
+    ok(@c == 1 && $c[0]{kind} eq 'pull' && $c[0]{state} eq 'connected'
+       && $c[0]{url} eq "http://127.0.0.1:$op/whep/cam1"
+       && $c[0]{attempts} >= 1,
+       sprintf 'edge %d: status "cascade": the pull, connected', $i + 1)
+        or diag(explain($st->{cascade}));
 }
 
 ###############################################################################

@@ -56,6 +56,16 @@ ok($vid, 'a viewer on B decodes a frame');
 $b->check_viewer('cam1', $vid, audio => 'opus', video => 'vp8',
     name => 'viewer on B');
 
+{
+    my $st = $a->status;
+    my @c = grep { $_->{stream} eq 'cam1' } @{ $st->{cascade} || [] };
+    ok(@c == 1 && $c[0]{kind} eq 'push' && $c[0]{state} eq 'connected'
+       && $c[0]{url} eq "http://127.0.0.1:$bp/whip/cam1"
+       && $c[0]{attempts} == 1,
+       'A\'s status "cascade": the push, connected at the first attempt')
+        or diag(explain($st->{cascade}));
+}
+
 my @p = pushes();
 is(scalar @p, 1, "A's status lists one push of cam1");
 $a->check_viewer('cam1', $p[0]{id}, audio => 'opus', video => 'vp8',
@@ -73,6 +83,13 @@ $bpub = $b->wait_for(sub {
     return $p && ($p->{state} // '') eq 'connected' ? $p : undef;
 }, timeout => 30);
 ok($bpub, 'after B restarted, the push publishes to it again');
+{
+    my $st = $a->status;
+    my ($c) = grep { $_->{stream} eq 'cam1' } @{ $st->{cascade} || [] };
+    cmp_ok($c && $c->{attempts} // 0, '>', 1,
+           'the push reconnected after ' . ($c && $c->{attempts} // 0)
+           . ' attempts');
+}
 
 ($v, $vid) = $b->spawn_viewer({ timeout => 120, wait => 30 }, 'aiortc',
     'cam1', '--seconds', 100, '--frame-timeout', 20);
@@ -84,6 +101,7 @@ $a->leave($pub, 'publisher on A');
 ok($b->wait_for(sub { !$b->publisher('cam1') }, timeout => 10),
    "the push's session on B is gone");
 ok($a->wait_for(sub { !pushes() }, timeout => 10), 'and the push on A');
+ok(!@{ $a->status->{cascade} || [] }, "A's status lists no push");
 
 $v->kill;
 $a->done;
