@@ -113,6 +113,10 @@ ngx_webrtc_cascade_offer(ngx_webrtc_session_t *s, u_char *buf, size_t size)
         o.audio = 1;
         o.video = 1;
 
+        /* the origin's data channel messages, relayed to the edge's */
+        o.application = 1;
+        o.max_message = conf->dc_max_message;
+
     } else {
         o.direction = NGX_WEBRTC_DIR_SENDONLY;
 
@@ -155,7 +159,8 @@ ngx_int_t
 ngx_webrtc_cascade_answer(ngx_webrtc_session_t *s, ngx_webrtc_http_req_t *hr,
     ngx_webrtc_sdp_t **sdpp, ngx_webrtc_sdp_remote_t *r, ngx_log_t *log)
 {
-    ngx_webrtc_sdp_t  *sdp;
+    ngx_webrtc_sdp_t        *sdp;
+    ngx_webrtc_sdp_media_t  *m;
 
     sdp = ngx_pcalloc(hr->pool, sizeof(ngx_webrtc_sdp_t));
     if (sdp == NULL) {
@@ -189,6 +194,22 @@ ngx_webrtc_cascade_answer(ngx_webrtc_session_t *s, ngx_webrtc_http_req_t *hr,
         || s->ice.remote_ufrag.data == NULL)
     {
         return NGX_ERROR;
+    }
+
+    if (r->application >= 0) {
+        m = &sdp->media[r->application];
+
+        /* the association starts when DTLS is up; we open even ids */
+        s->data.sctp.port = m->sctp_port ? m->sctp_port : 5000;
+        s->data.sctp.client = 1;
+        s->data.sctp.max_message = m->max_message_size
+                                   ? m->max_message_size : 65536;
+
+        if (s->data.sctp.max_message
+            > ngx_webrtc_worker->conf->dc_max_message)
+        {
+            s->data.sctp.max_message = ngx_webrtc_worker->conf->dc_max_message;
+        }
     }
 
     *sdpp = sdp;

@@ -264,6 +264,8 @@ typedef struct {
     ngx_webrtc_direction_e      direction;    /* recvonly: pull */
     unsigned                    audio:1;      /* an audio m-section */
     unsigned                    video:1;
+    unsigned                    application:1;  /* data channels */
+    uint64_t                    max_message;  /* a=max-message-size */
     /* push: the one video codec sent, 0 (pull): every codec known */
     ngx_webrtc_codec_e          video_codec;
     unsigned                    video_pt;
@@ -287,6 +289,7 @@ typedef struct {
     int                         audio;        /* m-section index or -1 */
     int                         video;
     ngx_webrtc_sdp_codec_t     *codec[2];     /* audio, video */
+    int                         application;  /* m-section index or -1 */
     ngx_webrtc_sdp_transport_t  transport;
     ngx_webrtc_str_t            cand_addr;    /* the first UDP candidate */
     unsigned                    cand_port;

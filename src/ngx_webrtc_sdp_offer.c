@@ -39,6 +39,8 @@ static void ngx_webrtc_sdp_oput(ngx_webrtc_sdp_obuf_t *b, const char *s,
     size_t len);
 static void ngx_webrtc_sdp_oputs(ngx_webrtc_sdp_obuf_t *b, const char *s);
 static void ngx_webrtc_sdp_oputn(ngx_webrtc_sdp_obuf_t *b, uint64_t n);
+static void ngx_webrtc_sdp_offer_candidates(ngx_webrtc_sdp_obuf_t *b,
+    ngx_webrtc_sdp_offer_t *o);
 static void ngx_webrtc_sdp_offer_codec(ngx_webrtc_sdp_obuf_t *b,
     unsigned video, unsigned pt, const char *rtpmap, ngx_webrtc_str_t *fmtp);
 static int ngx_webrtc_sdp_candidate(ngx_webrtc_str_t *c,
@@ -60,7 +62,7 @@ static ngx_webrtc_sdp_offer_codec_t  ngx_webrtc_sdp_offer_video[] = {
 size_t
 ngx_webrtc_sdp_offer(u_char *buf, size_t size, ngx_webrtc_sdp_offer_t *o)
 {
-    unsigned                       i, k, pt, video;
+    unsigned                       k, pt, video;
     uint32_t                       ssrc;
     const char                    *rtpmap;
     ngx_webrtc_str_t               fmtp;
@@ -88,10 +90,39 @@ ngx_webrtc_sdp_offer(u_char *buf, size_t size, ngx_webrtc_sdp_offer_t *o)
         ngx_webrtc_sdp_oputs(&b, " 1");
     }
 
+    if (o->application) {
+        ngx_webrtc_sdp_oputs(&b, " 2");
+    }
+
     ngx_webrtc_sdp_oputs(&b, "\r\na=msid-semantic: WMS nginx\r\n");
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         video = k;
+
+        if (k == 2) {
+            if (!o->application) {
+                continue;
+            }
+
+            ngx_webrtc_sdp_oputs(&b, "m=application 9 UDP/DTLS/SCTP "
+                                     "webrtc-datachannel\r\n"
+                                     "c=IN IP4 0.0.0.0\r\na=mid:2\r\n"
+                                     "a=ice-ufrag:");
+            ngx_webrtc_sdp_oput(&b, (char *) o->ufrag.data, o->ufrag.len);
+            ngx_webrtc_sdp_oputs(&b, "\r\na=ice-pwd:");
+            ngx_webrtc_sdp_oput(&b, (char *) o->pwd.data, o->pwd.len);
+            ngx_webrtc_sdp_oputs(&b, "\r\na=fingerprint:");
+            ngx_webrtc_sdp_oput(&b, (char *) o->fingerprint.data,
+                                o->fingerprint.len);
+            ngx_webrtc_sdp_oputs(&b, "\r\na=setup:actpass\r\n"
+                                     "a=sctp-port:5000\r\n"
+                                     "a=max-message-size:");
+            ngx_webrtc_sdp_oputn(&b, o->max_message);
+            ngx_webrtc_sdp_oputs(&b, "\r\n");
+
+            ngx_webrtc_sdp_offer_candidates(&b, o);
+            continue;
+        }
 
         if ((video && !o->video) || (!video && !o->audio)) {
             continue;
@@ -168,22 +199,7 @@ ngx_webrtc_sdp_offer(u_char *buf, size_t size, ngx_webrtc_sdp_offer_t *o)
             ngx_webrtc_sdp_oputs(&b, " cname:nginx\r\n");
         }
 
-        for (i = 0; i < o->ncandidate_addrs
-                    && i < NGX_WEBRTC_SDP_MAX_CANDIDATES; i++)
-        {
-            ngx_webrtc_sdp_oputs(&b, "a=candidate:");
-            ngx_webrtc_sdp_oputn(&b, i + 1);
-            ngx_webrtc_sdp_oputs(&b, " 1 udp ");
-            ngx_webrtc_sdp_oputn(&b, (126u << 24) + ((65535u - i) << 8) + 255);
-            ngx_webrtc_sdp_oputs(&b, " ");
-            ngx_webrtc_sdp_oput(&b, (char *) o->candidate_addrs[i].data,
-                                o->candidate_addrs[i].len);
-            ngx_webrtc_sdp_oputs(&b, " ");
-            ngx_webrtc_sdp_oputn(&b, o->port);
-            ngx_webrtc_sdp_oputs(&b, " typ host\r\n");
-        }
-
-        ngx_webrtc_sdp_oputs(&b, "a=end-of-candidates\r\n");
+        ngx_webrtc_sdp_offer_candidates(&b, o);
     }
 
     if (b.overflow) {
@@ -191,6 +207,31 @@ ngx_webrtc_sdp_offer(u_char *buf, size_t size, ngx_webrtc_sdp_offer_t *o)
     }
 
     return b.pos - buf;
+}
+
+
+static void
+ngx_webrtc_sdp_offer_candidates(ngx_webrtc_sdp_obuf_t *b,
+    ngx_webrtc_sdp_offer_t *o)
+{
+    unsigned  i;
+
+    for (i = 0; i < o->ncandidate_addrs
+                && i < NGX_WEBRTC_SDP_MAX_CANDIDATES; i++)
+    {
+        ngx_webrtc_sdp_oputs(b, "a=candidate:");
+        ngx_webrtc_sdp_oputn(b, i + 1);
+        ngx_webrtc_sdp_oputs(b, " 1 udp ");
+        ngx_webrtc_sdp_oputn(b, (126u << 24) + ((65535u - i) << 8) + 255);
+        ngx_webrtc_sdp_oputs(b, " ");
+        ngx_webrtc_sdp_oput(b, (char *) o->candidate_addrs[i].data,
+                            o->candidate_addrs[i].len);
+        ngx_webrtc_sdp_oputs(b, " ");
+        ngx_webrtc_sdp_oputn(b, o->port);
+        ngx_webrtc_sdp_oputs(b, " typ host\r\n");
+    }
+
+    ngx_webrtc_sdp_oputs(b, "a=end-of-candidates\r\n");
 }
 
 
@@ -240,9 +281,17 @@ ngx_webrtc_sdp_answer_read(ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_remote_t *r)
     memset(r, 0, sizeof(ngx_webrtc_sdp_remote_t));
     r->audio = -1;
     r->video = -1;
+    r->application = -1;
 
     for (i = 0; i < sdp->nmedia; i++) {
         m = &sdp->media[i];
+
+        if (m->type == NGX_WEBRTC_MEDIA_APPLICATION && m->port
+            && r->application < 0)
+        {
+            r->application = i;
+            continue;
+        }
 
         if (m->port == 0 || m->ncodecs == 0 || m->nfmts == 0) {
             continue;

@@ -30,7 +30,8 @@ my $UA = 'nginx-webrtc-cascade';
 
 my $o = WebRTCTest->new(name => 'cascade-origin', workers => 2);
 $o->write_conf($o->whep_conf(reuseport => 1,
-    http => 'webrtc_takeover_idle 1s;'));
+    http => 'webrtc_takeover_idle 1s;',
+    server => 'location /events/ { webrtc_events; }'));
 $o->start;
 
 my $op = $o->http_port;
@@ -40,7 +41,8 @@ for my $n (1, 2) {
     my $e = WebRTCTest->new(name => "cascade-edge$n", workers => 2);
     $e->write_conf($e->whep_conf(reuseport => 1,
         whep => "webrtc_pull http://127.0.0.1:$op/whep/; "
-                . 'webrtc_pull_idle 4s; webrtc_cascade_timeout 3s;'));
+                . 'webrtc_pull_idle 4s; webrtc_cascade_timeout 3s;',
+        server => 'location /events/ { webrtc_events; }'));
     $e->start;
     push @edges, $e;
 }
@@ -142,6 +144,25 @@ for my $i (0, 1) {
        && $c[0]{attempts} >= 1,
        sprintf 'edge %d: status "cascade": the pull, connected', $i + 1)
         or diag(explain($st->{cascade}));
+}
+
+###############################################################################
+# data channel messages of the origin's stream reach the edges' readers
+
+{
+    my @sse = map { $_->sse_open('/events/cam1') } @edges;
+    sleep 0.5;
+    my $r = $o->http('POST', '/events/cam1?label=chat',
+        body => 'hello edges', headers => { 'Content-Type' => 'text/plain' });
+    ok($r->{status} >= 200 && $r->{status} < 300,
+       "a message POSTed to the origin: $r->{status}");
+    for my $i (0, 1) {
+        my @ev = $sse[$i]->wait_events(1, timeout => 10);
+        ok(@ev && $ev[0]{event} eq 'chat' && $ev[0]{data} eq 'hello edges',
+           sprintf 'edge %d: an event-stream reader gets it through the '
+           . 'pull', $i + 1) or diag(explain(\@ev));
+        $sse[$i]->close;
+    }
 }
 
 ###############################################################################
