@@ -195,6 +195,36 @@ for my $i (0, 1) {
 }
 
 ###############################################################################
+# the origin restarts: the edges pull again (backoff), their viewers stay
+
+{
+    $pub->kill;
+    $o->stop;
+    sleep 2;
+    $o->start;
+    my ($pub3, $pub3_id) = $o->spawn_publisher('aiortc', 'cam1',
+        '--seconds', 200, '--video-codec', 'vp8', '--keyframe-interval', 1);
+    ok($pub3_id, 'the restarted origin has a publisher again');
+    $pub = $pub3;
+
+    ok($o->wait_for(sub { pulls() == 2 }, timeout => 40),
+       'both edges pull from the restarted origin');
+
+    for my $v (@viewers) {
+        my ($i, $c, $id) = @$v;
+        my @s = $c->next_events('stats', 1, timeout => 15, interval => 0.2);
+        my $a = $s[0];
+        my @later = $c->next_events('stats', 3, timeout => 15,
+                                    interval => 0.2);
+        my $b = $later[-1];
+        ok($a && $b && $b->{video_frames} > $a->{video_frames},
+           sprintf 'edge %d viewer %s decodes again after the origin\'s '
+           . 'restart (%s -> %s frames)', $i + 1, substr($id // '', 0, 8),
+           $a && $a->{video_frames} // '-', $b && $b->{video_frames} // '-');
+    }
+}
+
+###############################################################################
 # no viewers: the pull stops and DELETEs its origin session
 
 for my $v (@viewers) {
