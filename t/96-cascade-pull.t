@@ -21,6 +21,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use IO::Socket::INET;
+use IO::Select;
 use Time::HiRes qw(time sleep);
 use WebRTCTest qw(skip_unless_peers test_offer);
 
@@ -192,6 +194,61 @@ for my $i (0, 1) {
     }
 
     is(scalar(pulls()), 2, 'still one pull per edge on the origin');
+}
+
+###############################################################################
+# many viewers at once for a stream the edge does not have yet: every one
+# waits for the one pull and gets 201 (none a 404 or 409), on both workers
+
+# POSTs of an offer sent at once, one connection each: the statuses
+sub parallel_post {
+    my ($port, $path, $n, $timeout) = @_;
+    my $offer = test_offer('chromium-recvonly');
+    my $sel = IO::Select->new;
+    my (%buf, @status);
+    for my $i (1 .. $n) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Proto => 'tcp', Timeout => 5) or next;
+        $s->autoflush(1);
+        print {$s} "POST $path HTTP/1.1\r\nHost: edge\r\n"
+            . "Content-Type: application/sdp\r\nConnection: close\r\n"
+            . 'Content-Length: ' . length($offer) . "\r\n\r\n$offer";
+        $sel->add($s);
+        $buf{fileno $s} = '';
+    }
+    my $t0 = time;
+    while ($sel->count && time - $t0 < $timeout) {
+        for my $s ($sel->can_read(0.05)) {
+            my $k = sysread($s, my $b, 65536);
+            if ($k) {
+                $buf{fileno $s} .= $b;
+                next;
+            }
+            push @status, $buf{fileno $s} =~ m{^HTTP/1\.\d (\d+)}
+                ? $1 : 'none';
+            $sel->remove($s);
+            close $s;
+        }
+    }
+    push @status, ('timeout') x $sel->count;
+    return @status;
+}
+
+{
+    my ($p2) = $o->spawn_publisher('aiortc', 'cam2', '--seconds', 60,
+        '--video-codec', 'vp8');
+    ok($o->wait_for(sub { $o->publisher('cam2') }, timeout => 15),
+       'the origin has a second stream, cam2');
+    my $t0 = time;
+    my @st = parallel_post($edges[0]->http_port, '/whep/cam2', 12, 10);
+    my %n;
+    $n{$_}++ for @st;
+    is_deeply(\%n, { 201 => 12 }, sprintf '12 POSTs at once for cam2 on '
+              . 'edge 1: all 201 within %.2f s', time - $t0)
+        or diag(explain(\%n));
+    my @p = grep { ($_->{user_agent} // '') eq $UA } $o->viewers('cam2');
+    is(scalar @p, 1, 'one pull of cam2 on the origin');
+    $p2->kill;
 }
 
 ###############################################################################
