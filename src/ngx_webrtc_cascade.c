@@ -153,12 +153,17 @@ ngx_webrtc_cascade_offer(ngx_webrtc_session_t *s, u_char *buf, size_t size)
 }
 
 
-/* the answer parsed into the request's pool; the session keeps the rest */
+/*
+ * The answer parsed into the request's pool; the session keeps the rest.
+ * NGX_DECLINED: its candidate is an address a session of this worker
+ * already talks to (see ngx_webrtc_cascade_connect()).
+ */
 
 ngx_int_t
 ngx_webrtc_cascade_answer(ngx_webrtc_session_t *s, ngx_webrtc_http_req_t *hr,
     ngx_webrtc_sdp_t **sdpp, ngx_webrtc_sdp_remote_t *r, ngx_log_t *log)
 {
+    ngx_addr_t               addr;
     ngx_webrtc_sdp_t        *sdp;
     ngx_webrtc_sdp_media_t  *m;
 
@@ -196,6 +201,23 @@ ngx_webrtc_cascade_answer(ngx_webrtc_session_t *s, ngx_webrtc_http_req_t *hr,
         return NGX_ERROR;
     }
 
+    /* before the session is registered or published: see below */
+
+    if (ngx_parse_addr(s->pool, &addr, r->cand_addr.data, r->cand_addr.len)
+        == NGX_OK)
+    {
+        ngx_inet_set_port(addr.sockaddr, (in_port_t) r->cand_port);
+
+        if (ngx_webrtc_session_by_addr(addr.sockaddr, addr.socklen)) {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "webrtc: the peer's address %*s:%ui is in use by "
+                          "another session of this worker",
+                          r->cand_addr.len, r->cand_addr.data,
+                          (ngx_uint_t) r->cand_port);
+            return NGX_DECLINED;
+        }
+    }
+
     if (r->application >= 0) {
         m = &sdp->media[r->application];
 
@@ -218,7 +240,12 @@ ngx_webrtc_cascade_answer(ngx_webrtc_session_t *s, ngx_webrtc_http_req_t *hr,
 }
 
 
-/* after ngx_webrtc_session_activate(): ICE, then DTLS, to the candidate */
+/*
+ * After ngx_webrtc_session_activate(): ICE, then DTLS, to the candidate.
+ * NGX_DECLINED: a session of this worker already talks to that address
+ * (the worker's socket tells sessions apart by the peer's address), so
+ * the caller asks again: another POST may land on another peer worker.
+ */
 
 ngx_int_t
 ngx_webrtc_cascade_connect(ngx_webrtc_session_t *s,
@@ -246,14 +273,14 @@ ngx_webrtc_cascade_connect(ngx_webrtc_session_t *s,
                                     &s->ice.remote_ufrag, &pwd);
     if (rc != NGX_OK) {
         if (rc == NGX_DECLINED) {
-            ngx_log_error(NGX_LOG_ERR, log, 0,
+            ngx_log_error(NGX_LOG_INFO, log, 0,
                           "webrtc: the peer's address %*s:%ui is in use by "
                           "another session of this worker",
                           r->cand_addr.len, r->cand_addr.data,
                           (ngx_uint_t) r->cand_port);
         }
 
-        return NGX_ERROR;
+        return rc;
     }
 
     ngx_log_error(NGX_LOG_INFO, log, 0,

@@ -23,6 +23,8 @@
 
 #define NGX_WEBRTC_CASCADE_OFFER_MAX     8192
 #define NGX_WEBRTC_CASCADE_LOCATION_MAX  1024
+/* new POSTs at once when the answer names a peer address in use */
+#define NGX_WEBRTC_CASCADE_BUSY_RETRIES  6
 
 
 /* the peer's session resource, for the DELETE */

@@ -54,6 +54,8 @@ typedef struct {
     ngx_msec_t                  backoff;
     ngx_msec_t                  retry_at;
     ngx_msec_t                  last_viewers;
+    ngx_uint_t                  busy;         /* answers with a taken */
+                                              /* address in a row */
 } ngx_webrtc_pull_t;
 
 
@@ -127,6 +129,9 @@ ngx_webrtc_pull_want(ngx_webrtc_pull_conf_t *pc, ngx_str_t *name,
     } else if (st->pull_pid == 0) {
         st->pull_pid = ngx_pid;
         st->pull_status = 0;
+        st->pull_conf = pc;
+        st->pull_generation = ngx_webrtc_worker->generation;
+        st->pull_orphan = 0;
         rc = NGX_AGAIN;
 
     } else if (st->pull_status
@@ -157,6 +162,94 @@ ngx_webrtc_pull_want(ngx_webrtc_pull_conf_t *pc, ngx_str_t *name,
     ngx_webrtc_stream_release(st);
 
     return rc;
+}
+
+
+/*
+ * The sweep took back the pulls of a dead worker: this worker starts
+ * those whose streams still have viewers.  The configuration pointer is
+ * valid in every worker of the generation that stored it (forked from
+ * the same master); a pull of another generation waits for a POST.
+ */
+
+#define NGX_WEBRTC_PULL_ADOPT  8
+
+void
+ngx_webrtc_pull_sweep(void)
+{
+    ngx_str_t                name;
+    ngx_uint_t               i, n;
+    ngx_queue_t             *q;
+    ngx_slab_pool_t         *shpool;
+    ngx_webrtc_shm_t        *sh;
+    ngx_webrtc_stream_t     *st;
+    ngx_webrtc_pull_conf_t  *conf[NGX_WEBRTC_PULL_ADOPT];
+    u_char                   names[NGX_WEBRTC_PULL_ADOPT]
+                                  [NGX_WEBRTC_STREAM_MAX];
+    size_t                   lens[NGX_WEBRTC_PULL_ADOPT];
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+    sh = ngx_webrtc_worker->shm->sh;
+
+    n = 0;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams) && n < NGX_WEBRTC_PULL_ADOPT;
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_webrtc_stream_t, queue);
+
+        if (!st->pull_orphan) {
+            continue;
+        }
+
+        st->pull_orphan = 0;
+
+        if (st->pull_pid || st->pub_pid || st->viewers == 0
+            || st->pull_conf == NULL
+            || st->pull_generation != ngx_webrtc_worker->generation)
+        {
+            continue;
+        }
+
+        st->pull_pid = ngx_pid;
+
+        conf[n] = st->pull_conf;
+        ngx_memcpy(names[n], st->name, st->name_len);
+        lens[n] = st->name_len;
+        n++;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    for (i = 0; i < n; i++) {
+        name.data = names[i];
+        name.len = lens[i];
+
+        st = ngx_webrtc_stream_acquire(&name, 0);
+
+        if (st && st->pull_pid == ngx_pid
+            && ngx_webrtc_pull_start(conf[i], st) == NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_webrtc_worker->log, 0,
+                          "webrtc: pull of stream \"%V\" taken over from "
+                          "a worker that died", &name);
+            continue;
+        }
+
+        if (st) {
+            ngx_shmtx_lock(&shpool->mutex);
+
+            if (st->pull_pid == ngx_pid) {
+                st->pull_pid = 0;
+            }
+
+            ngx_shmtx_unlock(&shpool->mutex);
+            ngx_webrtc_stream_release(st);
+        }
+    }
 }
 
 
@@ -277,6 +370,7 @@ ngx_webrtc_pull_attempt(ngx_webrtc_pull_t *p)
 static void
 ngx_webrtc_pull_answer(ngx_webrtc_http_req_t *hr)
 {
+    ngx_int_t            rc;
     ngx_uint_t           status;
     ngx_webrtc_pull_t   *p;
 
@@ -311,15 +405,28 @@ ngx_webrtc_pull_answer(ngx_webrtc_http_req_t *hr)
 
     status = NGX_WEBRTC_PULL_UNAVAILABLE;
 
-    if (ngx_webrtc_pull_session(p, hr, &status) != NGX_OK) {
+    rc = ngx_webrtc_pull_session(p, hr, &status);
+
+    if (rc != NGX_OK) {
         if (p->s) {
             ngx_webrtc_session_close(p->s, "pull failed");
             p->s = NULL;
         }
 
+        if (rc == NGX_DECLINED
+            && p->busy++ < NGX_WEBRTC_CASCADE_BUSY_RETRIES)
+        {
+            /* at once: waiting viewers are not told of it */
+            ngx_webrtc_cascade_delete(&p->conf->peer, &p->location);
+            ngx_webrtc_pull_attempt(p);
+            return;
+        }
+
         ngx_webrtc_pull_fail(p, status, "answer not usable");
         return;
     }
+
+    p->busy = 0;
 
     ngx_memcpy(p->id, p->s->id, NGX_WEBRTC_ID_LEN);
     p->has_session = 1;
@@ -349,8 +456,9 @@ ngx_webrtc_pull_session(ngx_webrtc_pull_t *p, ngx_webrtc_http_req_t *hr,
 
     s = p->s;
 
-    if (ngx_webrtc_cascade_answer(s, hr, &sdp, &r, &p->log) != NGX_OK) {
-        return NGX_ERROR;
+    rc = ngx_webrtc_cascade_answer(s, hr, &sdp, &r, &p->log);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     for (k = 0; k < 2; k++) {
@@ -437,6 +545,7 @@ ngx_webrtc_pull_fail(ngx_webrtc_pull_t *p, ngx_uint_t status,
 
     ngx_webrtc_cascade_delete(&p->conf->peer, &p->location);
 
+    p->busy = 0;
     p->retry_at = ngx_current_msec + p->backoff;
 
     shpool = ngx_webrtc_worker->shm->shpool;

@@ -33,6 +33,7 @@ typedef struct {
  */
 ngx_int_t ngx_webrtc_pull_want(ngx_webrtc_pull_conf_t *pc, ngx_str_t *name,
     ngx_uint_t *status);
+void ngx_webrtc_pull_sweep(void);
 void ngx_webrtc_pull_init(void);
 void ngx_webrtc_pull_exit(void);
 

@@ -52,6 +52,7 @@ typedef struct {
     ngx_msec_t                  backoff;
     ngx_msec_t                  retry_at;
     ngx_uint_t                  attempts;
+    ngx_uint_t                  busy;         /* see the pull's */
 } ngx_webrtc_push_t;
 
 
@@ -333,6 +334,7 @@ ngx_webrtc_push_session(ngx_webrtc_push_t *p)
 static void
 ngx_webrtc_push_answer(ngx_webrtc_http_req_t *hr)
 {
+    ngx_int_t           rc;
     ngx_webrtc_push_t  *p;
 
     p = hr->data;
@@ -356,15 +358,28 @@ ngx_webrtc_push_answer(ngx_webrtc_http_req_t *hr)
 
     ngx_webrtc_cascade_location(hr, &p->location, &p->log);
 
-    if (ngx_webrtc_push_connect(p, hr) != NGX_OK) {
+    rc = ngx_webrtc_push_connect(p, hr);
+
+    if (rc != NGX_OK) {
         if (p->s) {
             ngx_webrtc_session_close(p->s, "push failed");
             p->s = NULL;
         }
 
+        if (rc == NGX_DECLINED
+            && p->busy++ < NGX_WEBRTC_CASCADE_BUSY_RETRIES)
+        {
+            /* another POST may land on another worker of the peer */
+            ngx_webrtc_cascade_delete(p->peer, &p->location);
+            ngx_webrtc_push_attempt(p);
+            return;
+        }
+
         ngx_webrtc_push_fail(p, "answer not usable");
         return;
     }
+
+    p->busy = 0;
 
     ngx_memcpy(p->id, p->s->id, NGX_WEBRTC_ID_LEN);
     p->has_session = 1;
@@ -388,8 +403,9 @@ ngx_webrtc_push_connect(ngx_webrtc_push_t *p, ngx_webrtc_http_req_t *hr)
 
     s = p->s;
 
-    if (ngx_webrtc_cascade_answer(s, hr, &sdp, &r, &p->log) != NGX_OK) {
-        return NGX_ERROR;
+    rc = ngx_webrtc_cascade_answer(s, hr, &sdp, &r, &p->log);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     /* the peer takes our payload types; a track it refused is not sent */
@@ -443,6 +459,7 @@ ngx_webrtc_push_fail(ngx_webrtc_push_t *p, const char *reason)
     ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_RETRYING, 0);
 
     p->connected = 0;
+    p->busy = 0;
     p->retry_at = ngx_current_msec + p->backoff;
     p->backoff = ngx_min(2 * p->backoff, NGX_WEBRTC_PUSH_BACKOFF_MAX);
 }

@@ -108,6 +108,9 @@ typedef struct {
     ngx_uint_t                  pull_status;  /* failing: 404, 409, 503 */
     ngx_msec_t                  pull_retry;   /* the next attempt */
     ngx_msec_t                  pull_wanted;  /* a viewer last asked */
+    void                       *pull_conf;    /* in pull_generation's */
+    ngx_uint_t                  pull_generation;  /* workers */
+    unsigned                    pull_orphan:1;  /* its worker died */
 
     /* the pull's and the pushes' states, for the status */
     ngx_webrtc_stream_cascade_t pull;
@@ -179,7 +182,7 @@ ngx_int_t ngx_webrtc_stream_reader_add(ngx_webrtc_reader_t *rd);
 void ngx_webrtc_stream_reader_del(ngx_webrtc_reader_t *rd);
 void ngx_webrtc_stream_rearm(ngx_webrtc_reader_t *rd);
 
-void ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids);
+ngx_uint_t ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids);
 
 
 #endif /* _NGX_WEBRTC_STREAM_H_INCLUDED_ */

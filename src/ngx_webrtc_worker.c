@@ -276,6 +276,7 @@ ngx_webrtc_worker_close(void *data)
 static void
 ngx_webrtc_worker_sweep(ngx_event_t *ev)
 {
+    ngx_uint_t          orphans;
     ngx_slab_pool_t    *shpool;
     ngx_webrtc_pids_t   pids;
 
@@ -285,9 +286,14 @@ ngx_webrtc_worker_sweep(ngx_event_t *ev)
         pids.n = 0;
 
         ngx_webrtc_registry_sweep_locked(&pids);
-        ngx_webrtc_stream_sweep_locked(&pids);
+        orphans = ngx_webrtc_stream_sweep_locked(&pids);
 
         ngx_shmtx_unlock(&shpool->mutex);
+
+        if (orphans) {
+            /* the pulls of a dead worker, for the viewers of the others */
+            ngx_webrtc_pull_sweep();
+        }
     }
 
     ngx_add_timer(ev, NGX_WEBRTC_SWEEP);

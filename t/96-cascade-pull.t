@@ -32,7 +32,7 @@ my $UA = 'nginx-webrtc-cascade';
 
 my $o = WebRTCTest->new(name => 'cascade-origin', workers => 2);
 $o->write_conf($o->whep_conf(reuseport => 1,
-    http => 'webrtc_takeover_idle 1s;',
+    http => 'webrtc_takeover_idle 1s; webrtc_consent_timeout 10s;',
     server => 'location /events/ { webrtc_events; }'));
 $o->start;
 
@@ -282,6 +282,65 @@ sub parallel_post {
 }
 
 ###############################################################################
+# the edge worker holding the pull dies (SIGKILL): the other worker takes
+# the pull over for its viewers
+
+{
+    my $e = $edges[0];
+    my $p = $e->publisher('cam1');
+    my $pw = $p && $p->{worker};
+    my $sid = sub { my $v = $_[0]; $e->session($v->[2]) };
+    my ($other) = grep { $_->[0] == 0 && ($sid->($_) // {})->{worker}
+                         && $sid->($_)->{worker} != $pw } @viewers;
+    for my $try (1 .. 6) {
+        last if $other;
+        my ($c, $id) = $e->spawn_viewer({ timeout => 150, wait => 30 },
+            'aiortc', 'cam1', '--seconds', 120, '--frame-timeout', 15);
+        next unless $id;
+        my $v = [0, $c, $id];
+        push @viewers, $v;
+        my $s = $e->wait_session($id);
+        $other = $v if $s && $s->{worker} != $pw;
+    }
+    ok($pw && $other, "edge 1: a viewer on the worker that does not pull "
+       . '(the pull in ' . ($pw // 'none') . ')');
+
+    if ($pw && $other) {
+        kill 'KILL', $pw;
+        # its viewers are gone with it
+        for my $v (grep { $_->[0] == 0 } @viewers) {
+            my $s = $e->session($v->[2]);
+            next if $v == $other;
+            if (!$s || ($s->{worker} // 0) == $pw) {
+                $v->[1]->kill;
+                $v->[3] = 'gone';
+            }
+        }
+        @viewers = grep { !$_->[3] } @viewers;
+
+        my $np = $e->wait_for(sub {
+            my $q = $e->publisher('cam1');
+            return $q && $q->{worker} != $pw
+                   && ($q->{state} // '') eq 'connected' ? $q : undef;
+        }, timeout => 15);
+        ok($np, 'edge 1: the pull is taken over by worker '
+           . ($np ? $np->{worker} : 'none'));
+        my $c = $other->[1];
+        my @s = $c->next_events('stats', 1, timeout => 15, interval => 0.2);
+        my @later = $c->next_events('stats', 3, timeout => 15,
+                                    interval => 0.2);
+        ok(@s && @later && $later[-1]{video_frames} > $s[0]{video_frames},
+           'its viewer decodes again (' . ($s[0] && $s[0]{video_frames} // '-')
+           . ' -> ' . ($later[-1] && $later[-1]{video_frames} // '-') . ')');
+        # the dead worker's session on the origin cannot be DELETEd: it
+        # ends with its consent
+        ok($o->wait_for(sub { pulls() == 2 }, timeout => 15),
+           'one pull per edge on the origin again, once the dead worker\'s '
+           . 'session lost its consent');
+    }
+}
+
+###############################################################################
 # no viewers: the pull stops and DELETEs its origin session
 
 for my $v (@viewers) {
@@ -320,5 +379,6 @@ $o->done;
     cmp_ok($dt, '<', 5, 'no hang');
 }
 
-$_->done for @edges;
+# the master logs the killed worker at alert ("exited on signal 9")
+$_->done(allow => qr/worker process \d+ exited on signal 9\b/) for @edges;
 done_testing();
