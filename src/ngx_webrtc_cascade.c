@@ -299,7 +299,7 @@ ngx_webrtc_cascade_location(ngx_webrtc_http_req_t *hr,
     ngx_webrtc_cascade_location_t *loc, ngx_log_t *log)
 {
     u_char  *l;
-    size_t   len;
+    size_t   i, len;
 
     l = hr->res.location.data;
     len = hr->res.location.len;
@@ -310,9 +310,23 @@ ngx_webrtc_cascade_location(ngx_webrtc_http_req_t *hr,
     }
 
     if (l && len && len <= NGX_WEBRTC_CASCADE_LOCATION_MAX && l[0] == '/') {
-        ngx_memcpy(loc->data, l, len);
-        loc->len = len;
-        return;
+
+        /*
+         * it goes into the DELETE's request line: no spaces (the parser
+         * took control characters out already)
+         */
+
+        for (i = 0; i < len; i++) {
+            if (l[i] <= ' ' || l[i] >= 127) {
+                break;
+            }
+        }
+
+        if (i == len) {
+            ngx_memcpy(loc->data, l, len);
+            loc->len = len;
+            return;
+        }
     }
 
     loc->len = 0;
