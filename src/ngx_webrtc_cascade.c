@@ -113,10 +113,6 @@ ngx_webrtc_cascade_offer(ngx_webrtc_session_t *s, u_char *buf, size_t size)
         o.audio = 1;
         o.video = 1;
 
-        /* the origin's data channel messages, relayed to the edge's */
-        o.application = 1;
-        o.max_message = conf->dc_max_message;
-
     } else {
         o.direction = NGX_WEBRTC_DIR_SENDONLY;
 
@@ -137,6 +133,14 @@ ngx_webrtc_cascade_offer(ngx_webrtc_session_t *s, u_char *buf, size_t size)
             }
         }
     }
+
+    /*
+     * the stream's data channel messages between the tiers: a pull's
+     * origin sends its viewers the publisher's, a push sends its peer
+     * those of the stream as a publisher would
+     */
+    o.application = 1;
+    o.max_message = conf->dc_max_message;
 
     cand = conf->candidates->elts;
 

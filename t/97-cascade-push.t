@@ -23,14 +23,16 @@ use WebRTCTest qw(skip_unless_peers);
 skip_unless_peers('aiortc');
 
 my $b = WebRTCTest->new(name => 'push-b', workers => 2);
-$b->write_conf($b->whep_conf(reuseport => 1));
+$b->write_conf($b->whep_conf(reuseport => 1,
+    server => 'location /events/ { webrtc_events; }'));
 $b->start;
 
 my $bp = $b->http_port;
 
 my $a = WebRTCTest->new(name => 'push-a', workers => 2);
 $a->write_conf($a->whep_conf(reuseport => 1,
-    whip => "webrtc_push http://127.0.0.1:$bp/whip/;"));
+    whip => "webrtc_push http://127.0.0.1:$bp/whip/;",
+    server => 'location /events/ { webrtc_events; }'));
 $a->start;
 
 sub pushes {
@@ -70,6 +72,21 @@ my @p = pushes();
 is(scalar @p, 1, "A's status lists one push of cam1");
 $a->check_viewer('cam1', $p[0]{id}, audio => 'opus', video => 'vp8',
     name => 'the push on A') if @p;
+
+# a data channel message of A's stream reaches B's readers
+
+{
+    my $sse = $b->sse_open('/events/cam1');
+    sleep 0.5;
+    my $r = $a->http('POST', '/events/cam1?label=chat',
+        body => 'hello B', headers => { 'Content-Type' => 'text/plain' });
+    is($r->{status}, 204, 'a message POSTed to A');
+    my @ev = $sse->wait_events(1, timeout => 10);
+    ok(@ev && $ev[0]{event} eq 'chat' && $ev[0]{data} eq 'hello B',
+       "B's event-stream reader gets it through the push")
+        or diag(explain(\@ev));
+    $sse->close;
+}
 
 # B restarted: the push comes back
 
