@@ -7,7 +7,9 @@
 /*
  * libFuzzer target: parse an offer, select, write an answer and parse the
  * answer again.  An answer to an accepted offer that does not parse is a
- * bug in the writer, so it aborts.
+ * bug in the writer, so it aborts.  The input is also read as an origin's
+ * answer to a cascading pull (ngx_webrtc_sdp_answer_read()), whose
+ * results must point into it.
  */
 
 #include <stdlib.h>
@@ -25,6 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     u_char                      *copy;
     ngx_webrtc_sdp_prefs_t       prefs;
     ngx_webrtc_sdp_answer_t      ans;
+    ngx_webrtc_sdp_remote_t      remote;
     ngx_webrtc_sdp_selection_t   sel;
     static ngx_webrtc_sdp_t      sdp, re;
     static u_char                buf[16384];
@@ -44,6 +47,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         goto done;
+    }
+
+    if (ngx_webrtc_sdp_answer_read(&sdp, &remote) == NGX_WEBRTC_PARSE_OK) {
+        if ((remote.audio < 0 && remote.video < 0)
+            || remote.cand_port == 0 || remote.cand_port > 65535
+            || remote.cand_addr.data < copy
+            || remote.cand_addr.data + remote.cand_addr.len > copy + size
+            || (remote.codec[0] == NULL && remote.codec[1] == NULL))
+        {
+            abort();
+        }
+
+    } else if (remote.error == NULL) {
+        abort();
     }
 
     memset(&prefs, 0, sizeof(prefs));

@@ -21,6 +21,8 @@
 
 #include "ngx_webrtc.h"
 #include "ngx_webrtc_session.h"
+#include "ngx_webrtc_pull.h"
+#include "ngx_webrtc_push.h"
 
 
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
@@ -63,6 +65,10 @@ typedef struct {
     ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
     ngx_str_t                   record;       /* webrtc_record: directory */
     ngx_uint_t                  metrics_streams;  /* webrtc_metrics streams */
+    ngx_webrtc_pull_conf_t     *pull;         /* webrtc_pull, NULL: none */
+    ngx_msec_t                  pull_idle;
+    ngx_array_t                *pushes;       /* ngx_webrtc_http_peer_t */
+    ngx_msec_t                  cascade_timeout;
 } ngx_http_webrtc_loc_conf_t;
 
 

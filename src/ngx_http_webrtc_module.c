@@ -19,6 +19,12 @@ static char *ngx_http_webrtc_handler_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webrtc_pull(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webrtc_push(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_webrtc_peer_token(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_webrtc_http_peer_t *peer);
 static char *ngx_http_webrtc_video_codecs(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_webrtc_init_module(ngx_cycle_t *cycle);
@@ -207,6 +213,34 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
       ngx_http_webrtc_handler_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_WEBRTC_EVENTS,
+      NULL },
+
+    { ngx_string("webrtc_pull"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webrtc_pull,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_push"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webrtc_push,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_pull_idle"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, pull_idle),
+      NULL },
+
+    { ngx_string("webrtc_cascade_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_webrtc_loc_conf_t, cascade_timeout),
       NULL },
 
     { ngx_string("webrtc_record"),
@@ -557,6 +591,10 @@ ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
     wlcf->retry_after = NGX_CONF_UNSET;
     wlcf->viewers_follow = NGX_CONF_UNSET;
     wlcf->dc_viewers = NGX_CONF_UNSET_UINT;
+    wlcf->pull = NGX_CONF_UNSET_PTR;
+    wlcf->pull_idle = NGX_CONF_UNSET_MSEC;
+    wlcf->pushes = NGX_CONF_UNSET_PTR;
+    wlcf->cascade_timeout = NGX_CONF_UNSET_MSEC;
 
     return wlcf;
 }
@@ -568,7 +606,8 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_webrtc_loc_conf_t *prev = parent;
     ngx_http_webrtc_loc_conf_t *conf = child;
 
-    ngx_uint_t   i, *codec;
+    ngx_uint_t               i, *codec;
+    ngx_webrtc_http_peer_t  *peer;
 
     static ngx_uint_t  defaults[] = {
         NGX_WEBRTC_CODEC_H264, NGX_WEBRTC_CODEC_VP8, NGX_WEBRTC_CODEC_VP9,
@@ -587,6 +626,25 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_WEBRTC_DC_OFF);
     ngx_conf_merge_str_value(conf->events_url, prev->events_url, "");
     ngx_conf_merge_str_value(conf->record, prev->record, "");
+    ngx_conf_merge_ptr_value(conf->pull, prev->pull, NULL);
+    ngx_conf_merge_msec_value(conf->pull_idle, prev->pull_idle, 30000);
+    ngx_conf_merge_msec_value(conf->cascade_timeout, prev->cascade_timeout,
+                              5000);
+
+    ngx_conf_merge_ptr_value(conf->pushes, prev->pushes, NULL);
+
+    if (conf->pull) {
+        conf->pull->idle = conf->pull_idle;
+        conf->pull->peer.timeout = conf->cascade_timeout;
+    }
+
+    if (conf->pushes) {
+        peer = conf->pushes->elts;
+
+        for (i = 0; i < conf->pushes->nelts; i++) {
+            peer[i].timeout = conf->cascade_timeout;
+        }
+    }
 
     if (conf->record.len
         && ngx_conf_full_name(cf->cycle, &conf->record, 0) != NGX_OK)
@@ -612,6 +670,104 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             *codec = defaults[i];
         }
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webrtc_pull http://origin[:port]/prefix/ [token=<bearer>] */
+
+static char *
+ngx_http_webrtc_pull(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t  *wlcf = conf;
+
+    char                    *rv;
+    ngx_str_t               *value;
+    ngx_webrtc_pull_conf_t  *pc;
+
+    if (wlcf->pull != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    pc = ngx_pcalloc(cf->pool, sizeof(ngx_webrtc_pull_conf_t));
+    if (pc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rv = ngx_webrtc_http_peer_parse(cf, &value[1], &pc->peer);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (cf->args->nelts == 3
+        && ngx_http_webrtc_peer_token(cf, &value[2], &pc->peer)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    wlcf->pull = pc;
+
+    return NGX_CONF_OK;
+}
+
+
+/* webrtc_push http://peer[:port]/prefix/ [token=<bearer>], repeatable */
+
+static char *
+ngx_http_webrtc_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t  *wlcf = conf;
+
+    char                    *rv;
+    ngx_str_t               *value;
+    ngx_webrtc_http_peer_t  *peer;
+
+    if (wlcf->pushes == NGX_CONF_UNSET_PTR) {
+        wlcf->pushes = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_webrtc_http_peer_t));
+        if (wlcf->pushes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    peer = ngx_array_push(wlcf->pushes);
+    if (peer == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(peer, sizeof(ngx_webrtc_http_peer_t));
+
+    rv = ngx_webrtc_http_peer_parse(cf, &value[1], peer);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (cf->args->nelts == 3) {
+        return ngx_http_webrtc_peer_token(cf, &value[2], peer);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_webrtc_peer_token(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_webrtc_http_peer_t *peer)
+{
+    if (value->len <= 6 || ngx_strncmp(value->data, "token=", 6) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", value);
+        return NGX_CONF_ERROR;
+    }
+
+    peer->token.data = value->data + 6;
+    peer->token.len = value->len - 6;
 
     return NGX_CONF_OK;
 }

@@ -33,12 +33,25 @@ typedef struct {
 } ngx_http_webrtc_status_hls_t;
 
 
+/* a pull or push of a stream, as copied under the lock */
+typedef struct {
+    u_char                      name[NGX_WEBRTC_STREAM_MAX];
+    size_t                      name_len;
+    const char                 *kind;
+    ngx_webrtc_stream_cascade_t state;
+} ngx_http_webrtc_status_cascade_t;
+
+
 static ngx_str_t  ngx_http_webrtc_status_type =
     ngx_string("application/json");
 
 
 static const char  *ngx_http_webrtc_states[] = {
     "new", "checking", "connected", "closed"
+};
+
+static const char  *ngx_http_webrtc_cascade_states[] = {
+    "starting", "posting", "connecting", "connected", "retrying"
 };
 
 static const char  *ngx_http_webrtc_kinds[] = {
@@ -62,7 +75,9 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     ngx_webrtc_reason_t        ended[NGX_WEBRTC_REASONS];
     ngx_webrtc_stream_t       *st;
     ngx_http_webrtc_status_hls_t  *hs;
-    ngx_uint_t                 nhls;
+    ngx_uint_t                 nhls, ncas;
+    ngx_http_webrtc_status_cascade_t  *cs;
+    ngx_webrtc_stream_cascade_t       *sc;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -119,12 +134,15 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     }
 
     hs = ngx_palloc(r->pool, (nhls + 1) * sizeof(ngx_http_webrtc_status_hls_t));
-    if (hs == NULL) {
+    cs = ngx_palloc(r->pool, (nhls + 1) * (1 + NGX_WEBRTC_STREAM_PUSHES)
+                             * sizeof(ngx_http_webrtc_status_cascade_t));
+    if (hs == NULL || cs == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     nhls = 0;
+    ncas = 0;
 
     for (q = ngx_queue_head(&sh->streams);
          q != ngx_queue_sentinel(&sh->streams);
@@ -132,6 +150,22 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     {
         st = ngx_queue_data(q, ngx_webrtc_stream_t, queue);
         hls = st->hls;
+
+        /* its pull and pushes (cascading) */
+
+        for (j = 0; j <= NGX_WEBRTC_STREAM_PUSHES; j++) {
+            sc = j ? &st->push[j - 1] : &st->pull;
+
+            if (sc->pid == 0) {
+                continue;
+            }
+
+            ngx_memcpy(cs[ncas].name, st->name, st->name_len);
+            cs[ncas].name_len = st->name_len;
+            cs[ncas].kind = j ? "push" : "pull";
+            cs[ncas].state = *sc;
+            ncas++;
+        }
 
         if (hls == NULL) {
             continue;
@@ -153,7 +187,12 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
     n = i;
 
     len = sizeof("{\"pid\":,\"time\":,\"sessions\":,\"ended\":{},"
-                 "\"streams\":[],\"hls\":[]}\n")
+                 "\"streams\":[],\"hls\":[],\"cascade\":[]}\n")
+          + ncas * (sizeof("{\"stream\":\"\",\"kind\":\"push\",\"url\":\"\","
+                           "\"state\":\"connecting\",\"worker\":,"
+                           "\"attempts\":,\"last_status\":},")
+                    + 2 * NGX_WEBRTC_STREAM_MAX
+                    + 6 * NGX_WEBRTC_CASCADE_URL_MAX + 3 * NGX_INT_T_LEN)
           + nhls * (sizeof("{\"stream\":\"\",\"segments\":,\"parts\":,"
                            "\"target\":,\"bytes\":,\"ended\":false,"
                            "\"refused\":false},")
@@ -269,6 +308,25 @@ ngx_http_webrtc_status_handler(ngx_http_request_t *r)
                         hs[i].segments, hs[i].parts, hs[i].target,
                         hs[i].bytes, hs[i].ended ? "true" : "false",
                         hs[i].refused ? "true" : "false");
+    }
+
+    p = ngx_cpymem(p, "],\"cascade\":[", sizeof("],\"cascade\":[") - 1);
+
+    for (i = 0; i < ncas; i++) {
+        sc = &cs[i].state;
+
+        p = ngx_sprintf(p, "%s{\"stream\":\"", i ? "," : "");
+        p = (u_char *) ngx_escape_json(p, cs[i].name, cs[i].name_len);
+        p = ngx_sprintf(p, "\",\"kind\":\"%s\",\"url\":\"", cs[i].kind);
+        p = (u_char *) ngx_escape_json(p, sc->url,
+                                       ngx_min(sc->url_len,
+                                               NGX_WEBRTC_CASCADE_URL_MAX));
+        p = ngx_sprintf(p, "\",\"state\":\"%s\",\"worker\":%P,"
+                        "\"attempts\":%ui,\"last_status\":%ui}",
+                        ngx_http_webrtc_cascade_states[
+                            sc->state <= NGX_WEBRTC_CASCADE_RETRYING
+                            ? sc->state : 0],
+                        sc->pid, sc->attempts, sc->status);
     }
 
     done = p;

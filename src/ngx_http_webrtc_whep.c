@@ -17,8 +17,27 @@
  */
 
 
+/* a viewer waiting for a pull to give the stream a publisher */
+typedef struct {
+    ngx_http_request_t         *r;
+    ngx_http_webrtc_target_t   *t;
+    ngx_webrtc_sdp_t           *sdp;
+    ngx_event_t                 timer;
+    ngx_msec_t                  start;
+    unsigned                    armed:1;
+} ngx_http_webrtc_whep_wait_t;
+
+
+#define NGX_HTTP_WEBRTC_WHEP_POLL  50
+
+
 static ngx_int_t ngx_http_webrtc_whep_fmtp(ngx_http_request_t *r,
     ngx_webrtc_sdp_codec_t *c, ngx_webrtc_stream_track_t *sk);
+static ngx_int_t ngx_http_webrtc_whep_pull(ngx_http_request_t *r,
+    ngx_http_webrtc_target_t *t, ngx_webrtc_sdp_t *sdp,
+    ngx_http_webrtc_whep_wait_t *w);
+static void ngx_http_webrtc_whep_wait_handler(ngx_event_t *ev);
+static void ngx_http_webrtc_whep_wait_cleanup(void *data);
 
 
 ngx_int_t
@@ -45,6 +64,14 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
 
     st = ngx_webrtc_stream_acquire(&t->stream, 0);
+
+    if ((st == NULL || st->pub_pid == 0) && wlcf->pull) {
+        if (st) {
+            ngx_webrtc_stream_release(st);
+        }
+
+        return ngx_http_webrtc_whep_pull(r, t, sdp, NULL);
+    }
 
     if (st == NULL || st->pub_pid == 0) {
         if (st) {
@@ -199,6 +226,126 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     }
 
     return ngx_http_webrtc_answer(r, s, sdp, sel, &t->base);
+}
+
+
+/*
+ * webrtc_pull: the stream is not here, so the edge pulls it from the
+ * origin (once per stream, whichever worker asks first) and the viewer
+ * waits, polling the stream's record, until the pull has published the
+ * origin's tracks (its answer is in: media starts when ICE and DTLS to
+ * the origin are up), at most webrtc_cascade_timeout and a second.  A
+ * failing pull answers at once: 404 or 409 as the origin did, else 503;
+ * both with Retry-After except the 404.
+ */
+
+static ngx_int_t
+ngx_http_webrtc_whep_pull(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
+    ngx_webrtc_sdp_t *sdp, ngx_http_webrtc_whep_wait_t *w)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   status;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_webrtc_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_webrtc_module);
+
+    status = NGX_HTTP_SERVICE_UNAVAILABLE;
+
+    rc = ngx_webrtc_pull_want(wlcf->pull, &t->stream, &status);
+
+    switch (rc) {
+
+    case NGX_DONE:
+        return ngx_http_webrtc_whep_offer(r, t, sdp);
+
+    case NGX_DECLINED:
+        if (status == NGX_HTTP_NOT_FOUND) {
+            return ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND,
+                                         "stream not found on the origin");
+        }
+
+        if (status == NGX_HTTP_CONFLICT) {
+            return ngx_http_webrtc_retry_error(r, NGX_HTTP_CONFLICT,
+                                               "stream has no live "
+                                               "publisher");
+        }
+
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "origin unavailable");
+
+    case NGX_OK:
+        break;
+
+    default:
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "server is full");
+    }
+
+    if (w == NULL) {
+        w = ngx_pcalloc(r->pool, sizeof(ngx_http_webrtc_whep_wait_t));
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (w == NULL || cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->r = r;
+        w->t = t;
+        w->sdp = sdp;
+        w->start = ngx_current_msec;
+        w->timer.handler = ngx_http_webrtc_whep_wait_handler;
+        w->timer.data = w;
+        w->timer.log = r->connection->log;
+
+        cln->handler = ngx_http_webrtc_whep_wait_cleanup;
+        cln->data = w;
+
+        /* finalized by the timer's handler */
+        r->main->count++;
+
+    } else if (ngx_current_msec - w->start >= wlcf->cascade_timeout + 1000) {
+        return ngx_http_webrtc_retry_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "origin did not answer in time");
+    }
+
+    w->armed = 1;
+    ngx_add_timer(&w->timer, NGX_HTTP_WEBRTC_WHEP_POLL);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_webrtc_whep_wait_handler(ngx_event_t *ev)
+{
+    ngx_int_t                     rc;
+    ngx_http_request_t           *r;
+    ngx_http_webrtc_whep_wait_t  *w;
+
+    w = ev->data;
+    r = w->r;
+
+    w->armed = 0;
+
+    rc = ngx_http_webrtc_whep_pull(r, w->t, w->sdp, w);
+
+    if (w->armed) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(r->connection);
+}
+
+
+static void
+ngx_http_webrtc_whep_wait_cleanup(void *data)
+{
+    ngx_http_webrtc_whep_wait_t  *w = data;
+
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
 }
 
 

@@ -169,5 +169,13 @@ ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
                   "webrtc: publisher %*s of stream \"%V\" created",
                   (size_t) NGX_WEBRTC_ID_LEN, s->id, &t->stream);
 
+    if (wlcf->pushes
+        && ngx_webrtc_push_start(wlcf->pushes, &t->stream, s->id) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "webrtc: pushes of stream \"%V\" not started",
+                      &t->stream);
+    }
+
     return ngx_http_webrtc_answer(r, s, sdp, sel, &t->base);
 }

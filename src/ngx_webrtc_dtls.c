@@ -49,6 +49,7 @@ static ngx_int_t ngx_webrtc_dtls_records(ngx_webrtc_dtls_t *d, u_char *p,
     size_t len);
 static ngx_int_t ngx_webrtc_dtls_check_fingerprint(ngx_webrtc_dtls_t *d);
 static void ngx_webrtc_dtls_set_timer(ngx_webrtc_dtls_t *d);
+static void ngx_webrtc_dtls_swap(u_char *a, u_char *b, size_t n);
 static void ngx_webrtc_dtls_free(void *data);
 static int ngx_webrtc_bio_write(BIO *b, const char *buf, int len);
 static long ngx_webrtc_bio_ctrl(BIO *b, int cmd, long num, void *ptr);
@@ -76,7 +77,8 @@ ngx_webrtc_dtls_init(ngx_log_t *log, ngx_str_t *fingerprint)
     BIO_meth_set_ctrl(ngx_webrtc_bio_method, ngx_webrtc_bio_ctrl);
     BIO_meth_set_create(ngx_webrtc_bio_method, ngx_webrtc_bio_create);
 
-    ctx = SSL_CTX_new(DTLS_server_method());
+    /* both roles: a cascading pull or push is the DTLS client */
+    ctx = SSL_CTX_new(DTLS_method());
     if (ctx == NULL) {
         ngx_ssl_error(NGX_LOG_EMERG, log, 0, "SSL_CTX_new() failed");
         return NGX_ERROR;
@@ -274,7 +276,13 @@ ngx_webrtc_dtls_create(ngx_webrtc_dtls_t *d)
     SSL_set_bio(ssl, rbio, wbio);
     SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
     DTLS_set_link_mtu(ssl, NGX_WEBRTC_MTU);
-    SSL_set_accept_state(ssl);
+
+    if (d->client) {
+        SSL_set_connect_state(ssl);
+
+    } else {
+        SSL_set_accept_state(ssl);
+    }
 
     d->ssl = ssl;
 
@@ -356,6 +364,43 @@ ngx_webrtc_dtls_input(ngx_webrtc_dtls_t *d, u_char *buf, size_t len)
     d->error = "DTLS handshake failed";
 
     return NGX_WEBRTC_DTLS_FAILED;
+}
+
+
+/*
+ * The client's first flight (ClientHello), then its retransmission
+ * timer; the handshake goes on in ngx_webrtc_dtls_input().
+ */
+
+ngx_int_t
+ngx_webrtc_dtls_handshake(ngx_webrtc_dtls_t *d)
+{
+    int  n, err;
+
+    if (d->ssl == NULL || d->done) {
+        return NGX_OK;
+    }
+
+    ERR_clear_error();
+
+    n = SSL_do_handshake(d->ssl);
+
+    if (n != 1) {
+        err = SSL_get_error(d->ssl, n);
+
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+            ngx_ssl_error(NGX_LOG_INFO, d->log, 0,
+                          "webrtc: DTLS handshake failed");
+            d->error = "DTLS handshake failed";
+            return NGX_ERROR;
+        }
+    }
+
+    if (!d->timer.timer_set) {
+        ngx_webrtc_dtls_set_timer(d);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -518,7 +563,28 @@ ngx_webrtc_dtls_keys(ngx_webrtc_dtls_t *d, u_char *keys)
         return NGX_ERROR;
     }
 
+    if (d->client) {
+        /* RFC 5764 4.2: client key, server key, client salt, server salt;
+         * the caller wants the peer's first */
+        ngx_webrtc_dtls_swap(keys, keys + 16, 16);
+        ngx_webrtc_dtls_swap(keys + 32, keys + 32 + (klen / 2 - 16),
+                             klen / 2 - 16);
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_webrtc_dtls_swap(u_char *a, u_char *b, size_t n)
+{
+    u_char  c;
+
+    while (n--) {
+        c = *a;
+        *a++ = *b;
+        *b++ = c;
+    }
 }
 
 

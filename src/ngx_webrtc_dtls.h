@@ -14,7 +14,8 @@
 
 
 /*
- * DTLS-SRTP (RFC 5764), server side, of one session.  Records go out
+ * DTLS-SRTP (RFC 5764) of one session: the server side, or the client
+ * side for a session the server opened itself (cascading).  Records go out
  * through the output handler its owner installs; what happened is
  * returned, and the owner decides.
  */
@@ -59,12 +60,14 @@ typedef struct {
 
     unsigned                    done:1;
     unsigned                    capture:1;
+    unsigned                    client:1;     /* cascading: we connect */
 } ngx_webrtc_dtls_t;
 
 
 ngx_int_t ngx_webrtc_dtls_init(ngx_log_t *log, ngx_str_t *fingerprint);
 void ngx_webrtc_dtls_cleanup(void);
 ngx_int_t ngx_webrtc_dtls_create(ngx_webrtc_dtls_t *d);
+ngx_int_t ngx_webrtc_dtls_handshake(ngx_webrtc_dtls_t *d);
 ngx_int_t ngx_webrtc_dtls_input(ngx_webrtc_dtls_t *d, u_char *buf,
     size_t len);
 ssize_t ngx_webrtc_dtls_read(ngx_webrtc_dtls_t *d, u_char *buf, size_t size);

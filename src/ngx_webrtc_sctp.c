@@ -101,7 +101,8 @@ ngx_webrtc_sctp_start(ngx_webrtc_sctp_t *sctp, size_t sndbuf)
         return NGX_ERROR;
     }
 
-    sctp->next_sid = 1;    /* the DTLS server opens odd streams */
+    /* RFC 8832 6: the DTLS server opens odd streams, the client even */
+    sctp->next_sid = sctp->client ? 0 : 1;
 
     usrsctp_register_address(sctp);
 

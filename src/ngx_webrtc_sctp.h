@@ -47,6 +47,7 @@ typedef struct {
     void                       *data;
 
     unsigned                    closing:1;
+    unsigned                    client:1;     /* DTLS client: even ids */
 } ngx_webrtc_sctp_t;
 
 

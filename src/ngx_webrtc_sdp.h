@@ -292,4 +292,58 @@ size_t ngx_webrtc_sdp_frag_answer(u_char *buf, size_t size,
     ngx_webrtc_sdp_frag_t *frag, ngx_webrtc_sdp_answer_t *ans);
 
 
+/* the client side (ngx_webrtc_sdp_offer.c): an edge's offer to a peer */
+typedef struct {
+    ngx_webrtc_str_t            ufrag;
+    ngx_webrtc_str_t            pwd;
+    ngx_webrtc_str_t            fingerprint;  /* "sha-256 AB:CD:..." */
+    ngx_webrtc_str_t            candidate_addrs[NGX_WEBRTC_SDP_MAX_CANDIDATES];
+    unsigned                    ncandidate_addrs;
+    unsigned                    port;
+    uint64_t                    session_id;
+    ngx_webrtc_direction_e      direction;    /* recvonly: pull */
+    unsigned                    audio:1;      /* an audio m-section */
+    unsigned                    video:1;
+    unsigned                    application:1;  /* data channels */
+    uint64_t                    max_message;  /* a=max-message-size */
+    /* push: the one video codec sent, 0 (pull): every codec known */
+    ngx_webrtc_codec_e          video_codec;
+    unsigned                    video_pt;
+    ngx_webrtc_str_t            video_fmtp;
+    uint32_t                    ssrc_audio;   /* push: ours */
+    uint32_t                    ssrc_video;
+} ngx_webrtc_sdp_offer_t;
+
+
+/*
+ * Writes an offer: BUNDLE, rtcp-mux, setup:actpass, Opus and the video
+ * codecs, host candidates at the given port.  Returns the length
+ * written, or 0 if buf is too small.
+ */
+size_t ngx_webrtc_sdp_offer(u_char *buf, size_t size,
+    ngx_webrtc_sdp_offer_t *o);
+
+
+/* what an offerer needs of the answer */
+typedef struct {
+    int                         audio;        /* m-section index or -1 */
+    int                         video;
+    ngx_webrtc_sdp_codec_t     *codec[2];     /* audio, video */
+    int                         application;  /* m-section index or -1 */
+    ngx_webrtc_sdp_transport_t  transport;
+    ngx_webrtc_str_t            cand_addr;    /* the first UDP candidate */
+    unsigned                    cand_port;
+    const char                 *error;
+} ngx_webrtc_sdp_remote_t;
+
+
+/*
+ * Reads a parsed answer: NGX_WEBRTC_PARSE_ERROR with r->error if it has
+ * no media, no credentials or fingerprint, no UDP candidate, or is not
+ * setup:passive.
+ */
+int ngx_webrtc_sdp_answer_read(ngx_webrtc_sdp_t *sdp,
+    ngx_webrtc_sdp_remote_t *r);
+
+
 #endif /* _NGX_WEBRTC_SDP_H_INCLUDED_ */

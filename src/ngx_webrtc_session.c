@@ -40,6 +40,9 @@ static ngx_int_t ngx_webrtc_session_sctp_output(void *data, u_char *buf,
     size_t len);
 static void ngx_webrtc_session_consent_handler(ngx_event_t *ev);
 static void ngx_webrtc_session_dtls_handler(ngx_event_t *ev);
+static void ngx_webrtc_session_stun_response(u_char *buf, size_t len,
+    struct sockaddr *sa, socklen_t socklen);
+static void ngx_webrtc_session_check_handler(ngx_event_t *ev);
 static void ngx_webrtc_ufrag_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_webrtc_addr_insert(ngx_rbtree_node_t *temp,
@@ -260,6 +263,14 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
         ngx_delete_posted_event(&s->dtls.timer);
     }
 
+    if (s->icc) {
+        ngx_webrtc_ice_client_close(s->icc);
+
+        if (s->icc->timer.timer_set) {
+            ngx_del_timer(&s->icc->timer);
+        }
+    }
+
     if (!ngx_queue_empty(&s->queue)) {
         ngx_queue_remove(&s->queue);
         ngx_rbtree_delete(&ngx_webrtc_ufrag_tree, &s->ufrag_node);
@@ -447,6 +458,15 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
     ngx_webrtc_session_t    *s;
     ngx_webrtc_ice_check_t   chk;
 
+    if (len >= 20 && buf[0] == 0x01 && buf[1] == 0x01) {
+        /* a Binding success response: to a check of ours (over UDP) */
+        if (tc == NULL) {
+            ngx_webrtc_session_stun_response(buf, len, sa, socklen);
+        }
+
+        return;
+    }
+
     if (ngx_webrtc_ice_input(buf, len, sa, socklen,
                              ngx_webrtc_session_ice_lookup, &chk)
         != NGX_OK)
@@ -529,6 +549,120 @@ ngx_webrtc_session_stun(u_char *buf, size_t len, struct sockaddr *sa,
         if (s->shm) {
             s->shm->state = s->state;
         }
+    }
+}
+
+
+/*
+ * A session the server opened itself (cascading) is the controlling
+ * agent: it has one pair, the peer's candidate from the answer, and
+ * nominates it with every check.  Valid answers keep the consent, and
+ * the first one starts the DTLS client.
+ */
+
+ngx_int_t
+ngx_webrtc_session_connect(ngx_webrtc_session_t *s, struct sockaddr *sa,
+    socklen_t socklen, ngx_str_t *remote_ufrag, ngx_str_t *remote_pwd)
+{
+    ngx_webrtc_session_t  *other;
+
+    other = ngx_webrtc_session_by_addr(sa, socklen);
+    if (other && other != s) {
+        /* the worker's socket tells sessions apart by peer address */
+        return NGX_DECLINED;
+    }
+
+    s->icc = ngx_pcalloc(s->pool, sizeof(ngx_webrtc_ice_client_t));
+    if (s->icc == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_webrtc_ice_client_create(s->icc, s->pool, remote_ufrag,
+                                     remote_pwd, s->ice.local_ufrag)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    s->icc->timer.handler = ngx_webrtc_session_check_handler;
+    s->icc->timer.data = s;
+    s->icc->timer.log = &s->log;
+    s->icc->timer.cancelable = 1;
+
+    ngx_webrtc_session_set_peer(s, sa, socklen, NULL);
+
+    ngx_webrtc_session_check_handler(&s->icc->timer);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_webrtc_session_check_handler(ngx_event_t *ev)
+{
+    size_t                 len;
+    u_char                *buf;
+    ngx_msec_t             next;
+    ngx_webrtc_session_t  *s;
+
+    s = ev->data;
+
+    if (s->closing) {
+        return;
+    }
+
+    if (ngx_webrtc_ice_client_check(s->icc, &buf, &len, &next) != NGX_OK) {
+        ngx_webrtc_session_close(s, "STUN check not created");
+        return;
+    }
+
+    (void) ngx_webrtc_session_send(s, buf, len);
+
+    ngx_add_timer(ev, next);
+}
+
+
+static void
+ngx_webrtc_session_stun_response(u_char *buf, size_t len,
+    struct sockaddr *sa, socklen_t socklen)
+{
+    ngx_webrtc_session_t  *s;
+
+    s = ngx_webrtc_session_by_addr(sa, socklen);
+
+    if (s == NULL || s->icc == NULL || s->closing
+        || ngx_webrtc_ice_client_response(s->icc, buf, len) != NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_webrtc_worker->log, 0,
+                       "webrtc: STUN response of %uz bytes dropped", len);
+        return;
+    }
+
+    ngx_webrtc_ice_consent(&s->ice);
+    s->path_rx = ngx_current_msec;
+
+    if (s->shm) {
+        s->shm->last_rx = ngx_current_msec;
+    }
+
+    if (s->icc->timer.timer_set) {
+        ngx_del_timer(&s->icc->timer);
+    }
+
+    ngx_add_timer(&s->icc->timer, NGX_WEBRTC_ICE_KEEPALIVE);
+
+    if (s->state != NGX_WEBRTC_STATE_NEW) {
+        return;
+    }
+
+    s->state = NGX_WEBRTC_STATE_ICE;
+
+    if (s->shm) {
+        s->shm->state = s->state;
+    }
+
+    if (ngx_webrtc_dtls_handshake(&s->dtls) != NGX_OK) {
+        ngx_webrtc_session_close(s, s->dtls.error);
     }
 }
 

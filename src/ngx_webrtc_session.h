@@ -10,6 +10,7 @@
 
 #include "ngx_webrtc.h"
 #include "ngx_webrtc_ice.h"
+#include "ngx_webrtc_ice_client.h"
 #include "ngx_webrtc_dtls.h"
 #include "ngx_webrtc_srtp.h"
 #include "ngx_webrtc_data.h"
@@ -67,6 +68,7 @@ struct ngx_webrtc_session_s {
     ngx_webrtc_tcp_conn_t      *tcp;          /* the path; NULL: UDP */
 
     ngx_webrtc_ice_t            ice;
+    ngx_webrtc_ice_client_t    *icc;          /* cascading: we check */
     ngx_webrtc_dtls_t           dtls;
     ngx_webrtc_srtp_t           srtp;
     ngx_webrtc_data_t           data;         /* data.sctp.port 0: none */
@@ -95,6 +97,9 @@ void ngx_webrtc_session_close_all(void);
 ngx_webrtc_session_t *ngx_webrtc_session_create(ngx_str_t *stream,
     ngx_uint_t role);
 ngx_int_t ngx_webrtc_session_activate(ngx_webrtc_session_t *s);
+ngx_int_t ngx_webrtc_session_connect(ngx_webrtc_session_t *s,
+    struct sockaddr *sa, socklen_t socklen, ngx_str_t *remote_ufrag,
+    ngx_str_t *remote_pwd);
 void ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason);
 void ngx_webrtc_session_end(ngx_pid_t pid, in_port_t port, u_char *id);
 ngx_int_t ngx_webrtc_session_restart(ngx_webrtc_shm_restart_t *rs,

@@ -967,13 +967,14 @@ ngx_webrtc_stream_slot_dead_locked(ngx_webrtc_stream_t *st,
 /*
  * Once a second, in one worker at a time: what workers that died (a
  * crash, SIGKILL) held of each stream is taken back, and a stream
- * nobody holds any more is freed.
+ * nobody holds any more is freed.  Returns how many pulls lost their
+ * worker (see ngx_webrtc_pull_sweep()).
  */
 
-void
+ngx_uint_t
 ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids)
 {
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, orphans;
     ngx_queue_t                 *q, *next;
     ngx_slab_pool_t             *shpool;
     ngx_webrtc_shm_t            *sh;
@@ -982,6 +983,7 @@ ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids)
 
     shpool = ngx_webrtc_worker->shm->shpool;
     sh = ngx_webrtc_worker->shm->sh;
+    orphans = 0;
 
     for (q = ngx_queue_head(&sh->streams);
          q != ngx_queue_sentinel(&sh->streams);
@@ -1009,8 +1011,29 @@ ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids)
             st->pub_pid = 0;
         }
 
+        if (st->pull_pid
+            && !ngx_webrtc_registry_pid_alive(pids, st->pull_pid))
+        {
+            /* a sibling starts the pull again for its viewers */
+            st->pull_pid = 0;
+            st->pull_status = 0;
+            st->pull.pid = 0;
+            st->pull_orphan = 1;
+            orphans++;
+        }
+
+        for (i = 0; i < NGX_WEBRTC_STREAM_PUSHES; i++) {
+            if (st->push[i].pid
+                && !ngx_webrtc_registry_pid_alive(pids, st->push[i].pid))
+            {
+                st->push[i].pid = 0;
+            }
+        }
+
         if (st->refs == 0) {
             ngx_webrtc_stream_free_locked(shpool, st);
         }
     }
+
+    return orphans;
 }

@@ -71,6 +71,25 @@ typedef struct {
 } ngx_webrtc_stream_worker_t;
 
 
+/* a pull or a push of the stream, written by its worker */
+#define NGX_WEBRTC_STREAM_PUSHES     4
+#define NGX_WEBRTC_CASCADE_URL_MAX   128
+
+#define NGX_WEBRTC_CASCADE_POSTING   1    /* the offer is sent */
+#define NGX_WEBRTC_CASCADE_CONNECTING  2  /* answered: ICE, DTLS */
+#define NGX_WEBRTC_CASCADE_CONNECTED 3
+#define NGX_WEBRTC_CASCADE_RETRYING  4    /* failed: waits to retry */
+
+typedef struct {
+    ngx_pid_t                   pid;          /* 0: none */
+    u_char                      url[NGX_WEBRTC_CASCADE_URL_MAX];
+    size_t                      url_len;
+    ngx_uint_t                  state;
+    ngx_uint_t                  attempts;
+    ngx_uint_t                  status;       /* the peer's last refusal */
+} ngx_webrtc_stream_cascade_t;
+
+
 typedef struct {
     ngx_queue_t                 queue;
     u_char                      name[NGX_WEBRTC_STREAM_MAX];
@@ -83,6 +102,19 @@ typedef struct {
     in_port_t                   pub_port;
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     ngx_msec_t                  last_keyframe_request;
+
+    /* cascading (ngx_webrtc_pull.c): the worker pulling the stream */
+    ngx_pid_t                   pull_pid;     /* 0: no pull */
+    ngx_uint_t                  pull_status;  /* failing: 404, 409, 503 */
+    ngx_msec_t                  pull_retry;   /* the next attempt */
+    ngx_msec_t                  pull_wanted;  /* a viewer last asked */
+    void                       *pull_conf;    /* in pull_generation's */
+    ngx_uint_t                  pull_generation;  /* workers */
+    unsigned                    pull_orphan:1;  /* its worker died */
+
+    /* the pull's and the pushes' states, for the status */
+    ngx_webrtc_stream_cascade_t pull;
+    ngx_webrtc_stream_cascade_t push[NGX_WEBRTC_STREAM_PUSHES];
 
     ngx_webrtc_stream_track_t   tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_webrtc_stream_worker_t  workers[NGX_WEBRTC_STREAM_WORKERS];
@@ -150,7 +182,7 @@ ngx_int_t ngx_webrtc_stream_reader_add(ngx_webrtc_reader_t *rd);
 void ngx_webrtc_stream_reader_del(ngx_webrtc_reader_t *rd);
 void ngx_webrtc_stream_rearm(ngx_webrtc_reader_t *rd);
 
-void ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids);
+ngx_uint_t ngx_webrtc_stream_sweep_locked(ngx_webrtc_pids_t *pids);
 
 
 #endif /* _NGX_WEBRTC_STREAM_H_INCLUDED_ */

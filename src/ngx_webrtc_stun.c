@@ -23,6 +23,7 @@ static bool ngx_webrtc_stun_validate(StunAgent *agent, StunMessage *message,
 
 
 static StunAgent  ngx_webrtc_stun_agent;
+static StunAgent  ngx_webrtc_stun_client;     /* our own checks */
 static uint64_t   ngx_webrtc_stun_tie;
 
 static const uint16_t  ngx_webrtc_stun_known[] = {
@@ -46,7 +47,75 @@ ngx_webrtc_stun_init(uint64_t tie_breaker)
                     STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS
                     | STUN_AGENT_USAGE_USE_FINGERPRINT);
 
+    stun_agent_init(&ngx_webrtc_stun_client, ngx_webrtc_stun_known,
+                    STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS
+                    | STUN_AGENT_USAGE_USE_FINGERPRINT);
+
     ngx_webrtc_stun_tie = tie_breaker;
+}
+
+
+size_t
+ngx_webrtc_stun_check_create(u_char *out, size_t size, u_char *username,
+    size_t username_len, u_char *pwd, size_t pwd_len, uint32_t priority,
+    int use_candidate, u_char *tid)
+{
+    size_t       n;
+    StunMessage  msg;
+
+    n = stun_usage_ice_conncheck_create(&ngx_webrtc_stun_client, &msg, out,
+                                        size, username, username_len,
+                                        pwd, pwd_len, use_candidate ? 1 : 0,
+                                        1, priority, ngx_webrtc_stun_tie,
+                                        NULL,
+                                        STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+
+    if (n) {
+        stun_message_id(&msg, tid);
+    }
+
+    return n;
+}
+
+
+void
+ngx_webrtc_stun_check_forget(u_char *tid)
+{
+    (void) stun_agent_forget_transaction(&ngx_webrtc_stun_client, tid);
+}
+
+
+static bool
+ngx_webrtc_stun_no_request(StunAgent *agent, StunMessage *message,
+    uint8_t *username, uint16_t username_len, uint8_t **password,
+    size_t *password_len, void *user_data)
+{
+    return false;
+}
+
+
+int
+ngx_webrtc_stun_check_response(u_char *buf, size_t len, u_char *tid)
+{
+    StunMessage           msg;
+    StunValidationStatus  valid;
+
+    /* the agent knows the transaction and checks with its password */
+
+    valid = stun_agent_validate(&ngx_webrtc_stun_client, &msg, buf, len,
+                                ngx_webrtc_stun_no_request, NULL);
+
+    if (valid != STUN_VALIDATION_SUCCESS
+        || stun_message_get_class(&msg) != STUN_RESPONSE
+        || stun_message_get_method(&msg) != STUN_BINDING)
+    {
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    stun_message_id(&msg, tid);
+
+    return NGX_WEBRTC_PARSE_OK;
 }
 
 

@@ -12,6 +12,8 @@
 #include "ngx_webrtc_publisher.h"
 #include "ngx_webrtc_viewer.h"
 #include "ngx_webrtc_hls.h"
+#include "ngx_webrtc_pull.h"
+#include "ngx_webrtc_push.h"
 
 
 /*
@@ -74,6 +76,8 @@ ngx_webrtc_worker_init(ngx_cycle_t *cycle, ngx_webrtc_conf_t *conf)
     ngx_webrtc_stream_init();
     ngx_webrtc_session_init();
     ngx_webrtc_viewer_init();
+    ngx_webrtc_pull_init();
+    ngx_webrtc_push_init();
     ngx_webrtc_sctp_init(cycle->log);
 
     ngx_webrtc_hls_init();
@@ -166,6 +170,8 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
     }
 
     ngx_webrtc_stream_shutdown();
+    ngx_webrtc_pull_exit();
+    ngx_webrtc_push_exit();
     ngx_webrtc_session_close_all();
     ngx_webrtc_viewer_shutdown();
 
@@ -359,6 +365,7 @@ ngx_webrtc_worker_close(void *data)
 static void
 ngx_webrtc_worker_sweep(ngx_event_t *ev)
 {
+    ngx_uint_t          orphans;
     ngx_slab_pool_t    *shpool;
     ngx_webrtc_pids_t   pids;
 
@@ -368,9 +375,14 @@ ngx_webrtc_worker_sweep(ngx_event_t *ev)
         pids.n = 0;
 
         ngx_webrtc_registry_sweep_locked(&pids);
-        ngx_webrtc_stream_sweep_locked(&pids);
+        orphans = ngx_webrtc_stream_sweep_locked(&pids);
 
         ngx_shmtx_unlock(&shpool->mutex);
+
+        if (orphans) {
+            /* the pulls of a dead worker, for the viewers of the others */
+            ngx_webrtc_pull_sweep();
+        }
     }
 
     ngx_add_timer(ev, NGX_WEBRTC_SWEEP);

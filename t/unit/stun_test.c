@@ -263,5 +263,58 @@ main(void)
     ok(process(bad, sizeof(bad), &l, out, &out_len, &res, &src)
        == NGX_WEBRTC_PARSE_ERROR, "indication class: dropped");
 
+    /* the controlling side (cascading): our check answered by our server */
+
+    {
+        u_char    chk[256], reply[512], tid[NGX_WEBRTC_STUN_TID_LEN],
+                  tid2[NGX_WEBRTC_STUN_TID_LEN];
+        size_t    n, rn;
+        lookup_t  o = { "orig", "edge1234", "0123456789abcdefghijklmn",
+                        0, 0 };
+
+        memset(tid, 0xee, sizeof(tid));
+
+        n = ngx_webrtc_stun_check_create(chk, sizeof(chk),
+                                         (u_char *) "orig:edge1234", 13,
+                                         (u_char *) o.pwd, 24, 0x7effffff,
+                                         1, tid);
+        ok(n > 20 && chk[0] == 0x00 && chk[1] == 0x01,
+           "check created: a Binding request of %zu bytes", n);
+
+        rn = sizeof(reply);
+        ok(ngx_webrtc_stun_process(chk, n, (struct sockaddr *) &src,
+                                   sizeof(src), lookup, &o, reply, &rn,
+                                   &res)
+           == NGX_WEBRTC_PARSE_OK && res.use_candidate && !res.role_conflict,
+           "the check is valid for an ICE-lite server, USE-CANDIDATE, "
+           "no role conflict");
+
+        reply[rn - 1] ^= 1;
+        ok(ngx_webrtc_stun_check_response(reply, rn, tid2)
+           == NGX_WEBRTC_PARSE_ERROR, "a corrupted response is refused");
+        reply[rn - 1] ^= 1;
+
+        ok(ngx_webrtc_stun_check_response(reply, rn, tid2)
+           == NGX_WEBRTC_PARSE_OK
+           && memcmp(tid, tid2, NGX_WEBRTC_STUN_TID_LEN) == 0,
+           "its response is accepted, same transaction");
+
+        ok(ngx_webrtc_stun_check_response(reply, rn, tid2)
+           == NGX_WEBRTC_PARSE_ERROR, "the same response again is refused");
+
+        n = ngx_webrtc_stun_check_create(chk, sizeof(chk),
+                                         (u_char *) "orig:edge1234", 13,
+                                         (u_char *) o.pwd, 24, 0x7effffff,
+                                         1, tid);
+        ngx_webrtc_stun_check_forget(tid);
+        rn = sizeof(reply);
+        (void) ngx_webrtc_stun_process(chk, n, (struct sockaddr *) &src,
+                                       sizeof(src), lookup, &o, reply, &rn,
+                                       &res);
+        ok(ngx_webrtc_stun_check_response(reply, rn, tid2)
+           == NGX_WEBRTC_PARSE_ERROR,
+           "the response to a forgotten check is refused");
+    }
+
     return done_testing();
 }
