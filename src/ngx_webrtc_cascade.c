@@ -355,7 +355,7 @@ ngx_webrtc_cascade_delete(ngx_webrtc_http_peer_t *peer,
     uri.data = loc->data;
     uri.len = loc->len;
 
-    (void) ngx_webrtc_http_request(peer, "DELETE", &uri, NULL,
+    (void) ngx_webrtc_http_request(peer, "DELETE", &uri, NULL, NULL,
                                    ngx_webrtc_cascade_deleted, NULL,
                                    ngx_webrtc_worker->log);
 

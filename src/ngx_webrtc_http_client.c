@@ -30,8 +30,8 @@ static void ngx_webrtc_http_free(ngx_webrtc_http_req_t *hr);
 
 ngx_webrtc_http_req_t *
 ngx_webrtc_http_request(ngx_webrtc_http_peer_t *peer, const char *method,
-    ngx_str_t *uri, ngx_str_t *body, ngx_webrtc_http_handler_pt handler,
-    void *data, ngx_log_t *log)
+    ngx_str_t *uri, const char *type, ngx_str_t *body,
+    ngx_webrtc_http_handler_pt handler, void *data, ngx_log_t *log)
 {
     size_t                  len;
     ngx_int_t               rc;
@@ -59,8 +59,8 @@ ngx_webrtc_http_request(ngx_webrtc_http_peer_t *peer, const char *method,
           + sizeof("User-Agent: nginx-webrtc-cascade\r\n"
                    "Connection: close\r\n") - 1
           + sizeof("Authorization: Bearer \r\n") - 1 + peer->token.len
-          + sizeof("Content-Type: application/sdp\r\n"
-                   "Content-Length: \r\n\r\n") - 1 + NGX_SIZE_T_LEN
+          + sizeof("Content-Type: \r\nContent-Length: \r\n\r\n") - 1
+          + (type ? ngx_strlen(type) : 0) + NGX_SIZE_T_LEN
           + (body ? body->len : 0);
 
     hr->out = ngx_create_temp_buf(pool, len);
@@ -84,9 +84,9 @@ ngx_webrtc_http_request(ngx_webrtc_http_peer_t *peer, const char *method,
 
     if (body) {
         hr->out->last = ngx_sprintf(hr->out->last,
-                                    "Content-Type: application/sdp\r\n"
+                                    "Content-Type: %s\r\n"
                                     "Content-Length: %uz\r\n\r\n",
-                                    body->len);
+                                    type, body->len);
         hr->out->last = ngx_cpymem(hr->out->last, body->data, body->len);
 
     } else {

@@ -15,12 +15,12 @@
 
 
 /*
- * A small non-blocking HTTP/1.1 client for cascading: one request on
- * its own connection (Connection: close) to an address resolved at
- * configuration time, http:// only.  TLS, upstream groups, keepalive or
- * other authentication go through a local proxy location.  The handler
- * is called once, from an event, and the request is freed after it
- * returns.
+ * A small non-blocking HTTP/1.1 client for cascading and notifications:
+ * one request on its own connection (Connection: close) to an address
+ * resolved at configuration time, http:// only.  TLS, upstream groups,
+ * keepalive or other authentication go through a local proxy location.
+ * The handler is called once, from an event, and the request is freed
+ * after it returns.
  */
 
 
@@ -62,8 +62,9 @@ struct ngx_webrtc_http_req_s {
 };
 
 
+/* body NULL: none; else of the content type given */
 ngx_webrtc_http_req_t *ngx_webrtc_http_request(ngx_webrtc_http_peer_t *peer,
-    const char *method, ngx_str_t *uri, ngx_str_t *body,
+    const char *method, ngx_str_t *uri, const char *type, ngx_str_t *body,
     ngx_webrtc_http_handler_pt handler, void *data, ngx_log_t *log);
 void ngx_webrtc_http_abort(ngx_webrtc_http_req_t *hr);
 char *ngx_webrtc_http_peer_parse(ngx_conf_t *cf, ngx_str_t *url,

@@ -246,7 +246,8 @@ ngx_webrtc_push_attempt(ngx_webrtc_push_t *p)
 
     ngx_webrtc_push_state(p, NGX_WEBRTC_CASCADE_POSTING, 0);
 
-    p->req = ngx_webrtc_http_request(p->peer, "POST", &p->uri, &body,
+    p->req = ngx_webrtc_http_request(p->peer, "POST", &p->uri,
+                                     "application/sdp", &body,
                                      ngx_webrtc_push_answer, p, &p->log);
     if (p->req == NULL) {
         p->s = NULL;
@@ -421,12 +422,15 @@ ngx_webrtc_push_connect(ngx_webrtc_push_t *p, ngx_webrtc_http_req_t *hr)
 
     ngx_str_set(&ua, "nginx-webrtc-push");
 
+    ngx_memzero(&e, sizeof(ngx_webrtc_shm_entry_t));
+
     e.id = s->id;
     e.stream = &s->stream;
     e.role = s->role;
     e.owner = 0;                  /* no location may DELETE it */
     e.state = s->state;
     e.user_agent = &ua;
+    e.ufrag = s->ice.local_ufrag;
     e.tracks = s->tracks;
     e.ntracks = s->ntracks;
 
