@@ -25,6 +25,9 @@ static void ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf,
 static void ngx_webrtc_publisher_close(ngx_webrtc_session_t *s);
 static ngx_webrtc_track_t *ngx_webrtc_publisher_track(
     ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static ngx_webrtc_track_t *ngx_webrtc_publisher_layer(
+    ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static void ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s);
 static void ngx_webrtc_publisher_report(ngx_webrtc_session_t *s);
 static ngx_int_t ngx_webrtc_publisher_request_keyframe(
     ngx_webrtc_session_t *s, ngx_webrtc_track_t *t);
@@ -116,13 +119,74 @@ ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
             keyframe = 1;
         }
 
-        if (info.has_size) {
+        if (info.has_size
+            && (st->width != info.width || st->height != info.height))
+        {
             st->width = info.width;
             st->height = info.height;
+
+            if (t->rid_len) {
+                ngx_webrtc_publisher_rank(s);
+            }
         }
     }
 
+    if (t->layer_wait) {
+        /* a layer goes on its stream track from a keyframe only */
+        if (!keyframe) {
+            return;
+        }
+
+        t->layer_wait = 0;
+    }
+
     ngx_webrtc_stream_write(s->st, t, &rtp, keyframe);
+}
+
+
+/*
+ * Simulcast layers take the stream's video tracks by picture size, the
+ * largest first (Chromium lists its layers small to large, OBS large to
+ * small); a layer whose place changed waits for its next keyframe.
+ */
+
+static void
+ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t               i, j, rank, a, b;
+    ngx_webrtc_track_t      *t;
+    ngx_webrtc_shm_track_t  *st;
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (t->rid_len == 0) {
+            continue;
+        }
+
+        st = &s->shm->tracks[i];
+        a = st->width * st->height;
+        rank = 0;
+
+        for (j = 0; j < s->ntracks; j++) {
+            if (j == i || s->tracks[j].rid_len == 0) {
+                continue;
+            }
+
+            b = s->shm->tracks[j].width * s->shm->tracks[j].height;
+
+            if (b > a || (b == a && j < i)) {
+                rank++;
+            }
+        }
+
+        if (t->layer != rank) {
+            t->layer = rank;
+            st->layer = rank;
+            t->layer_wait = 1;
+            (void) ngx_webrtc_publisher_request_keyframe(s, t);
+        }
+    }
 }
 
 
@@ -135,6 +199,24 @@ ngx_webrtc_publisher_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
 
     for (i = 0; i < s->ntracks; i++) {
         t = &s->tracks[i];
+
+        if (t->rid_len) {
+            /* a simulcast layer: its SSRCs tell, once learned */
+
+            if (rtp->pt == t->pt && rtp->ssrc == t->ssrc) {
+                *rtx = 0;
+                return t;
+            }
+
+            if (t->rtx_pt && rtp->pt == t->rtx_pt
+                && rtp->ssrc == t->rtx_ssrc)
+            {
+                *rtx = 1;
+                return t;
+            }
+
+            continue;
+        }
 
         if (rtp->pt == t->pt) {
             if (t->ssrc != rtp->ssrc) {
@@ -154,6 +236,66 @@ ngx_webrtc_publisher_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
             *rtx = 1;
             return t;
         }
+    }
+
+    return ngx_webrtc_publisher_layer(s, rtp, rtx);
+}
+
+
+/*
+ * A packet of an SSRC not yet known: the rid (or, for a retransmission,
+ * the repaired rid) header extension names its simulcast layer.
+ */
+
+static ngx_webrtc_track_t *
+ngx_webrtc_publisher_layer(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
+    ngx_uint_t *rtx)
+{
+    ngx_uint_t           i, repair;
+    ngx_webrtc_str_t     rid;
+    ngx_webrtc_track_t  *t;
+
+    repair = 0;
+
+    if (ngx_webrtc_rtp_rid(rtp, s->rid_ext, &rid) != NGX_WEBRTC_PARSE_OK) {
+        if (ngx_webrtc_rtp_rid(rtp, s->rrid_ext, &rid)
+            != NGX_WEBRTC_PARSE_OK)
+        {
+            return NULL;
+        }
+
+        repair = 1;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (t->rid_len != rid.len
+            || ngx_memcmp(t->rid, rid.data, rid.len) != 0)
+        {
+            continue;
+        }
+
+        if (rtp->pt == t->pt && !repair) {
+            /* a new SSRC for the layer: new statistics, a keyframe */
+            ngx_memzero(&t->source, sizeof(ngx_webrtc_rtp_source_t));
+            t->ssrc = rtp->ssrc;
+            t->keyframe_seen = 0;
+            *rtx = 0;
+
+            ngx_log_debug3(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                           "webrtc: layer \"%*s\" is SSRC %uD",
+                           t->rid_len, t->rid, rtp->ssrc);
+            return t;
+        }
+
+        if (t->rtx_pt && rtp->pt == t->rtx_pt) {
+            t->rtx_ssrc = rtp->ssrc;
+            *rtx = 1;
+            return t;
+        }
+
+        return NULL;
     }
 
     return NULL;

@@ -178,6 +178,10 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
     for (i = 0; i < e->ntracks; i++) {
         ss->tracks[i].kind = e->tracks[i].kind;
         ss->tracks[i].codec = e->tracks[i].codec;
+        ss->tracks[i].rid_len = e->tracks[i].rid_len;
+        ngx_memcpy(ss->tracks[i].rid, e->tracks[i].rid,
+                   e->tracks[i].rid_len);
+        ss->tracks[i].layer = e->tracks[i].layer;
     }
 
     ngx_queue_insert_tail(&sh->sessions, &ss->queue);

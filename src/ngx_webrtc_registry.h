@@ -36,6 +36,11 @@ typedef struct {
     ngx_uint_t                  fraction_lost;  /* viewer: 1/256, RR */
     ngx_uint_t                  width;
     ngx_uint_t                  height;
+    /* simulcast: a publisher's layer, its rank (0: the largest); a */
+    /* viewer's video, the rank of the layer it gets */
+    u_char                      rid[NGX_WEBRTC_RID_MAX];
+    size_t                      rid_len;
+    ngx_uint_t                  layer;
 } ngx_webrtc_shm_track_t;
 
 

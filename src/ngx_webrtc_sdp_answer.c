@@ -498,8 +498,9 @@ size_t
 ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_webrtc_sdp_answer_t *ans)
 {
-    unsigned                  i, j, k, port;
+    unsigned                  i, j, k, port, nlayers;
     ngx_webrtc_sdp_buf_t      b;
+    ngx_webrtc_str_t          layers[NGX_WEBRTC_SDP_MAX_LAYERS];
     ngx_webrtc_sdp_media_t   *m;
     ngx_webrtc_sdp_codec_t   *c, *rtx;
     ngx_webrtc_sdp_choice_t  *ch;
@@ -663,8 +664,25 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
                 ngx_webrtc_sdp_put(&b, "\r\n");
             }
 
+            nlayers = 0;
+
+            if (ans->direction == NGX_WEBRTC_DIR_RECVONLY) {
+                nlayers = ngx_webrtc_sdp_layers(m, layers);
+
+                if (ngx_webrtc_sdp_extmap_id(m, NGX_WEBRTC_EXT_RID) == 0) {
+                    /* layers that cannot be told apart: one is enough */
+                    nlayers = 0;
+                }
+            }
+
             for (k = 0; k < m->nextmaps; k++) {
-                if (!ngx_webrtc_sdp_extmap_kept(&m->extmaps[k].uri)) {
+                if (!ngx_webrtc_sdp_extmap_kept(&m->extmaps[k].uri)
+                    && !(nlayers
+                         && (ngx_webrtc_sdp_eq(&m->extmaps[k].uri,
+                                               NGX_WEBRTC_EXT_RID)
+                             || ngx_webrtc_sdp_eq(&m->extmaps[k].uri,
+                                                  NGX_WEBRTC_EXT_RRID))))
+                {
                     continue;
                 }
 
@@ -672,6 +690,23 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
                 ngx_webrtc_sdp_put_num(&b, m->extmaps[k].id);
                 ngx_webrtc_sdp_put(&b, " ");
                 ngx_webrtc_sdp_put_str(&b, &m->extmaps[k].uri);
+                ngx_webrtc_sdp_put(&b, "\r\n");
+            }
+
+            /* simulcast: every layer offered is received (RFC 8853) */
+
+            for (k = 0; k < nlayers; k++) {
+                ngx_webrtc_sdp_put(&b, "a=rid:");
+                ngx_webrtc_sdp_put_str(&b, &layers[k]);
+                ngx_webrtc_sdp_put(&b, " recv\r\n");
+            }
+
+            for (k = 0; k < nlayers; k++) {
+                ngx_webrtc_sdp_put(&b, k ? ";" : "a=simulcast:recv ");
+                ngx_webrtc_sdp_put_str(&b, &layers[k]);
+            }
+
+            if (nlayers) {
                 ngx_webrtc_sdp_put(&b, "\r\n");
             }
 

@@ -312,7 +312,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
 
     for (i = 0; i < ntracks; i++) {
         t = &tracks[i];
-        sk = &st->tracks[t->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1];
+        sk = &st->tracks[ngx_webrtc_stream_track(t)];
 
         sk->kind = t->kind;
         sk->codec = t->codec;
@@ -409,7 +409,7 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
         return;
     }
 
-    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+    k = ngx_webrtc_stream_track(t);
     sk = &st->tracks[k];
     now = ngx_current_msec;
 
@@ -635,7 +635,7 @@ ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 {
     ngx_webrtc_stream_track_t  *sk;
 
-    sk = &st->tracks[t->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1];
+    sk = &st->tracks[ngx_webrtc_stream_track(t)];
 
     if (st->pub_pid != ngx_pid || !sk->rn.source || sk->rn.ssrc != ssrc
         || ntp == 0)

@@ -120,6 +120,15 @@ struct ngx_webrtc_reader_s {
 };
 
 
+/*
+ * A publisher's track in the stream: 0 audio, 1 video or the top
+ * simulcast layer (what packagers, recorders and the GOP cache read),
+ * 2.. the lower layers by size.
+ */
+#define ngx_webrtc_stream_track(t)                                           \
+    ((t)->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1 + (t)->layer)
+
+
 void ngx_webrtc_stream_init(void);
 void ngx_webrtc_stream_on_publish(ngx_webrtc_stream_publish_pt handler);
 void ngx_webrtc_stream_shutdown(void);

@@ -87,6 +87,8 @@ static void ngx_webrtc_group_pump(ngx_webrtc_group_t *g,
 static void ngx_webrtc_group_close(ngx_webrtc_group_t *g);
 static void ngx_webrtc_viewer_send(ngx_webrtc_session_t *s,
     ngx_webrtc_slot_t *slot, ngx_uint_t resend);
+static void ngx_webrtc_viewer_switch(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot);
 static void ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v);
 static void ngx_webrtc_viewer_replay(ngx_event_t *ev);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
@@ -139,6 +141,7 @@ ngx_webrtc_viewer_shutdown(void)
 ngx_int_t
 ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
 {
+    ngx_uint_t            i;
     ngx_webrtc_group_t   *g;
     ngx_webrtc_viewer_t  *v;
 
@@ -150,6 +153,12 @@ ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
     g = ngx_webrtc_group_get(s->st);
     if (g == NULL) {
         return NGX_ERROR;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        /* the top layer until the viewer or its path says otherwise */
+        s->tracks[i].stream_track = 1;
+        s->tracks[i].target = 1;
     }
 
     v->session = s;
@@ -373,6 +382,15 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
         return;
     }
 
+    if (slot->track && slot->track != t->stream_track) {
+        /* another simulcast layer: taken at its keyframe if wanted */
+        if (resend || slot->track != t->target || !slot->keyframe) {
+            return;
+        }
+
+        ngx_webrtc_viewer_switch(s, t, slot);
+    }
+
     if (!t->started) {
         /* video starts on a keyframe, audio at once */
         if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !slot->keyframe) {
@@ -401,6 +419,8 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     if (!resend) {
         t->sent_packets++;
         t->sent_octets += slot->len;
+        t->last_ts = ts;
+        t->last_msec = ngx_current_msec;
 
         st->packets++;
         st->bytes += slot->len;
@@ -437,6 +457,38 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
     ngx_webrtc_udp_batch_add(ngx_webrtc_worker->udp,
                              (struct sockaddr *) &s->peer, s->peer_len, p,
                              len);
+}
+
+
+/*
+ * The viewer's video moves to another simulcast layer at a keyframe of
+ * it: its numbering goes on from the last packet sent, its timestamps
+ * from the last sent plus the time since, so that its decoder sees one
+ * stream whose picture changes size.
+ */
+
+static void
+ngx_webrtc_viewer_switch(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_slot_t *slot)
+{
+    uint32_t  ts;
+
+    if (t->started) {
+        ngx_webrtc_out_index_switch(&t->out, slot->seq);
+
+        ts = t->last_ts + 1
+             + (uint32_t) ((uint64_t) (ngx_current_msec - t->last_msec)
+                           * t->clock_rate / 1000);
+        t->ts_off = ts - slot->ts;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: viewer video from stream track %ui to %ui%s",
+                   t->stream_track, (ngx_uint_t) slot->track,
+                   t->started ? "" : " before its start");
+
+    t->stream_track = slot->track;
+    s->shm->tracks[t - s->tracks].layer = slot->track - 1;
 }
 
 
@@ -639,7 +691,7 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         return;
     }
 
-    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : t->stream_track;
 
     for (i = 0; i < 17; i++) {
         if (i && !(blp & (1 << (i - 1)))) {
@@ -722,7 +774,7 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
             continue;
         }
 
-        k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+        k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : t->stream_track;
         sk = &st->tracks[k];
 
         /* the stream's clock now, from its last packet */
