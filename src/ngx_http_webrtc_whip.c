@@ -206,8 +206,9 @@ ngx_http_webrtc_whip_layers(ngx_webrtc_session_t *s, ngx_webrtc_sdp_media_t *m)
     }
 
     video = &s->tracks[s->ntracks - 1];
+    n = ngx_min(n, (ngx_uint_t) (s->tracks + NGX_WEBRTC_MAX_TRACKS - video));
 
-    for (i = 0; i < n && s->ntracks - 1 + i < NGX_WEBRTC_MAX_TRACKS; i++) {
+    for (i = 0; i < n; i++) {
         tr = video + i;
 
         if (i) {
