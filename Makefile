@@ -24,7 +24,7 @@ SRCS         := $(wildcard $(CURDIR)/src/*.c) $(wildcard $(CURDIR)/src/*.h)
 PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_sdp_answer.c \
                 src/ngx_webrtc_rtp.c src/ngx_webrtc_rtcp.c src/ngx_webrtc_codec.c \
                 src/ngx_webrtc_codec_av1.c src/ngx_webrtc_codec_bits.c \
-                src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c
+                src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c src/ngx_webrtc_layer.c
 UNIT_SRCS    := $(PARSER_SRCS) src/ngx_webrtc_gcm.c \
                 src/ngx_webrtc_depack.c src/ngx_webrtc_fmp4.c
 RING_SRCS    := src/ngx_webrtc_ring.c

@@ -66,6 +66,7 @@ typedef struct {
     ngx_str_t                   stream;
     ngx_str_t                   base;        /* the endpoint's URI */
     u_char                     *id;          /* NULL: the endpoint */
+    unsigned                    layer:1;     /* <id>/layer (WHEP) */
 } ngx_http_webrtc_target_t;
 
 
@@ -74,6 +75,11 @@ extern ngx_module_t  ngx_http_webrtc_module;
 
 /* ngx_http_webrtc_handler.c */
 ngx_int_t ngx_http_webrtc_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body);
+
+/* ngx_http_webrtc_layer.c */
+ngx_int_t ngx_http_webrtc_layer(ngx_http_request_t *r,
+    ngx_http_webrtc_target_t *t);
 
 /* ngx_http_webrtc_response.c */
 ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,

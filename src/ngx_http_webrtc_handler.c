@@ -31,8 +31,6 @@ static ngx_int_t ngx_http_webrtc_offer(ngx_http_request_t *r,
 static void ngx_http_webrtc_patch_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_webrtc_delete(ngx_http_request_t *r,
     ngx_http_webrtc_target_t *t);
-static ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
 static ngx_int_t ngx_http_webrtc_content_type(ngx_http_request_t *r,
     char *type);
 
@@ -85,6 +83,10 @@ ngx_http_webrtc_handler(ngx_http_request_t *r)
                                      : (rc == NGX_HTTP_FORBIDDEN)
                                        ? "invalid bearer token"
                                        : "internal error");
+    }
+
+    if (t->layer) {
+        return ngx_http_webrtc_layer(r, t);
     }
 
     if (wlcf->handler == NGX_HTTP_WEBRTC_EVENTS) {
@@ -236,6 +238,15 @@ ngx_http_webrtc_target(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
         end--;
     }
 
+    if (end - p > 7 + NGX_WEBRTC_ID_LEN
+        && ngx_strncmp(end - 6, "/layer", 6) == 0
+        && end[-7 - NGX_WEBRTC_ID_LEN] == '/')
+    {
+        /* a session's layer resource: <id>/layer */
+        end -= 6;
+        t->layer = 1;
+    }
+
     if (!clcf->exact_match
 #if (NGX_PCRE)
         && clcf->regex == NULL
@@ -316,6 +327,10 @@ ngx_http_webrtc_target(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
     }
 
     if (seg[0] == '.' && (len == 1 || (len == 2 && seg[1] == '.'))) {
+        return NGX_ERROR;
+    }
+
+    if (t->layer && t->id == NULL) {
         return NGX_ERROR;
     }
 
@@ -687,7 +702,7 @@ done:
 
 /* NGX_OK with the whole body, NGX_DECLINED for none, NGX_ERROR */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char       *p;

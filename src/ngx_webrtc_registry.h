@@ -70,6 +70,14 @@ typedef struct {
     uint64_t                    srtp_ssrc_dropped;  /* packets of others */
     ngx_uint_t                  ntracks;
     ngx_webrtc_shm_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+
+    /* a viewer: its video's mid, the layer pinned by the WHEP layer */
+    /* extension (0: none), written under the lock */
+    u_char                      video_mid[NGX_WEBRTC_RID_MAX];
+    size_t                      video_mid_len;
+    u_char                      pin_rid[NGX_WEBRTC_RID_MAX];
+    size_t                      pin_rid_len;
+
     ngx_msec_t                  ended;        /* a tombstone since */
     unsigned                    closing:1;
     unsigned                    tombstone:1;
@@ -137,6 +145,9 @@ void ngx_webrtc_registry_remove(ngx_webrtc_shm_session_t *ss,
 ngx_int_t ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id,
     uint32_t owner, ngx_pid_t *pid, in_port_t *port);
 void ngx_webrtc_registry_mark_closing(u_char *id);
+ngx_int_t ngx_webrtc_registry_pin(ngx_str_t *stream, u_char *id,
+    uint32_t owner, ngx_str_t *mid, ngx_str_t *rid, ngx_pid_t *pid,
+    in_port_t *port);
 void ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
     struct sockaddr *sa, socklen_t socklen);
 ngx_msec_int_t ngx_webrtc_registry_since(ngx_msec_t t);

@@ -416,6 +416,9 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
     if (!sk->rn.source || sk->rn.ssrc != rtp->ssrc) {
         /* a new source: its timestamps continue the stream's */
 
+        sk->rid_len = t->rid_len;
+        ngx_memcpy(sk->rid, t->rid, t->rid_len);
+
         if (sk->started) {
             sk->ts_off = sk->last_ts
                          + (uint32_t) ((uint64_t) (now - sk->last_msec)
@@ -667,6 +670,25 @@ ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st)
     /* to the publisher's worker, this one too: its control dispatch */
     (void) ngx_webrtc_udp_ctl_send(ngx_webrtc_worker->udp, st->pub_port,
                                    NGX_WEBRTC_CTL_KEYFRAME, st->pub_id);
+}
+
+
+/* the stream track of the simulcast layer rid now, 0 if none */
+
+ngx_uint_t
+ngx_webrtc_stream_layer(ngx_webrtc_stream_t *st, u_char *rid, size_t len)
+{
+    ngx_uint_t  k;
+
+    for (k = 1; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+        if (st->tracks[k].kind && st->tracks[k].rid_len == len
+            && ngx_memcmp(st->tracks[k].rid, rid, len) == 0)
+        {
+            return k;
+        }
+    }
+
+    return 0;
 }
 
 

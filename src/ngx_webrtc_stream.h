@@ -40,6 +40,10 @@ typedef struct {
     u_char                      profile[3];   /* H264 SPS: profile-level */
     unsigned                    has_profile:1;
 
+    /* a simulcast layer's rid, from its source's first packet */
+    u_char                      rid[NGX_WEBRTC_RID_MAX];
+    size_t                      rid_len;
+
     /* writer state: publisher numbering to stream numbering */
     ngx_webrtc_renumber_t       rn;
     uint32_t                    ts_off;
@@ -148,6 +152,8 @@ void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 void ngx_webrtc_stream_flush(void);
 void ngx_webrtc_stream_wake(void);
 void ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st);
+ngx_uint_t ngx_webrtc_stream_layer(ngx_webrtc_stream_t *st, u_char *rid,
+    size_t len);
 void ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st,
     ngx_webrtc_track_t *t, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts);
 ngx_int_t ngx_webrtc_stream_message(ngx_webrtc_stream_t *st,

@@ -26,6 +26,20 @@
 
 
 /*
+ * Simulcast layer choice from the viewer's receiver reports: fraction
+ * lost (of 256) above LOSS_HIGH in LOSS_REPORTS reports in a row moves it
+ * a layer down, below LOSS_LOW for LOSS_QUIET ms a layer up; a layer
+ * that sent nothing for LAYER_IDLE ms is gone.  Switch requests (PLI)
+ * at most once a second.
+ */
+#define NGX_WEBRTC_LOSS_HIGH     26     /* 10 % */
+#define NGX_WEBRTC_LOSS_LOW      5      /* 2 % */
+#define NGX_WEBRTC_LOSS_REPORTS  2
+#define NGX_WEBRTC_LOSS_QUIET    10000
+#define NGX_WEBRTC_LAYER_IDLE    2000
+
+
+/*
  * What a viewer's NACKs may cost: at most NGX_WEBRTC_NACK_RATE packets
  * resent a second, and the same packet at most once in
  * NGX_WEBRTC_RESEND_GAP: a viewer cannot turn the server into an
@@ -55,6 +69,19 @@ typedef struct {
     ngx_msec_t                  nack_second;
     ngx_uint_t                  nack_budget;
     ngx_webrtc_resent_t         resent[NGX_WEBRTC_RESENT];
+
+    /*
+     * simulcast: the layer pinned through the WHEP layer extension, by
+     * rid (ranks may change); else the path's: the largest stream track
+     * it sustains ("cap", 1: the top), lowered after reports of loss,
+     * raised after a quiet time
+     */
+    u_char                      pin_rid[NGX_WEBRTC_RID_MAX];
+    size_t                      pin_rid_len;
+    ngx_uint_t                  cap;
+    ngx_uint_t                  lossy;        /* reports in a row */
+    ngx_msec_t                  quiet_since;
+
     unsigned                    replaying:1;
 } ngx_webrtc_viewer_t;
 
@@ -94,6 +121,13 @@ static void ngx_webrtc_viewer_replay(ngx_event_t *ev);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
     uint16_t pid, uint16_t blp);
 static void ngx_webrtc_viewer_report(ngx_webrtc_session_t *s);
+static void ngx_webrtc_viewer_loss(ngx_webrtc_viewer_t *v,
+    ngx_uint_t fraction_lost);
+static void ngx_webrtc_viewer_adapt(ngx_webrtc_session_t *s);
+static ngx_uint_t ngx_webrtc_viewer_active(ngx_webrtc_stream_t *st,
+    ngx_uint_t k);
+static void ngx_webrtc_viewer_shown(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_uint_t k);
 static uint64_t ngx_webrtc_ntp_now(void);
 
 
@@ -163,6 +197,8 @@ ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
 
     v->session = s;
     v->group = g;
+    v->cap = 1;
+    v->quiet_since = ngx_current_msec;
     ngx_queue_insert_tail(&g->viewers, &v->queue);
     g->nviewers++;
 
@@ -404,6 +440,10 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
          */
         ngx_webrtc_out_index_start(&t->out, slot->seq, t->seq_start & 0x7fff);
         t->started = 1;
+
+        if (slot->track) {
+            ngx_webrtc_viewer_shown(s, t, slot->track);
+        }
     }
 
     index = ngx_webrtc_out_index(&t->out, slot->seq, resend);
@@ -488,7 +528,177 @@ ngx_webrtc_viewer_switch(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
                    t->started ? "" : " before its start");
 
     t->stream_track = slot->track;
-    s->shm->tracks[t - s->tracks].layer = slot->track - 1;
+
+    if (t->started) {
+        ngx_webrtc_viewer_shown(s, t, slot->track);
+    }
+}
+
+
+/* the status shows the viewer's layer */
+
+static void
+ngx_webrtc_viewer_shown(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_uint_t k)
+{
+    ngx_webrtc_shm_track_t     *st;
+    ngx_webrtc_stream_track_t  *sk;
+
+    st = &s->shm->tracks[t - s->tracks];
+    sk = &s->st->tracks[k];
+
+    st->layer = k - 1;
+    st->rid_len = ngx_min(sk->rid_len, NGX_WEBRTC_RID_MAX);
+    ngx_memcpy(st->rid, sk->rid, st->rid_len);
+}
+
+
+/*
+ * The WHEP layer extension pinned the viewer's video to a layer, or
+ * unpinned it: its record in shared memory says which.
+ */
+
+void
+ngx_webrtc_viewer_pin(ngx_webrtc_session_t *s)
+{
+    ngx_slab_pool_t      *shpool;
+    ngx_webrtc_viewer_t  *v;
+
+    v = s->ctx;
+
+    if (v == NULL || v->group == NULL) {
+        return;
+    }
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    v->pin_rid_len = ngx_min(s->shm->pin_rid_len, NGX_WEBRTC_RID_MAX);
+    ngx_memcpy(v->pin_rid, s->shm->pin_rid, v->pin_rid_len);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: viewer pinned to layer \"%*s\"",
+                   v->pin_rid_len, v->pin_rid);
+
+    ngx_webrtc_viewer_adapt(s);
+}
+
+
+/* a receiver report's loss of the viewer's video */
+
+static void
+ngx_webrtc_viewer_loss(ngx_webrtc_viewer_t *v, ngx_uint_t fraction_lost)
+{
+    ngx_msec_t  now;
+
+    now = ngx_current_msec;
+
+    if (fraction_lost > NGX_WEBRTC_LOSS_HIGH) {
+        v->quiet_since = now;
+
+        if (++v->lossy >= NGX_WEBRTC_LOSS_REPORTS) {
+            v->lossy = 0;
+
+            if (v->cap < NGX_WEBRTC_MAX_TRACKS - 1) {
+                v->cap++;
+            }
+        }
+
+        return;
+    }
+
+    v->lossy = 0;
+
+    if (fraction_lost > NGX_WEBRTC_LOSS_LOW) {
+        v->quiet_since = now;
+        return;
+    }
+
+    if (now - v->quiet_since >= NGX_WEBRTC_LOSS_QUIET && v->cap > 1) {
+        v->cap--;
+        v->quiet_since = now;
+    }
+}
+
+
+/*
+ * The layer the viewer's video should get: the pinned one, else the
+ * largest at or below its cap that sends; if none sends there, the
+ * nearest above.  A new target is asked of the publisher (PLI); the
+ * switch happens at its keyframe.
+ */
+
+static void
+ngx_webrtc_viewer_adapt(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t            i, k, want;
+    ngx_webrtc_track_t   *t;
+    ngx_webrtc_stream_t  *st;
+    ngx_webrtc_viewer_t  *v;
+
+    v = s->ctx;
+    st = s->st;
+    t = NULL;
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+            t = &s->tracks[i];
+        }
+    }
+
+    if (t == NULL || st == NULL) {
+        return;
+    }
+
+    want = v->cap;
+
+    if (v->pin_rid_len) {
+        k = ngx_webrtc_stream_layer(st, v->pin_rid, v->pin_rid_len);
+        if (k) {
+            want = k;
+        }
+    }
+
+    k = 0;
+
+    for (i = want; i < NGX_WEBRTC_MAX_TRACKS; i++) {
+        if (ngx_webrtc_viewer_active(st, i)) {
+            k = i;
+            break;
+        }
+    }
+
+    for (i = want - 1; k == 0 && i >= 1; i--) {
+        if (ngx_webrtc_viewer_active(st, i)) {
+            k = i;
+        }
+    }
+
+    if (k == 0) {
+        /* nothing sends: keep what it has */
+        return;
+    }
+
+    t->target = k;
+
+    if (k != t->stream_track
+        && ngx_current_msec - t->switch_request >= 1000)
+    {
+        t->switch_request = ngx_current_msec;
+        ngx_webrtc_stream_keyframe_request(st);
+    }
+}
+
+
+static ngx_uint_t
+ngx_webrtc_viewer_active(ngx_webrtc_stream_t *st, ngx_uint_t k)
+{
+    return st->tracks[k].kind && st->tracks[k].started
+           && ngx_current_msec - st->tracks[k].last_msec
+              < NGX_WEBRTC_LAYER_IDLE;
 }
 
 
@@ -632,6 +842,10 @@ ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
             st = &s->shm->tracks[j];
             st->fraction_lost = info.reports[i].fraction_lost;
 
+            if (t->kind == NGX_WEBRTC_MEDIA_VIDEO) {
+                ngx_webrtc_viewer_loss(s->ctx, info.reports[i].fraction_lost);
+            }
+
             if (info.reports[i].lsr) {
                 rtt = now - info.reports[i].lsr - info.reports[i].dlsr;
 
@@ -763,6 +977,8 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
     ngx_webrtc_stream_rearm(&v->group->reader);
     ngx_webrtc_group_pump(v->group, 0);
     ngx_webrtc_udp_batch_flush(ngx_webrtc_worker->udp);
+
+    ngx_webrtc_viewer_adapt(s);
 
     ntp = ngx_webrtc_ntp_now();
     now = ngx_current_msec;
