@@ -15,7 +15,8 @@
  */
 
 
-#define NGX_WEBRTC_RTCP_MAX  256
+#define NGX_WEBRTC_RTCP_MAX     256
+#define NGX_WEBRTC_LAYERS_WAIT  3000    /* ms */
 
 
 static void ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf,
@@ -27,6 +28,7 @@ static ngx_webrtc_track_t *ngx_webrtc_publisher_track(
     ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
 static ngx_webrtc_track_t *ngx_webrtc_publisher_layer(
     ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static ngx_uint_t ngx_webrtc_publisher_ranked(ngx_webrtc_session_t *s);
 static void ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s);
 static void ngx_webrtc_publisher_report(ngx_webrtc_session_t *s);
 static ngx_int_t ngx_webrtc_publisher_request_keyframe(
@@ -133,7 +135,7 @@ ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 
     if (t->layer_wait) {
         /* a layer goes on its stream track from a keyframe only */
-        if (!keyframe) {
+        if (!keyframe || !ngx_webrtc_publisher_ranked(s)) {
             return;
         }
 
@@ -150,12 +152,44 @@ ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
  * small); a layer whose place changed waits for its next keyframe.
  */
 
+/*
+ * The ranks hold once every layer's size is known, or NGX_WEBRTC_LAYERS_
+ * WAIT after the first (a layer the browser does not send yet): until
+ * then no layer writes, so that the top stream track (HLS, recording,
+ * the GOP cache) does not start with a small layer and change size.
+ */
+
+static ngx_uint_t
+ngx_webrtc_publisher_ranked(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t  i;
+
+    if (s->layers_since
+        && ngx_current_msec - s->layers_since >= NGX_WEBRTC_LAYERS_WAIT)
+    {
+        return 1;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].rid_len && s->shm->tracks[i].width == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static void
 ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s)
 {
     ngx_uint_t               i, j, rank, a, b;
     ngx_webrtc_track_t      *t;
     ngx_webrtc_shm_track_t  *st;
+
+    if (s->layers_since == 0) {
+        s->layers_since = ngx_current_msec;
+    }
 
     for (i = 0; i < s->ntracks; i++) {
         t = &s->tracks[i];
@@ -335,7 +369,8 @@ ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 }
 
 
-/* receiver reports, and PLI until the first keyframe */
+/* receiver reports, and PLI until the first keyframe (a layer's: on its */
+/* stream track) */
 
 static void
 ngx_webrtc_publisher_report(ngx_webrtc_session_t *s)
@@ -372,7 +407,9 @@ ngx_webrtc_publisher_report(ngx_webrtc_session_t *s)
             (void) ngx_webrtc_session_send_rtcp(s, buf, n);
         }
 
-        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !t->keyframe_seen) {
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO
+            && (!t->keyframe_seen || t->layer_wait))
+        {
             (void) ngx_webrtc_publisher_request_keyframe(s, t);
         }
     }

@@ -72,6 +72,7 @@ struct ngx_webrtc_session_s {
     uint32_t                    local_ssrc;
     unsigned                    rid_ext;      /* header extension ids */
     unsigned                    rrid_ext;     /* (simulcast), 0: none */
+    ngx_msec_t                  layers_since; /* the first layer's size */
     ngx_uint_t                  ntracks;
     ngx_webrtc_track_t          tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_event_t                 rtcp_timer;   /* the role's */

@@ -15,12 +15,17 @@ use lib "$FindBin::Bin/lib";
 
 use Test::More;
 use Time::HiRes qw(time);
+use JSON::PP qw(decode_json);
 use WebRTCTest qw(skip_unless_peers);
+use HLSPlaylist;
 
-skip_unless_peers('chromium');
+skip_unless_peers('chromium', 'ffprobe');
 
 my $t = WebRTCTest->new(name => 'simulcast', workers => 2);
-$t->write_conf($t->whep_conf());
+$t->write_conf($t->whep_conf(
+    http   => 'webrtc_hls_fragment 2s; webrtc_hls_part 300ms;',
+    server => 'location /hls/ { webrtc_hls; }',
+));
 $t->start;
 
 my $T0 = time;
@@ -77,6 +82,27 @@ ok($big, 'viewer decodes 1280x720')
 is($big && $big->{height}, 720, 'height 720');
 
 note(sprintf 'top layer viewer: %.1f s', time - $T0);
+
+# HLS packages the top layer only: every frame 1280x720
+{
+    my $pl = $t->wait_for(sub {
+        my $r = $t->http(GET => '/hls/sc/index.m3u8');
+        my $p = $r->{status} == 200 && HLSPlaylist::parse($r->{body});
+        return $p && @{ $p->{segments} || [] } >= 1 ? $p : undef;
+    }, timeout => 20, interval => 0.5);
+    ok($pl, 'HLS playlist with a segment');
+    my $media = $pl ? $t->http(GET => "/hls/sc/$pl->{maps}[0]")->{body} : '';
+    $media .= $t->http(GET => "/hls/sc/$_->{uri}")->{body}
+        for @{ $pl ? $pl->{segments} : [] };
+    my $f = $t->prefix . '/hls.mp4';
+    $t->write_file($f, $media);
+    my $probe = qx{ffprobe -v error -select_streams v -show_entries frame=width,height -of json $f 2>&1};
+    my $j = eval { decode_json($probe) } // {};
+    my %sizes = map {; "$_->{width}x$_->{height}" => 1 } @{ $j->{frames} || [] };
+    is_deeply([sort keys %sizes], ['1280x720'],
+        'HLS frames: ' . scalar(@{ $j->{frames} || [] }) . ', all 1280x720')
+        or diag($probe =~ s/\s+/ /gr =~ s/^(.{0,400}).*/$1/r);
+}
 
 # the WHEP layer extension: the 201 names it (a simulcast stream only)
 {
