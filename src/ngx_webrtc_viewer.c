@@ -425,6 +425,15 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
         }
 
         ngx_webrtc_viewer_switch(s, t, slot);
+
+        if (t->started) {
+            /*
+             * the new layer's first packet twice (H.264: its SPS and
+             * PPS): a decoder that misses it decodes the layer's IDR
+             * with the old layer's parameter sets, of the old size
+             */
+            ngx_webrtc_viewer_send(s, slot, 1);
+        }
     }
 
     if (!t->started) {
