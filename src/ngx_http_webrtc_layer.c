@@ -95,6 +95,16 @@ ngx_http_webrtc_layer_body(ngx_http_request_t *r)
         goto done;
     }
 
+    /* a session of another location is not there: 404 before all else */
+
+    if (ngx_webrtc_registry_lookup(&t->stream, t->id, wlcf->owner, &pid,
+                                   &port)
+        != NGX_OK)
+    {
+        rc = ngx_http_webrtc_error(r, NGX_HTTP_NOT_FOUND, "no such session");
+        goto done;
+    }
+
     if (ngx_webrtc_layer_parse(&req, body.data, body.len)
         != NGX_WEBRTC_PARSE_OK)
     {

@@ -416,16 +416,27 @@ ngx_webrtc_publisher_report(ngx_webrtc_session_t *s)
 }
 
 
-/* a viewer asked: every video track of the publisher */
+/*
+ * A viewer asked: the video tracks whose stream tracks were named (a
+ * simulcast layer to switch to, the layer a viewer decodes), else every
+ * video track of the publisher
+ */
 
 void
 ngx_webrtc_publisher_request_keyframes(ngx_webrtc_session_t *s)
 {
-    ngx_uint_t  i;
+    ngx_uint_t           i, want;
+    ngx_webrtc_track_t  *t;
+
+    want = s->st ? ngx_webrtc_stream_keyframe_tracks(s->st) : 0;
 
     for (i = 0; i < s->ntracks; i++) {
-        if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
-            (void) ngx_webrtc_publisher_request_keyframe(s, &s->tracks[i]);
+        t = &s->tracks[i];
+
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO
+            && (want == 0 || (want & (1 << ngx_webrtc_stream_track(t)))))
+        {
+            (void) ngx_webrtc_publisher_request_keyframe(s, t);
         }
     }
 }

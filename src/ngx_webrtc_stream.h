@@ -87,6 +87,7 @@ typedef struct {
     in_port_t                   pub_port;
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     ngx_msec_t                  last_keyframe_request;
+    ngx_atomic_t                keyframe_tracks;  /* bit k: track k's */
 
     ngx_webrtc_stream_track_t   tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_webrtc_stream_worker_t  workers[NGX_WEBRTC_STREAM_WORKERS];
@@ -152,6 +153,8 @@ void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 void ngx_webrtc_stream_flush(void);
 void ngx_webrtc_stream_wake(void);
 void ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st);
+void ngx_webrtc_stream_layer_keyframe(ngx_webrtc_stream_t *st, ngx_uint_t k);
+ngx_uint_t ngx_webrtc_stream_keyframe_tracks(ngx_webrtc_stream_t *st);
 ngx_uint_t ngx_webrtc_stream_layer(ngx_webrtc_stream_t *st, u_char *rid,
     size_t len);
 void ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st,

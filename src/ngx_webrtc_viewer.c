@@ -697,7 +697,7 @@ ngx_webrtc_viewer_adapt(ngx_webrtc_session_t *s)
         && ngx_current_msec - t->switch_request >= 1000)
     {
         t->switch_request = ngx_current_msec;
-        ngx_webrtc_stream_keyframe_request(st);
+        ngx_webrtc_stream_layer_keyframe(st, k);
     }
 }
 
@@ -734,7 +734,7 @@ ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v)
         || v->group->cursor - idx >= NGX_WEBRTC_RING_SLOTS)
     {
         /* no keyframe cached: ask the publisher for one */
-        ngx_webrtc_stream_keyframe_request(st);
+        ngx_webrtc_stream_layer_keyframe(st, NGX_WEBRTC_RING_KEY_TRACK);
         return;
     }
 
@@ -825,7 +825,13 @@ ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         }
 
         if (s->st) {
-            ngx_webrtc_stream_keyframe_request(s->st);
+            /* of the layer it decodes */
+            for (i = 0; i < s->ntracks; i++) {
+                if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+                    ngx_webrtc_stream_layer_keyframe(s->st,
+                                                  s->tracks[i].stream_track);
+                }
+            }
         }
     }
 
