@@ -147,12 +147,6 @@ ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 
 
 /*
- * Simulcast layers take the stream's video tracks by picture size, the
- * largest first (Chromium lists its layers small to large, OBS large to
- * small); a layer whose place changed waits for its next keyframe.
- */
-
-/*
  * The ranks hold once every layer's size is known, or NGX_WEBRTC_LAYERS_
  * WAIT after the first (a layer the browser does not send yet): until
  * then no layer writes, so that the top stream track (HLS, recording,
@@ -179,6 +173,12 @@ ngx_webrtc_publisher_ranked(ngx_webrtc_session_t *s)
     return 1;
 }
 
+
+/*
+ * Simulcast layers take the stream's video tracks by picture size, the
+ * largest first (offers list them in either order: Chromium's small to
+ * large); a layer whose place changed waits for its next keyframe.
+ */
 
 static void
 ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s)
