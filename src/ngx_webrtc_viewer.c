@@ -28,15 +28,20 @@
 /*
  * Simulcast layer choice from the viewer's receiver reports: fraction
  * lost (of 256) above LOSS_HIGH in LOSS_REPORTS reports in a row moves it
- * a layer down, below LOSS_LOW for LOSS_QUIET ms a layer up; a layer
- * that sent nothing for LAYER_IDLE ms is gone.  Switch requests (PLI)
- * at most once a second.
+ * a layer down, below LOSS_LOW for LOSS_QUIET ms a layer up; a move
+ * down soon after a move up (the layer did not fit) doubles the quiet
+ * time, up to LOSS_QUIET_MAX; for LOSS_SETTLE ms after a move, reports
+ * (of the old layer, the switch waits for a keyframe) move nothing.  A
+ * layer that sent nothing for LAYER_IDLE ms is gone.  Switch requests
+ * (PLI) at most once a second.
  */
-#define NGX_WEBRTC_LOSS_HIGH     26     /* 10 % */
-#define NGX_WEBRTC_LOSS_LOW      5      /* 2 % */
-#define NGX_WEBRTC_LOSS_REPORTS  2
-#define NGX_WEBRTC_LOSS_QUIET    10000
-#define NGX_WEBRTC_LAYER_IDLE    2000
+#define NGX_WEBRTC_LOSS_HIGH       26     /* 10 % */
+#define NGX_WEBRTC_LOSS_LOW        5      /* 2 % */
+#define NGX_WEBRTC_LOSS_REPORTS    2
+#define NGX_WEBRTC_LOSS_QUIET      10000
+#define NGX_WEBRTC_LOSS_QUIET_MAX  80000
+#define NGX_WEBRTC_LOSS_SETTLE     3000
+#define NGX_WEBRTC_LAYER_IDLE      2000
 
 
 /*
@@ -81,6 +86,9 @@ typedef struct {
     ngx_uint_t                  cap;
     ngx_uint_t                  lossy;        /* reports in a row */
     ngx_msec_t                  quiet_since;
+    ngx_msec_t                  quiet;        /* before a move up */
+    ngx_msec_t                  up_at;        /* the last move up */
+    ngx_msec_t                  moved_at;     /* the last move */
 
     unsigned                    replaying:1;
 } ngx_webrtc_viewer_t;
@@ -199,6 +207,7 @@ ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
     v->group = g;
     v->cap = 1;
     v->quiet_since = ngx_current_msec;
+    v->quiet = NGX_WEBRTC_LOSS_QUIET;
     ngx_queue_insert_tail(&g->viewers, &v->queue);
     g->nviewers++;
 
@@ -608,11 +617,22 @@ ngx_webrtc_viewer_loss(ngx_webrtc_viewer_t *v, ngx_uint_t fraction_lost)
     if (fraction_lost > NGX_WEBRTC_LOSS_HIGH) {
         v->quiet_since = now;
 
+        if (now - v->moved_at < NGX_WEBRTC_LOSS_SETTLE) {
+            v->lossy = 0;
+            return;
+        }
+
         if (++v->lossy >= NGX_WEBRTC_LOSS_REPORTS) {
             v->lossy = 0;
 
             if (v->cap < NGX_WEBRTC_MAX_TRACKS - 1) {
                 v->cap++;
+                v->moved_at = now;
+
+                if (v->up_at && now - v->up_at < 2 * v->quiet) {
+                    v->quiet = ngx_min(2 * v->quiet,
+                                       NGX_WEBRTC_LOSS_QUIET_MAX);
+                }
             }
         }
 
@@ -626,9 +646,11 @@ ngx_webrtc_viewer_loss(ngx_webrtc_viewer_t *v, ngx_uint_t fraction_lost)
         return;
     }
 
-    if (now - v->quiet_since >= NGX_WEBRTC_LOSS_QUIET && v->cap > 1) {
+    if (now - v->quiet_since >= v->quiet && v->cap > 1) {
         v->cap--;
         v->quiet_since = now;
+        v->up_at = now;
+        v->moved_at = now;
     }
 }
 
