@@ -27,7 +27,8 @@ PARSER_SRCS  := src/ngx_webrtc_sdp.c src/ngx_webrtc_sdp_answer.c \
                 src/ngx_webrtc_codec_av1.c src/ngx_webrtc_codec_bits.c \
                 src/ngx_webrtc_stun.c src/ngx_webrtc_dcep.c \
                 src/ngx_webrtc_tcp_frame.c src/ngx_webrtc_sdp_offer.c \
-                src/ngx_webrtc_http_parse.c
+                src/ngx_webrtc_http_parse.c \
+                src/ngx_webrtc_layer.c
 UNIT_SRCS    := $(PARSER_SRCS) src/ngx_webrtc_gcm.c \
                 src/ngx_webrtc_depack.c src/ngx_webrtc_fmp4.c
 RING_SRCS    := src/ngx_webrtc_ring.c

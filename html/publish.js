@@ -5,6 +5,7 @@
  *   stream=NAME  token=T  codec=H264|VP8|VP9|AV1  relay=1  autostart=1
  *   audio=0  video=0  source=camera|screen  resolution=WxH  fps=N
  *   maxbitrate=KBPS  chat=0 (no data channel)
+ *   simulcast=1  (three video layers, rids q, h, f: 1/4, 1/2 and full size)
  *
  * Chat: a data channel labelled "chat" is opened before the offer (so the
  * offer has an m=application section); what viewers send comes back on
@@ -438,7 +439,16 @@
                 if (!tracks[kind]) {
                     return;
                 }
-                var tr = pc.addTransceiver(tracks[kind], { direction: 'sendonly', streams: [ms] });
+                var init = { direction: 'sendonly', streams: [ms] };
+                if (kind === 'video' && query.get('simulcast') === '1') {
+                    /* three layers, small to large, as RFC 8853 rids */
+                    init.sendEncodings = [
+                        { rid: 'q', scaleResolutionDownBy: 4 },
+                        { rid: 'h', scaleResolutionDownBy: 2 },
+                        { rid: 'f', scaleResolutionDownBy: 1 }
+                    ];
+                }
+                var tr = pc.addTransceiver(tracks[kind], init);
                 transceivers[kind] = tr;
                 if (kind === 'video') {
                     WHIP.preferCodec(tr, 'video', $('codec').value);
@@ -528,14 +538,22 @@
             return;
         }
         pc.getStats().then(function (report) {
-            var bytes = 0, v = null, a = null;
+            var bytes = 0, v = null, a = null, layers = [];
             report.forEach(function (s) {
                 if (s.type !== 'outbound-rtp') {
                     return;
                 }
                 bytes += s.bytesSent || 0;
                 if (s.kind === 'video') {
-                    v = s;
+                    if (s.rid) {
+                        layers.push({ rid: s.rid, width: s.frameWidth || 0,
+                                      height: s.frameHeight || 0,
+                                      active: s.active !== false });
+                    }
+                    /* of simulcast layers, the largest */
+                    if (!v || (s.frameWidth || 0) > (v.frameWidth || 0)) {
+                        v = s;
+                    }
                 } else if (s.kind === 'audio') {
                     a = s;
                 }
@@ -558,6 +576,7 @@
             whipState.width = v ? v.frameWidth || 0 : 0;
             whipState.height = v ? v.frameHeight || 0 : 0;
             whipState.fps = v ? v.framesPerSecond || 0 : 0;
+            whipState.layers = layers;
             whipState.pliCount = v ? v.pliCount || 0 : 0;
             whipState.nackCount = (v ? v.nackCount || 0 : 0) + (a ? a.nackCount || 0 : 0);
 

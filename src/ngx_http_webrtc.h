@@ -79,6 +79,7 @@ typedef struct {
     u_char                     *id;          /* NULL: the endpoint */
     u_char                     *created;     /* the session a POST made */
     void                       *events;      /* an event stream's state */
+    unsigned                    layer:1;     /* <id>/layer (WHEP) */
 } ngx_http_webrtc_target_t;
 
 
@@ -88,7 +89,12 @@ extern ngx_module_t  ngx_http_webrtc_module;
 /* ngx_http_webrtc_handler.c */
 ngx_int_t ngx_http_webrtc_handler(ngx_http_request_t *r);
 
+/* ngx_http_webrtc_layer.c */
+ngx_int_t ngx_http_webrtc_layer(ngx_http_request_t *r,
+    ngx_http_webrtc_target_t *t);
+
 /* ngx_http_webrtc_response.c */
+ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_webrtc_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason);
 ngx_int_t ngx_http_webrtc_retry_error(ngx_http_request_t *r,

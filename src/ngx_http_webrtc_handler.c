@@ -33,8 +33,6 @@ static ngx_int_t ngx_http_webrtc_if_match(ngx_str_t *value,
     ngx_webrtc_shm_restart_t *rs);
 static ngx_int_t ngx_http_webrtc_delete(ngx_http_request_t *r,
     ngx_http_webrtc_target_t *t);
-static ngx_int_t ngx_http_webrtc_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
 static ngx_int_t ngx_http_webrtc_content_type(ngx_http_request_t *r,
     char *type);
 
@@ -87,6 +85,10 @@ ngx_http_webrtc_handler(ngx_http_request_t *r)
                                      : (rc == NGX_HTTP_FORBIDDEN)
                                        ? "invalid bearer token"
                                        : "internal error");
+    }
+
+    if (t->layer) {
+        return ngx_http_webrtc_layer(r, t);
     }
 
     if (wlcf->handler == NGX_HTTP_WEBRTC_EVENTS) {
@@ -238,6 +240,15 @@ ngx_http_webrtc_target(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
         end--;
     }
 
+    if (end - p > 7 + NGX_WEBRTC_ID_LEN
+        && ngx_strncmp(end - 6, "/layer", 6) == 0
+        && end[-7 - NGX_WEBRTC_ID_LEN] == '/')
+    {
+        /* a session's layer resource: <id>/layer */
+        end -= 6;
+        t->layer = 1;
+    }
+
     if (!clcf->exact_match
 #if (NGX_PCRE)
         && clcf->regex == NULL
@@ -318,6 +329,10 @@ ngx_http_webrtc_target(ngx_http_request_t *r, ngx_http_webrtc_target_t *t)
     }
 
     if (seg[0] == '.' && (len == 1 || (len == 2 && seg[1] == '.'))) {
+        return NGX_ERROR;
+    }
+
+    if (t->layer && t->id == NULL) {
         return NGX_ERROR;
     }
 
@@ -790,64 +805,6 @@ ngx_http_webrtc_if_match(ngx_str_t *value, ngx_webrtc_shm_restart_t *rs)
     }
 
     return rs->netags ? NGX_OK : NGX_DECLINED;
-}
-
-
-/* NGX_OK with the whole body, NGX_DECLINED for none, NGX_ERROR */
-
-static ngx_int_t
-ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    u_char       *p;
-    size_t        len;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return NGX_DECLINED;
-    }
-
-    len = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
-    }
-
-    if (len == 0) {
-        return NGX_DECLINED;
-    }
-
-    body->data = ngx_pnalloc(r->pool, len + 1);
-    if (body->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = body->data;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
-                return NGX_ERROR;
-            }
-
-            p += n;
-            continue;
-        }
-
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
-    }
-
-    *p = '\0';
-    body->len = len;
-
-    return NGX_OK;
 }
 
 

@@ -262,6 +262,29 @@ ngx_http_webrtc_answer(ngx_http_request_t *r, ngx_webrtc_session_t *s,
         goto failed;
     }
 
+    if (s->role == NGX_WEBRTC_ROLE_VIEWER && s->st
+        && s->st->tracks[2].kind)
+    {
+        /* a simulcast stream: the WHEP layer extension */
+        value.len = base->len + esc + 1 + NGX_WEBRTC_ID_LEN
+                    + sizeof("</layer>; rel=\"urn:ietf:params:whep:ext:core:"
+                             "layer\"") - 1;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            goto failed;
+        }
+
+        p = ngx_cpymem(value.data, "<", 1);
+        p = (u_char *) ngx_escape_uri(p, base->data, base->len,
+                                      NGX_ESCAPE_URI);
+        ngx_sprintf(p, "/%*s/layer>; rel=\"urn:ietf:params:whep:ext:core:"
+                    "layer\"", (size_t) NGX_WEBRTC_ID_LEN, s->id);
+
+        if (ngx_http_webrtc_add_header(r, "Link", &value) != NGX_OK) {
+            goto failed;
+        }
+    }
+
     if (wlcf->events_url.len) {
         /* the stream's messages as server-sent events */
         value.len = wlcf->events_url.len + s->stream.len

@@ -12,7 +12,8 @@
 /*
  * What every WebRTC location answers with: errors with a one-line
  * reason (logged once at info), Retry-After, CORS, and the ice-server
- * Links.
+ * Links; and the request body in one piece, which the handlers of the
+ * session resources (PATCH, the WHEP layer) read.
  */
 
 static ngx_str_t  ngx_http_webrtc_text_type = ngx_string("text/plain");
@@ -275,6 +276,64 @@ ngx_http_webrtc_links(ngx_http_request_t *r, ngx_http_webrtc_loc_conf_t *wlcf,
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK with the whole body, NGX_DECLINED for none, NGX_ERROR */
+
+ngx_int_t
+ngx_http_webrtc_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    body->data = ngx_pnalloc(r->pool, len + 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    *p = '\0';
+    body->len = len;
 
     return NGX_OK;
 }

@@ -360,8 +360,9 @@ ngx_http_webrtc_status_session_len(ngx_webrtc_shm_session_t *ss)
                        "\"packets\":,\"bytes\":,\"keyframes\":,\"lost\":,"
                        "\"bitrate\":,\"keyframe_requests\":,\"width\":,\"height\":,"
                        "\"nacks\":,\"nacks_refused\":,\"plis\":,\"rtt_ms\":,"
-                       "\"fraction_lost\":},")
-                + 13 * NGX_INT64_LEN);
+                       "\"fraction_lost\":,\"rid\":\"\",\"layer\":,"
+                       "\"active\":false},")
+                + 14 * NGX_INT64_LEN + NGX_WEBRTC_RID_MAX);
 }
 
 
@@ -412,6 +413,15 @@ ngx_http_webrtc_status_session(u_char *p, ngx_webrtc_shm_session_t *ss)
                         t->bitrate, t->keyframe_requests, t->width, t->height,
                         t->nacks, t->nacks_refused, t->plis, t->rtt,
                         t->fraction_lost);
+
+        if (t->rid_len) {
+            /* a simulcast layer: active while it brings anything */
+            p--;
+            p = ngx_sprintf(p, ",\"rid\":\"%*s\",\"layer\":%ui,"
+                            "\"active\":%s}",
+                            ngx_min(t->rid_len, NGX_WEBRTC_RID_MAX), t->rid,
+                            t->layer, t->bitrate ? "true" : "false");
+        }
     }
 
     return ngx_cpymem(p, "]}", 2);

@@ -208,6 +208,13 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
                                            : "server is full");
     }
 
+    if (idx[1] >= 0) {
+        /* for the layer extension's mediaId; nobody has the id yet */
+        m = &sdp->media[idx[1]];
+        s->shm->video_mid_len = ngx_min(m->mid.len, NGX_WEBRTC_RID_MAX);
+        ngx_memcpy(s->shm->video_mid, m->mid.data, s->shm->video_mid_len);
+    }
+
     if (ngx_webrtc_viewer_join(s) != NGX_OK
         || ngx_webrtc_session_activate(s) != NGX_OK)
     {

@@ -8,12 +8,16 @@
 #include "ngx_webrtc_publisher.h"
 
 
+
 /*
  * WHIP (RFC 9725): a publisher's offer.  Its codecs are chosen from the
  * location's webrtc_video_codecs and Opus; a stream has one publisher,
  * and a new one takes over from one silent for webrtc_takeover_idle.
  */
 
+
+static void ngx_http_webrtc_whip_layers(ngx_webrtc_session_t *s,
+    ngx_webrtc_sdp_media_t *m);
 
 ngx_int_t
 ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
@@ -123,6 +127,10 @@ ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
             tr->clock_rate = (tr->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 48000
                                                                   : 90000;
         }
+
+        if (m->type == NGX_WEBRTC_MEDIA_VIDEO) {
+            ngx_http_webrtc_whip_layers(s, m);
+        }
     }
 
     rc = ngx_http_webrtc_offer_register(r, s,
@@ -178,4 +186,47 @@ ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
     }
 
     return ngx_http_webrtc_answer(r, s, sdp, sel, &t->base);
+}
+
+
+/*
+ * Simulcast: the video track becomes one track per layer, told apart by
+ * the rid header extension until their SSRCs are learned.  Until picture
+ * sizes rank them, the last layer offered is taken for the largest (as
+ * Chromium orders them); each waits for a keyframe.
+ */
+
+static void
+ngx_http_webrtc_whip_layers(ngx_webrtc_session_t *s, ngx_webrtc_sdp_media_t *m)
+{
+    ngx_uint_t           i, n;
+    ngx_webrtc_str_t     rids[NGX_WEBRTC_MAX_LAYERS];
+    ngx_webrtc_track_t  *video, *tr;
+
+    n = ngx_webrtc_sdp_layers(m, rids);
+
+    s->rid_ext = ngx_webrtc_sdp_extmap_id(m, NGX_WEBRTC_EXT_RID);
+    s->rrid_ext = ngx_webrtc_sdp_extmap_id(m, NGX_WEBRTC_EXT_RRID);
+
+    if (n == 0 || s->rid_ext == 0) {
+        /* without the extension layers cannot be told apart: plain */
+        return;
+    }
+
+    video = &s->tracks[s->ntracks - 1];
+    n = ngx_min(n, (ngx_uint_t) (s->tracks + NGX_WEBRTC_MAX_TRACKS - video));
+
+    for (i = 0; i < n; i++) {
+        tr = video + i;
+
+        if (i) {
+            *tr = *video;
+            s->ntracks++;
+        }
+
+        tr->rid_len = ngx_min(rids[i].len, NGX_WEBRTC_RID_MAX);
+        ngx_memcpy(tr->rid, rids[i].data, tr->rid_len);
+        tr->layer = n - 1 - i;
+        tr->layer_wait = 1;
+    }
 }

@@ -33,7 +33,11 @@
 #define NGX_WEBRTC_ICE_UFRAG_MAX     256    /* a peer's: RFC 8839, 4-256 */
 #define NGX_WEBRTC_STREAM_MAX        64
 #define NGX_WEBRTC_UA_MAX            160
-#define NGX_WEBRTC_MAX_TRACKS        2
+/* audio, then video: one track, or one per simulcast layer */
+#define NGX_WEBRTC_MAX_LAYERS        NGX_WEBRTC_SDP_MAX_LAYERS
+#define NGX_WEBRTC_MAX_TRACKS        (1 + NGX_WEBRTC_MAX_LAYERS)
+/* a stream's tracks that packagers and recorders read: audio, top video */
+#define NGX_WEBRTC_MEDIA_TRACKS      2
 #define NGX_WEBRTC_MTU               1200
 #define NGX_WEBRTC_CTL_KEY_LEN       16
 #define NGX_WEBRTC_SRTCP_ROOM        (16 + 4)  /* tag, E and index */
@@ -116,6 +120,18 @@ typedef struct {
     unsigned                    fb_pli:1;
     unsigned                    fb_fir:1;
 
+    /*
+     * a simulcast layer (RFC 8853): its rid, the SSRC of its
+     * retransmissions, its rank by picture size (0: the largest), which
+     * is its stream track's (1 + layer); after a change of rank it waits
+     * for a keyframe before it writes to its new stream track
+     */
+    u_char                      rid[NGX_WEBRTC_RID_MAX];
+    size_t                      rid_len;
+    uint32_t                    rtx_ssrc;
+    ngx_uint_t                  layer;
+    unsigned                    layer_wait:1;
+
     /* a viewer's track: stream space to the viewer's numbering */
     uint16_t                    seq_start;    /* random: the first seq is */
                                               /* its low 15 bits */
@@ -125,6 +141,18 @@ typedef struct {
     uint32_t                    sent_packets;
     uint32_t                    sent_octets;
     unsigned                    started:1;
+
+    /*
+     * a viewer's video: the stream track it gets (1: the top layer) and
+     * the one it moves to at that one's next keyframe; pinned through
+     * the WHEP layer extension
+     */
+    ngx_uint_t                  stream_track;
+    ngx_uint_t                  target;
+    ngx_msec_t                  switch_request;
+    uint32_t                    last_ts;      /* the viewer's, last sent */
+    ngx_msec_t                  last_msec;
+    unsigned                    pinned:1;
 } ngx_webrtc_track_t;
 
 

@@ -68,7 +68,7 @@ typedef struct {
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     uint32_t                    gen;          /* hls->gen while ours */
 
-    ngx_webrtc_hls_track_t      tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_webrtc_hls_track_t      tracks[NGX_WEBRTC_MEDIA_TRACKS];
 
     uint32_t                    init;         /* current init's id */
     uint32_t                    fragments;    /* written: their mfhd */
@@ -198,7 +198,7 @@ ngx_webrtc_hls_publish(ngx_webrtc_stream_t *st, ngx_str_t *record)
 
     video = 0;
 
-    for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+    for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
         sk = &st->tracks[k];
         tk = &pk->tracks[k];
 
@@ -328,7 +328,7 @@ store_done:
 failed:
 
     if (pk) {
-        for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+        for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
             if (pk->tracks[k].data) {
                 ngx_free(pk->tracks[k].data);
             }
@@ -418,7 +418,7 @@ ngx_webrtc_hls_slot(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_slot_t *slot)
     int                      rc;
     ngx_webrtc_hls_track_t  *tk;
 
-    if (slot->track >= NGX_WEBRTC_MAX_TRACKS) {
+    if (slot->track >= NGX_WEBRTC_MEDIA_TRACKS) {
         return;
     }
 
@@ -578,7 +578,7 @@ ngx_webrtc_hls_frame(ngx_webrtc_hls_packager_t *pk, ngx_webrtc_hls_track_t *tk,
 
     video = NULL;
 
-    for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+    for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
         if (pk->tracks[k].present && pk->tracks[k].timescale == 90000) {
             video = &pk->tracks[k];
         }
@@ -740,12 +740,12 @@ ngx_webrtc_hls_start(ngx_webrtc_hls_packager_t *pk,
     ngx_webrtc_hls_t         *hls;
     ngx_webrtc_hls_init_t    *init;
     ngx_webrtc_hls_track_t   *tk;
-    ngx_webrtc_fmp4_track_t   tracks[NGX_WEBRTC_MAX_TRACKS];
+    ngx_webrtc_fmp4_track_t   tracks[NGX_WEBRTC_MEDIA_TRACKS];
 
     n = 0;
     clen = 0;
 
-    for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+    for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
         tk = &pk->tracks[k];
 
         if (!tk->present) {
@@ -861,12 +861,12 @@ ngx_webrtc_hls_cut(ngx_webrtc_hls_packager_t *pk, int64_t end_us,
     ngx_webrtc_hls_part_t     *part;
     ngx_webrtc_hls_track_t    *tk;
     ngx_webrtc_hls_segment_t  *seg;
-    ngx_webrtc_fmp4_run_t      runs[NGX_WEBRTC_MAX_TRACKS];
+    ngx_webrtc_fmp4_run_t      runs[NGX_WEBRTC_MEDIA_TRACKS];
 
     n = 0;
     independent = 1;
 
-    for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+    for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
         tk = &pk->tracks[k];
 
         if (!tk->present || tk->nsamples == 0) {
@@ -895,7 +895,7 @@ ngx_webrtc_hls_cut(ngx_webrtc_hls_packager_t *pk, int64_t end_us,
                                        (uint32_t) ++pk->fragments, runs, n);
     }
 
-    for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+    for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
         pk->tracks[k].nsamples = 0;
         pk->tracks[k].len = 0;
     }
@@ -1153,7 +1153,7 @@ ngx_webrtc_hls_stop(ngx_webrtc_hls_packager_t *pk)
     pk->linger_until = ngx_current_msec
                        + conf->hls_window * conf->hls_fragment;
 
-    for (k = 0; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+    for (k = 0; k < NGX_WEBRTC_MEDIA_TRACKS; k++) {
         if (pk->tracks[k].data) {
             ngx_free(pk->tracks[k].data);
             pk->tracks[k].data = NULL;

@@ -15,7 +15,8 @@
  */
 
 
-#define NGX_WEBRTC_RTCP_MAX  256
+#define NGX_WEBRTC_RTCP_MAX     256
+#define NGX_WEBRTC_LAYERS_WAIT  3000    /* ms */
 
 
 static void ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf,
@@ -25,6 +26,10 @@ static void ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf,
 static void ngx_webrtc_publisher_close(ngx_webrtc_session_t *s);
 static ngx_webrtc_track_t *ngx_webrtc_publisher_track(
     ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static ngx_webrtc_track_t *ngx_webrtc_publisher_layer(
+    ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp, ngx_uint_t *rtx);
+static ngx_uint_t ngx_webrtc_publisher_ranked(ngx_webrtc_session_t *s);
+static void ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s);
 static void ngx_webrtc_publisher_report(ngx_webrtc_session_t *s);
 static ngx_int_t ngx_webrtc_publisher_request_keyframe(
     ngx_webrtc_session_t *s, ngx_webrtc_track_t *t);
@@ -116,13 +121,106 @@ ngx_webrtc_publisher_rtp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
             keyframe = 1;
         }
 
-        if (info.has_size) {
+        if (info.has_size
+            && (st->width != info.width || st->height != info.height))
+        {
             st->width = info.width;
             st->height = info.height;
+
+            if (t->rid_len) {
+                ngx_webrtc_publisher_rank(s);
+            }
         }
     }
 
+    if (t->layer_wait) {
+        /* a layer goes on its stream track from a keyframe only */
+        if (!keyframe || !ngx_webrtc_publisher_ranked(s)) {
+            return;
+        }
+
+        t->layer_wait = 0;
+    }
+
     ngx_webrtc_stream_write(s->st, t, &rtp, keyframe);
+}
+
+
+/*
+ * The ranks hold once every layer's size is known, or NGX_WEBRTC_LAYERS_
+ * WAIT after the first (a layer the browser does not send yet): until
+ * then no layer writes, so that the top stream track (HLS, recording,
+ * the GOP cache) does not start with a small layer and change size.
+ */
+
+static ngx_uint_t
+ngx_webrtc_publisher_ranked(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t  i;
+
+    if (s->layers_since
+        && ngx_current_msec - s->layers_since >= NGX_WEBRTC_LAYERS_WAIT)
+    {
+        return 1;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].rid_len && s->shm->tracks[i].width == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Simulcast layers take the stream's video tracks by picture size, the
+ * largest first (offers list them in either order: Chromium's small to
+ * large); a layer whose place changed waits for its next keyframe.
+ */
+
+static void
+ngx_webrtc_publisher_rank(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t               i, j, rank, a, b;
+    ngx_webrtc_track_t      *t;
+    ngx_webrtc_shm_track_t  *st;
+
+    if (s->layers_since == 0) {
+        s->layers_since = ngx_current_msec;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (t->rid_len == 0) {
+            continue;
+        }
+
+        st = &s->shm->tracks[i];
+        a = st->width * st->height;
+        rank = 0;
+
+        for (j = 0; j < s->ntracks; j++) {
+            if (j == i || s->tracks[j].rid_len == 0) {
+                continue;
+            }
+
+            b = s->shm->tracks[j].width * s->shm->tracks[j].height;
+
+            if (b > a || (b == a && j < i)) {
+                rank++;
+            }
+        }
+
+        if (t->layer != rank) {
+            t->layer = rank;
+            st->layer = rank;
+            t->layer_wait = 1;
+            (void) ngx_webrtc_publisher_request_keyframe(s, t);
+        }
+    }
 }
 
 
@@ -135,6 +233,24 @@ ngx_webrtc_publisher_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
 
     for (i = 0; i < s->ntracks; i++) {
         t = &s->tracks[i];
+
+        if (t->rid_len) {
+            /* a simulcast layer: its SSRCs tell, once learned */
+
+            if (rtp->pt == t->pt && rtp->ssrc == t->ssrc) {
+                *rtx = 0;
+                return t;
+            }
+
+            if (t->rtx_pt && rtp->pt == t->rtx_pt
+                && rtp->ssrc == t->rtx_ssrc)
+            {
+                *rtx = 1;
+                return t;
+            }
+
+            continue;
+        }
 
         if (rtp->pt == t->pt) {
             if (t->ssrc != rtp->ssrc) {
@@ -154,6 +270,66 @@ ngx_webrtc_publisher_track(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
             *rtx = 1;
             return t;
         }
+    }
+
+    return ngx_webrtc_publisher_layer(s, rtp, rtx);
+}
+
+
+/*
+ * A packet of an SSRC not yet known: the rid (or, for a retransmission,
+ * the repaired rid) header extension names its simulcast layer.
+ */
+
+static ngx_webrtc_track_t *
+ngx_webrtc_publisher_layer(ngx_webrtc_session_t *s, ngx_webrtc_rtp_t *rtp,
+    ngx_uint_t *rtx)
+{
+    ngx_uint_t           i, repair;
+    ngx_webrtc_str_t     rid;
+    ngx_webrtc_track_t  *t;
+
+    repair = 0;
+
+    if (ngx_webrtc_rtp_rid(rtp, s->rid_ext, &rid) != NGX_WEBRTC_PARSE_OK) {
+        if (ngx_webrtc_rtp_rid(rtp, s->rrid_ext, &rid)
+            != NGX_WEBRTC_PARSE_OK)
+        {
+            return NULL;
+        }
+
+        repair = 1;
+    }
+
+    for (i = 0; i < s->ntracks; i++) {
+        t = &s->tracks[i];
+
+        if (t->rid_len != rid.len
+            || ngx_memcmp(t->rid, rid.data, rid.len) != 0)
+        {
+            continue;
+        }
+
+        if (rtp->pt == t->pt && !repair) {
+            /* a new SSRC for the layer: new statistics, a keyframe */
+            ngx_memzero(&t->source, sizeof(ngx_webrtc_rtp_source_t));
+            t->ssrc = rtp->ssrc;
+            t->keyframe_seen = 0;
+            *rtx = 0;
+
+            ngx_log_debug3(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                           "webrtc: layer \"%*s\" is SSRC %uD",
+                           t->rid_len, t->rid, rtp->ssrc);
+            return t;
+        }
+
+        if (t->rtx_pt && rtp->pt == t->rtx_pt) {
+            t->rtx_ssrc = rtp->ssrc;
+            *rtx = 1;
+            return t;
+        }
+
+        return NULL;
     }
 
     return NULL;
@@ -193,7 +369,8 @@ ngx_webrtc_publisher_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 }
 
 
-/* receiver reports, and PLI until the first keyframe */
+/* receiver reports, and PLI until the first keyframe (a layer's: on its */
+/* stream track) */
 
 static void
 ngx_webrtc_publisher_report(ngx_webrtc_session_t *s)
@@ -230,23 +407,36 @@ ngx_webrtc_publisher_report(ngx_webrtc_session_t *s)
             (void) ngx_webrtc_session_send_rtcp(s, buf, n);
         }
 
-        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !t->keyframe_seen) {
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO
+            && (!t->keyframe_seen || t->layer_wait))
+        {
             (void) ngx_webrtc_publisher_request_keyframe(s, t);
         }
     }
 }
 
 
-/* a viewer asked: every video track of the publisher */
+/*
+ * A viewer asked: the video tracks whose stream tracks were named (a
+ * simulcast layer to switch to, the layer a viewer decodes), else every
+ * video track of the publisher
+ */
 
 void
 ngx_webrtc_publisher_request_keyframes(ngx_webrtc_session_t *s)
 {
-    ngx_uint_t  i;
+    ngx_uint_t           i, want;
+    ngx_webrtc_track_t  *t;
+
+    want = s->st ? ngx_webrtc_stream_keyframe_tracks(s->st) : 0;
 
     for (i = 0; i < s->ntracks; i++) {
-        if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
-            (void) ngx_webrtc_publisher_request_keyframe(s, &s->tracks[i]);
+        t = &s->tracks[i];
+
+        if (t->kind == NGX_WEBRTC_MEDIA_VIDEO
+            && (want == 0 || (want & (1 << ngx_webrtc_stream_track(t)))))
+        {
+            (void) ngx_webrtc_publisher_request_keyframe(s, t);
         }
     }
 }

@@ -180,6 +180,10 @@ ngx_webrtc_registry_add(ngx_webrtc_shm_entry_t *e, ngx_msec_t takeover_idle,
     for (i = 0; i < e->ntracks; i++) {
         ss->tracks[i].kind = e->tracks[i].kind;
         ss->tracks[i].codec = e->tracks[i].codec;
+        ss->tracks[i].rid_len = e->tracks[i].rid_len;
+        ngx_memcpy(ss->tracks[i].rid, e->tracks[i].rid,
+                   e->tracks[i].rid_len);
+        ss->tracks[i].layer = e->tracks[i].layer;
     }
 
     ngx_queue_insert_tail(&sh->sessions, &ss->queue);
@@ -342,6 +346,62 @@ ngx_webrtc_registry_lookup(ngx_str_t *stream, u_char *id, uint32_t owner,
         *port = ss->port;
         rc = ss->tombstone ? NGX_DONE : NGX_OK;
     }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * The WHEP layer extension: a viewer's pinned layer (rid->len 0: none)
+ * for its worker to read.  NGX_DECLINED: no such viewer through this
+ * location; NGX_BUSY: mid is not its video's.
+ */
+
+ngx_int_t
+ngx_webrtc_registry_pin(ngx_str_t *stream, u_char *id, uint32_t owner,
+    ngx_str_t *mid, ngx_str_t *rid, ngx_pid_t *pid, in_port_t *port)
+{
+    ngx_int_t                  rc;
+    ngx_slab_pool_t           *shpool;
+    ngx_webrtc_shm_session_t  *ss;
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    ss = ngx_webrtc_registry_find_locked(ngx_webrtc_worker->shm->sh, id);
+
+    if (ss == NULL
+        || ss->owner != owner
+        || ss->role != NGX_WEBRTC_ROLE_VIEWER
+        || ss->tombstone
+        || ss->stream_len != stream->len
+        || ngx_memcmp(ss->stream, stream->data, stream->len) != 0
+        || !ngx_webrtc_shm_alive(ss))
+    {
+        goto done;
+    }
+
+    if (mid->len
+        && (mid->len != ss->video_mid_len
+            || ngx_memcmp(mid->data, ss->video_mid, mid->len) != 0))
+    {
+        rc = NGX_BUSY;
+        goto done;
+    }
+
+    ss->pin_rid_len = ngx_min(rid->len, NGX_WEBRTC_RID_MAX);
+    ngx_memcpy(ss->pin_rid, rid->data, ss->pin_rid_len);
+
+    *pid = ss->pid;
+    *port = ss->port;
+    rc = NGX_OK;
+
+done:
 
     ngx_shmtx_unlock(&shpool->mutex);
 

@@ -36,6 +36,11 @@ typedef struct {
     ngx_uint_t                  fraction_lost;  /* viewer: 1/256, RR */
     ngx_uint_t                  width;
     ngx_uint_t                  height;
+    /* simulcast: a publisher's layer, its rank (0: the largest); a */
+    /* viewer's video, the rank of the layer it gets */
+    u_char                      rid[NGX_WEBRTC_RID_MAX];
+    size_t                      rid_len;
+    ngx_uint_t                  layer;
 } ngx_webrtc_shm_track_t;
 
 
@@ -74,6 +79,13 @@ typedef struct {
     u_char                      ice_remote[NGX_WEBRTC_ICE_UFRAG_MAX];
     size_t                      ice_remote_len;
     ngx_uint_t                  ice_restarts;
+
+    /* a viewer: its video's mid, the layer pinned by the WHEP layer */
+    /* extension (0: none), written under the lock */
+    u_char                      video_mid[NGX_WEBRTC_RID_MAX];
+    size_t                      video_mid_len;
+    u_char                      pin_rid[NGX_WEBRTC_RID_MAX];
+    size_t                      pin_rid_len;
 
     ngx_msec_t                  ended;        /* a tombstone since */
     unsigned                    closing:1;
@@ -204,6 +216,9 @@ void ngx_webrtc_registry_mark_closing(u_char *id);
 ngx_int_t ngx_webrtc_registry_restart(ngx_webrtc_shm_restart_t *rs);
 void ngx_webrtc_registry_ice(ngx_webrtc_shm_session_t *ss, u_char *ufrag,
     u_char *pwd, u_char *remote, size_t *remote_len);
+ngx_int_t ngx_webrtc_registry_pin(ngx_str_t *stream, u_char *id,
+    uint32_t owner, ngx_str_t *mid, ngx_str_t *rid, ngx_pid_t *pid,
+    in_port_t *port);
 void ngx_webrtc_registry_set_remote(ngx_webrtc_shm_session_t *ss,
     struct sockaddr *sa, socklen_t socklen);
 ngx_msec_int_t ngx_webrtc_registry_since(ngx_msec_t t);

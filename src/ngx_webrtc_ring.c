@@ -77,7 +77,8 @@ ngx_webrtc_ring_write(ngx_webrtc_ring_t *r, ngx_webrtc_slot_t *in,
     ngx_memory_barrier();
     slot->idx = idx;
 
-    if (in->keyframe) {
+    /* the GOP cache is the top video layer's */
+    if (in->keyframe && in->track == NGX_WEBRTC_RING_KEY_TRACK) {
         r->keyframe_idx = idx;
     }
 

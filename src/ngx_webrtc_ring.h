@@ -24,6 +24,7 @@
 #define NGX_WEBRTC_RING_MASK         (NGX_WEBRTC_RING_SLOTS - 1)
 #define NGX_WEBRTC_SLOT_DATA         1400
 #define NGX_WEBRTC_RING_NONE         ((uint64_t) -1)
+#define NGX_WEBRTC_RING_KEY_TRACK    1      /* keyframe_idx: its keys */
 
 #define NGX_WEBRTC_MRING_SIZE        (1024 * 1024)   /* a power of 2 */
 #define NGX_WEBRTC_MRING_IDS         256

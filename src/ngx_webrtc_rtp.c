@@ -167,6 +167,42 @@ ngx_webrtc_rtp_ext_find(ngx_webrtc_rtp_t *rtp, unsigned id, size_t *len)
 }
 
 
+int
+ngx_webrtc_rtp_rid(ngx_webrtc_rtp_t *rtp, unsigned id, ngx_webrtc_str_t *rid)
+{
+    u_char  *p, c;
+    size_t   i, len;
+
+    p = ngx_webrtc_rtp_ext_find(rtp, id, &len);
+    if (p == NULL) {
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    while (len && p[len - 1] == '\0') {
+        len--;
+    }
+
+    if (len == 0 || len > NGX_WEBRTC_RID_MAX) {
+        return NGX_WEBRTC_PARSE_ERROR;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+        {
+            return NGX_WEBRTC_PARSE_ERROR;
+        }
+    }
+
+    rid->data = p;
+    rid->len = len;
+
+    return NGX_WEBRTC_PARSE_OK;
+}
+
+
 /* receiver statistics, RFC 3550 A.1, A.3, A.8 */
 
 static void

@@ -38,6 +38,18 @@ u_char *ngx_webrtc_rtp_ext_find(ngx_webrtc_rtp_t *rtp, unsigned id,
     size_t *len);
 
 
+/*
+ * The RtpStreamId (RFC 8852) in element id of the packet: an RTP stream
+ * id is 1..16 alphanumerics (RFC 8851 allows '-' and '_'); trailing NULs
+ * (some senders pad) are cut.  Returns NGX_WEBRTC_PARSE_OK and the id in
+ * rid, else NGX_WEBRTC_PARSE_ERROR (absent or not an id).
+ */
+#define NGX_WEBRTC_RID_MAX  16
+
+int ngx_webrtc_rtp_rid(ngx_webrtc_rtp_t *rtp, unsigned id,
+    ngx_webrtc_str_t *rid);
+
+
 /* receiver statistics of one source, RFC 3550 appendix A.1, A.3, A.8 */
 typedef struct {
     uint16_t                    max_seq;
@@ -124,7 +136,12 @@ void ngx_webrtc_out_index_start(ngx_webrtc_out_index_t *o, uint64_t index,
     uint16_t first);
 uint64_t ngx_webrtc_out_index(ngx_webrtc_out_index_t *o, uint64_t index,
     int resend);
-/* the next packet, of this index, goes on from the highest sent */
+/*
+ * The next packet, of this index, goes out right after the highest sent,
+ * and nothing before it is sent again: a viewer that skipped packets
+ * (ICE-TCP backpressure) or moved to another numbering (a simulcast
+ * layer).
+ */
 void ngx_webrtc_out_index_resume(ngx_webrtc_out_index_t *o, uint64_t index);
 
 

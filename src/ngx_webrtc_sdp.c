@@ -48,6 +48,9 @@ static int ngx_webrtc_sdp_parse_extmap(ngx_webrtc_sdp_media_t *m, u_char *p,
     u_char *end);
 static ngx_webrtc_sdp_codec_t *ngx_webrtc_sdp_codec(ngx_webrtc_sdp_media_t *m,
     unsigned pt, int add);
+static void ngx_webrtc_sdp_simulcast(u_char *p, u_char *end,
+    ngx_webrtc_sdp_media_t *m);
+static int ngx_webrtc_sdp_rid_valid(ngx_webrtc_str_t *rid);
 static int ngx_webrtc_sdp_token(u_char **pp, u_char *end,
     ngx_webrtc_str_t *tok);
 static int ngx_webrtc_sdp_number(ngx_webrtc_str_t *s, uint64_t max,
@@ -577,6 +580,7 @@ ngx_webrtc_sdp_parse_attr(ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_media_t *m,
         if (ngx_webrtc_sdp_token(&p, end, &tok) == NGX_WEBRTC_PARSE_OK
             && ngx_webrtc_sdp_token(&p, end, &val) == NGX_WEBRTC_PARSE_OK
             && ngx_webrtc_sdp_eq(&val, "send")
+            && ngx_webrtc_sdp_rid_valid(&tok)
             && m->nrids < NGX_WEBRTC_SDP_MAX_RIDS)
         {
             m->rids[m->nrids++] = tok;
@@ -587,6 +591,7 @@ ngx_webrtc_sdp_parse_attr(ngx_webrtc_sdp_t *sdp, ngx_webrtc_sdp_media_t *m,
 
     if (ngx_webrtc_sdp_eq(&name, "simulcast")) {
         m->simulcast = 1;
+        ngx_webrtc_sdp_simulcast(p, end, m);
         return NGX_WEBRTC_PARSE_OK;
     }
 
@@ -1199,6 +1204,145 @@ ngx_webrtc_sdp_ice_chars(ngx_webrtc_str_t *s, size_t min, size_t max)
 
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
               || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * "a=simulcast:send q;h;~f recv x" (RFC 8853): the rids of the send
+ * direction in their order; of alternatives ("a,b") the first; a paused
+ * one ("~f") all the same, the sender may resume it.
+ */
+
+static void
+ngx_webrtc_sdp_simulcast(u_char *p, u_char *end, ngx_webrtc_sdp_media_t *m)
+{
+    u_char            *s;
+    unsigned           skip;
+    ngx_webrtc_str_t   dir, list;
+
+    while (ngx_webrtc_sdp_token(&p, end, &dir) == NGX_WEBRTC_PARSE_OK) {
+
+        if (ngx_webrtc_sdp_token(&p, end, &list) != NGX_WEBRTC_PARSE_OK) {
+            return;
+        }
+
+        if (!ngx_webrtc_sdp_eq(&dir, "send")) {
+            continue;
+        }
+
+        m->nsend_rids = 0;
+        skip = 0;
+        s = list.data;
+
+        for (p = list.data; p <= list.data + list.len; p++) {
+
+            if (p < list.data + list.len && *p != ';' && *p != ',') {
+                continue;
+            }
+
+            if (s < p && *s == '~') {
+                s++;
+            }
+
+            if (!skip && p > s && m->nsend_rids < NGX_WEBRTC_SDP_MAX_RIDS) {
+                m->send_rids[m->nsend_rids].data = s;
+                m->send_rids[m->nsend_rids].len = p - s;
+                m->nsend_rids++;
+            }
+
+            /* after a ',' come alternatives until the next ';' */
+            skip = (p < list.data + list.len && *p == ',');
+            s = p + 1;
+        }
+
+        return;
+    }
+}
+
+
+/*
+ * The layers of a simulcast video m-section: the rids of a=simulcast:send
+ * that have an a=rid send line, in that order; without a=simulcast the
+ * a=rid lines.  0 when there is one layer or none: plain video.
+ */
+
+unsigned
+ngx_webrtc_sdp_layers(ngx_webrtc_sdp_media_t *m, ngx_webrtc_str_t *rids)
+{
+    unsigned  i, j, n;
+
+    if (!m->simulcast || m->type != NGX_WEBRTC_MEDIA_VIDEO) {
+        return 0;
+    }
+
+    n = 0;
+
+    if (m->nsend_rids == 0) {
+        for (i = 0; i < m->nrids && n < NGX_WEBRTC_SDP_MAX_LAYERS; i++) {
+            rids[n++] = m->rids[i];
+        }
+
+    } else {
+        for (i = 0; i < m->nsend_rids; i++) {
+            for (j = 0; j < m->nrids; j++) {
+                if (m->rids[j].len == m->send_rids[i].len
+                    && memcmp(m->rids[j].data, m->send_rids[i].data,
+                              m->rids[j].len) == 0)
+                {
+                    if (n < NGX_WEBRTC_SDP_MAX_LAYERS) {
+                        rids[n++] = m->rids[j];
+                    }
+
+                    break;
+                }
+            }
+        }
+    }
+
+    return (n > 1) ? n : 0;
+}
+
+
+/* the id of an a=extmap of the m-section by URI, 0 if not offered */
+
+unsigned
+ngx_webrtc_sdp_extmap_id(ngx_webrtc_sdp_media_t *m, const char *uri)
+{
+    unsigned  i;
+
+    for (i = 0; i < m->nextmaps; i++) {
+        if (ngx_webrtc_sdp_eq(&m->extmaps[i].uri, uri)) {
+            return m->extmaps[i].id;
+        }
+    }
+
+    return 0;
+}
+
+
+/* RFC 8851 rid-id, at most 16 characters (what RTP header elements hold) */
+
+static int
+ngx_webrtc_sdp_rid_valid(ngx_webrtc_str_t *rid)
+{
+    u_char  c;
+    size_t  i;
+
+    if (rid->len == 0 || rid->len > 16) {
+        return 0;
+    }
+
+    for (i = 0; i < rid->len; i++) {
+        c = rid->data[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
         {
             return 0;
         }

@@ -18,6 +18,7 @@
 #define NGX_WEBRTC_SDP_MAX_BUNDLE       8
 #define NGX_WEBRTC_SDP_MAX_CANDIDATES   8
 #define NGX_WEBRTC_SDP_MAX_RIDS         4
+#define NGX_WEBRTC_SDP_MAX_LAYERS       3    /* simulcast layers taken */
 
 
 typedef enum {
@@ -112,6 +113,10 @@ typedef struct {
     ngx_webrtc_str_t            rids[NGX_WEBRTC_SDP_MAX_RIDS];
     unsigned                    nrids;
 
+    /* a=simulcast:send, in its order */
+    ngx_webrtc_str_t            send_rids[NGX_WEBRTC_SDP_MAX_RIDS];
+    unsigned                    nsend_rids;
+
     /* data channels */
     unsigned                    sctp_port;          /* a=sctp-port or sctpmap */
     unsigned                    max_message_size;   /* 0 if absent */
@@ -171,6 +176,23 @@ int ngx_webrtc_sdp_eq(ngx_webrtc_str_t *s, const char *lit);
 int ngx_webrtc_sdp_contains(ngx_webrtc_str_t *s, const char *lit);
 int ngx_webrtc_sdp_fmtp_param(ngx_webrtc_str_t *fmtp, const char *key,
     ngx_webrtc_str_t *val);
+
+
+/* RFC 8852 header extensions: the layer of a packet, of a retransmission */
+#define NGX_WEBRTC_EXT_RID   "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define NGX_WEBRTC_EXT_RRID                                                   \
+    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+
+
+/*
+ * Simulcast (RFC 8853): the rids of a video m-section's layers in the
+ * order the offer lists them (the first NGX_WEBRTC_SDP_MAX_LAYERS), or 0 for
+ * plain video; and the id of an offered header extension, 0 if absent.
+ */
+unsigned ngx_webrtc_sdp_layers(ngx_webrtc_sdp_media_t *m,
+    ngx_webrtc_str_t *rids);
+unsigned ngx_webrtc_sdp_extmap_id(ngx_webrtc_sdp_media_t *m,
+    const char *uri);
 
 
 /*

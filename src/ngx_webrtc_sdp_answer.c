@@ -22,6 +22,10 @@ typedef struct {
 } ngx_webrtc_sdp_buf_t;
 
 
+/* kbit/s: x-google-start-bitrate of a simulcast answer */
+#define NGX_WEBRTC_SDP_SIMULCAST_START  2500
+
+
 static int ngx_webrtc_sdp_has_fmt(ngx_webrtc_sdp_media_t *m, unsigned pt);
 static int ngx_webrtc_sdp_in_bundle(ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_str_t *mid);
@@ -38,7 +42,7 @@ static void ngx_webrtc_sdp_put_num(ngx_webrtc_sdp_buf_t *b, uint64_t n);
 static void ngx_webrtc_sdp_put_candidates(ngx_webrtc_sdp_buf_t *b,
     ngx_webrtc_sdp_answer_t *ans);
 static void ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b,
-    ngx_webrtc_sdp_codec_t *c);
+    ngx_webrtc_sdp_codec_t *c, unsigned start);
 
 
 void
@@ -500,8 +504,9 @@ size_t
 ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
     ngx_webrtc_sdp_selection_t *sel, ngx_webrtc_sdp_answer_t *ans)
 {
-    unsigned                  i, k, port;
+    unsigned                  i, k, port, nlayers;
     ngx_webrtc_sdp_buf_t      b;
+    ngx_webrtc_str_t          layers[NGX_WEBRTC_SDP_MAX_LAYERS];
     ngx_webrtc_sdp_media_t   *m;
     ngx_webrtc_sdp_codec_t   *c, *rtx;
     ngx_webrtc_sdp_choice_t  *ch;
@@ -649,7 +654,27 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
                 ngx_webrtc_sdp_put(&b, "a=rtcp-rsize\r\n");
             }
 
-            ngx_webrtc_sdp_put_rtpmap(&b, c);
+            nlayers = 0;
+
+            if (ans->direction == NGX_WEBRTC_DIR_RECVONLY) {
+                nlayers = ngx_webrtc_sdp_layers(m, layers);
+
+                if (ngx_webrtc_sdp_extmap_id(m, NGX_WEBRTC_EXT_RID) == 0) {
+                    /* layers that cannot be told apart: one is enough */
+                    nlayers = 0;
+                }
+            }
+
+            /*
+             * A browser estimates its uplink from feedback we do not
+             * send (transport-cc, REMB): from its default start (300
+             * kbit/s) its loss-based estimate takes about 20 s to enable
+             * the upper layers.  So simulcast starts it where every layer
+             * of 720p fits; loss still brings it down.
+             */
+            ngx_webrtc_sdp_put_rtpmap(&b, c,
+                                      nlayers ? NGX_WEBRTC_SDP_SIMULCAST_START
+                                              : 0);
 
             if (rtx) {
                 ngx_webrtc_sdp_put(&b, "a=rtpmap:");
@@ -666,7 +691,13 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
             }
 
             for (k = 0; k < m->nextmaps; k++) {
-                if (!ngx_webrtc_sdp_extmap_kept(&m->extmaps[k].uri)) {
+                if (!ngx_webrtc_sdp_extmap_kept(&m->extmaps[k].uri)
+                    && !(nlayers
+                         && (ngx_webrtc_sdp_eq(&m->extmaps[k].uri,
+                                               NGX_WEBRTC_EXT_RID)
+                             || ngx_webrtc_sdp_eq(&m->extmaps[k].uri,
+                                                  NGX_WEBRTC_EXT_RRID))))
+                {
                     continue;
                 }
 
@@ -674,6 +705,23 @@ ngx_webrtc_sdp_answer(u_char *buf, size_t size, ngx_webrtc_sdp_t *sdp,
                 ngx_webrtc_sdp_put_num(&b, m->extmaps[k].id);
                 ngx_webrtc_sdp_put(&b, " ");
                 ngx_webrtc_sdp_put_str(&b, &m->extmaps[k].uri);
+                ngx_webrtc_sdp_put(&b, "\r\n");
+            }
+
+            /* simulcast: every layer offered is received (RFC 8853) */
+
+            for (k = 0; k < nlayers; k++) {
+                ngx_webrtc_sdp_put(&b, "a=rid:");
+                ngx_webrtc_sdp_put_str(&b, &layers[k]);
+                ngx_webrtc_sdp_put(&b, " recv\r\n");
+            }
+
+            for (k = 0; k < nlayers; k++) {
+                ngx_webrtc_sdp_put(&b, k ? ";" : "a=simulcast:recv ");
+                ngx_webrtc_sdp_put_str(&b, &layers[k]);
+            }
+
+            if (nlayers) {
                 ngx_webrtc_sdp_put(&b, "\r\n");
             }
 
@@ -783,7 +831,8 @@ ngx_webrtc_sdp_put_candidates(ngx_webrtc_sdp_buf_t *b,
 
 
 static void
-ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b, ngx_webrtc_sdp_codec_t *c)
+ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b, ngx_webrtc_sdp_codec_t *c,
+    unsigned start)
 {
     ngx_webrtc_sdp_put(b, "a=rtpmap:");
     ngx_webrtc_sdp_put_num(b, c->pt);
@@ -806,11 +855,18 @@ ngx_webrtc_sdp_put_rtpmap(ngx_webrtc_sdp_buf_t *b, ngx_webrtc_sdp_codec_t *c)
 
     ngx_webrtc_sdp_put(b, "\r\n");
 
-    if (c->fmtp.len) {
+    if (c->fmtp.len || start) {
         ngx_webrtc_sdp_put(b, "a=fmtp:");
         ngx_webrtc_sdp_put_num(b, c->pt);
         ngx_webrtc_sdp_put(b, " ");
         ngx_webrtc_sdp_put_str(b, &c->fmtp);
+
+        if (start) {
+            ngx_webrtc_sdp_put(b, c->fmtp.len ? ";x-google-start-bitrate="
+                                              : "x-google-start-bitrate=");
+            ngx_webrtc_sdp_put_num(b, start);
+        }
+
         ngx_webrtc_sdp_put(b, "\r\n");
     }
 

@@ -74,6 +74,9 @@ struct ngx_webrtc_session_s {
     ngx_webrtc_data_t           data;         /* data.sctp.port 0: none */
 
     uint32_t                    local_ssrc;
+    unsigned                    rid_ext;      /* header extension ids */
+    unsigned                    rrid_ext;     /* (simulcast), 0: none */
+    ngx_msec_t                  layers_since; /* the first layer's size */
     ngx_uint_t                  ntracks;
     ngx_webrtc_track_t          tracks[NGX_WEBRTC_MAX_TRACKS];
     ngx_event_t                 rtcp_timer;   /* the role's */

@@ -61,6 +61,8 @@ static void ngx_webrtc_stream_notify_all(ngx_uint_t event);
 static void ngx_webrtc_stream_wake_workers(ngx_webrtc_stream_t *st,
     ngx_uint_t armed_only);
 static void ngx_webrtc_stream_posted(ngx_event_t *ev);
+static void ngx_webrtc_stream_keyframe_want(ngx_webrtc_stream_t *st,
+    ngx_atomic_uint_t bits);
 
 
 static ngx_queue_t           ngx_webrtc_stream_locals;
@@ -312,7 +314,7 @@ ngx_webrtc_stream_publish(ngx_str_t *name, u_char *id,
 
     for (i = 0; i < ntracks; i++) {
         t = &tracks[i];
-        sk = &st->tracks[t->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1];
+        sk = &st->tracks[ngx_webrtc_stream_track(t)];
 
         sk->kind = t->kind;
         sk->codec = t->codec;
@@ -409,12 +411,15 @@ ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
         return;
     }
 
-    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+    k = ngx_webrtc_stream_track(t);
     sk = &st->tracks[k];
     now = ngx_current_msec;
 
     if (!sk->rn.source || sk->rn.ssrc != rtp->ssrc) {
         /* a new source: its timestamps continue the stream's */
+
+        sk->rid_len = t->rid_len;
+        ngx_memcpy(sk->rid, t->rid, t->rid_len);
 
         if (sk->started) {
             sk->ts_off = sk->last_ts
@@ -635,7 +640,7 @@ ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 {
     ngx_webrtc_stream_track_t  *sk;
 
-    sk = &st->tracks[t->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1];
+    sk = &st->tracks[ngx_webrtc_stream_track(t)];
 
     if (st->pub_pid != ngx_pid || !sk->rn.source || sk->rn.ssrc != ssrc
         || ntp == 0)
@@ -649,12 +654,30 @@ ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 }
 
 
-/* PLI/FIR towards the publisher, at most once a second per stream */
+/*
+ * A keyframe of one video track (a simulcast layer): its bit is kept in
+ * the stream until the publisher's worker takes it, so that a request
+ * within the second of another still reaches it with the next.
+ */
 
 void
-ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st)
+ngx_webrtc_stream_layer_keyframe(ngx_webrtc_stream_t *st, ngx_uint_t k)
 {
-    ngx_msec_t  now;
+    ngx_webrtc_stream_keyframe_want(st, (ngx_atomic_uint_t) 1 << k);
+}
+
+
+static void
+ngx_webrtc_stream_keyframe_want(ngx_webrtc_stream_t *st,
+    ngx_atomic_uint_t bits)
+{
+    ngx_msec_t         now;
+    ngx_atomic_uint_t  old;
+
+    do {
+        old = st->keyframe_tracks;
+    } while ((old & bits) != bits
+             && !ngx_atomic_cmp_set(&st->keyframe_tracks, old, old | bits));
 
     now = ngx_current_msec;
 
@@ -667,6 +690,49 @@ ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st)
     /* to the publisher's worker, this one too: its control dispatch */
     (void) ngx_webrtc_udp_ctl_send(ngx_webrtc_worker->udp, st->pub_port,
                                    NGX_WEBRTC_CTL_KEYFRAME, st->pub_id);
+}
+
+
+/* the publisher's worker: the tracks asked for since it last looked */
+
+ngx_uint_t
+ngx_webrtc_stream_keyframe_tracks(ngx_webrtc_stream_t *st)
+{
+    ngx_atomic_uint_t  old;
+
+    do {
+        old = st->keyframe_tracks;
+    } while (old && !ngx_atomic_cmp_set(&st->keyframe_tracks, old, 0));
+
+    return (ngx_uint_t) old;
+}
+
+
+/* PLI/FIR towards the publisher for every video track */
+
+void
+ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st)
+{
+    ngx_webrtc_stream_keyframe_want(st, (ngx_atomic_uint_t) -1);
+}
+
+
+/* the stream track of the simulcast layer rid now, 0 if none */
+
+ngx_uint_t
+ngx_webrtc_stream_layer(ngx_webrtc_stream_t *st, u_char *rid, size_t len)
+{
+    ngx_uint_t  k;
+
+    for (k = 1; k < NGX_WEBRTC_MAX_TRACKS; k++) {
+        if (st->tracks[k].kind && st->tracks[k].rid_len == len
+            && ngx_memcmp(st->tracks[k].rid, rid, len) == 0)
+        {
+            return k;
+        }
+    }
+
+    return 0;
 }
 
 

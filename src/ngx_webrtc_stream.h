@@ -40,6 +40,10 @@ typedef struct {
     u_char                      profile[3];   /* H264 SPS: profile-level */
     unsigned                    has_profile:1;
 
+    /* a simulcast layer's rid, from its source's first packet */
+    u_char                      rid[NGX_WEBRTC_RID_MAX];
+    size_t                      rid_len;
+
     /* writer state: publisher numbering to stream numbering */
     ngx_webrtc_renumber_t       rn;
     uint32_t                    ts_off;
@@ -102,6 +106,7 @@ typedef struct {
     in_port_t                   pub_port;
     u_char                      pub_id[NGX_WEBRTC_ID_LEN];
     ngx_msec_t                  last_keyframe_request;
+    ngx_atomic_t                keyframe_tracks;  /* bit k: track k's */
 
     /* cascading (ngx_webrtc_pull.c): the worker pulling the stream */
     ngx_pid_t                   pull_pid;     /* 0: no pull */
@@ -152,6 +157,15 @@ struct ngx_webrtc_reader_s {
 };
 
 
+/*
+ * A publisher's track in the stream: 0 audio, 1 video or the top
+ * simulcast layer (what packagers, recorders and the GOP cache read),
+ * 2.. the lower layers by size.
+ */
+#define ngx_webrtc_stream_track(t)                                           \
+    ((t)->kind == NGX_WEBRTC_MEDIA_AUDIO ? 0 : 1 + (t)->layer)
+
+
 void ngx_webrtc_stream_init(void);
 void ngx_webrtc_stream_on_publish(ngx_webrtc_stream_publish_pt handler);
 void ngx_webrtc_stream_shutdown(void);
@@ -171,6 +185,10 @@ void ngx_webrtc_stream_write(ngx_webrtc_stream_t *st, ngx_webrtc_track_t *t,
 void ngx_webrtc_stream_flush(void);
 void ngx_webrtc_stream_wake(void);
 void ngx_webrtc_stream_keyframe_request(ngx_webrtc_stream_t *st);
+void ngx_webrtc_stream_layer_keyframe(ngx_webrtc_stream_t *st, ngx_uint_t k);
+ngx_uint_t ngx_webrtc_stream_keyframe_tracks(ngx_webrtc_stream_t *st);
+ngx_uint_t ngx_webrtc_stream_layer(ngx_webrtc_stream_t *st, u_char *rid,
+    size_t len);
 void ngx_webrtc_stream_sender_report(ngx_webrtc_stream_t *st,
     ngx_webrtc_track_t *t, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts);
 ngx_int_t ngx_webrtc_stream_message(ngx_webrtc_stream_t *st,

@@ -25,6 +25,7 @@
 #define NGX_WEBRTC_CTL_WAKE       'W'
 #define NGX_WEBRTC_CTL_KEYFRAME   'K'
 #define NGX_WEBRTC_CTL_RESTART    'R'
+#define NGX_WEBRTC_CTL_LAYER      'L'   /* a viewer's pin in its record */
 
 
 typedef struct ngx_webrtc_udp_s  ngx_webrtc_udp_t;

@@ -27,6 +27,25 @@
 
 
 /*
+ * Simulcast layer choice from the viewer's receiver reports: fraction
+ * lost (of 256) above LOSS_HIGH in LOSS_REPORTS reports in a row moves it
+ * a layer down, below LOSS_LOW for LOSS_QUIET ms a layer up; a move
+ * down soon after a move up (the layer did not fit) doubles the quiet
+ * time, up to LOSS_QUIET_MAX; for LOSS_SETTLE ms after a move, reports
+ * (of the old layer, the switch waits for a keyframe) move nothing.  A
+ * layer that sent nothing for LAYER_IDLE ms is gone.  Switch requests
+ * (PLI) at most once a second.
+ */
+#define NGX_WEBRTC_LOSS_HIGH       26     /* 10 % */
+#define NGX_WEBRTC_LOSS_LOW        5      /* 2 % */
+#define NGX_WEBRTC_LOSS_REPORTS    2
+#define NGX_WEBRTC_LOSS_QUIET      10000
+#define NGX_WEBRTC_LOSS_QUIET_MAX  80000
+#define NGX_WEBRTC_LOSS_SETTLE     3000
+#define NGX_WEBRTC_LAYER_IDLE      2000
+
+
+/*
  * What a viewer's NACKs may cost: at most NGX_WEBRTC_NACK_RATE packets
  * resent a second, and the same packet at most once in
  * NGX_WEBRTC_RESEND_GAP: a viewer cannot turn the server into an
@@ -56,6 +75,22 @@ typedef struct {
     ngx_msec_t                  nack_second;
     ngx_uint_t                  nack_budget;
     ngx_webrtc_resent_t         resent[NGX_WEBRTC_RESENT];
+
+    /*
+     * simulcast: the layer pinned through the WHEP layer extension, by
+     * rid (ranks may change); else the path's: the largest stream track
+     * it sustains ("cap", 1: the top), lowered after reports of loss,
+     * raised after a quiet time
+     */
+    u_char                      pin_rid[NGX_WEBRTC_RID_MAX];
+    size_t                      pin_rid_len;
+    ngx_uint_t                  cap;
+    ngx_uint_t                  lossy;        /* reports in a row */
+    ngx_msec_t                  quiet_since;
+    ngx_msec_t                  quiet;        /* before a move up */
+    ngx_msec_t                  up_at;        /* the last move up */
+    ngx_msec_t                  moved_at;     /* the last move */
+
     unsigned                    replaying:1;
     unsigned                    tcp_skip:NGX_WEBRTC_MAX_TRACKS;
 } ngx_webrtc_viewer_t;
@@ -97,11 +132,20 @@ static void ngx_webrtc_viewer_send_tcp(ngx_webrtc_session_t *s,
     ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot, ngx_uint_t resend);
 static ngx_int_t ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s,
     ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot, ngx_uint_t resend);
+static void ngx_webrtc_viewer_switch(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_webrtc_slot_t *slot);
 static void ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v);
 static void ngx_webrtc_viewer_replay(ngx_event_t *ev);
 static void ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc,
     uint16_t pid, uint16_t blp);
 static void ngx_webrtc_viewer_report(ngx_webrtc_session_t *s);
+static void ngx_webrtc_viewer_loss(ngx_webrtc_viewer_t *v,
+    ngx_uint_t fraction_lost);
+static void ngx_webrtc_viewer_adapt(ngx_webrtc_session_t *s);
+static ngx_uint_t ngx_webrtc_viewer_active(ngx_webrtc_stream_t *st,
+    ngx_uint_t k);
+static void ngx_webrtc_viewer_shown(ngx_webrtc_session_t *s,
+    ngx_webrtc_track_t *t, ngx_uint_t k);
 static uint64_t ngx_webrtc_ntp_now(void);
 
 
@@ -149,6 +193,7 @@ ngx_webrtc_viewer_shutdown(void)
 ngx_int_t
 ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
 {
+    ngx_uint_t            i;
     ngx_webrtc_group_t   *g;
     ngx_webrtc_viewer_t  *v;
 
@@ -162,8 +207,17 @@ ngx_webrtc_viewer_join(ngx_webrtc_session_t *s)
         return NGX_ERROR;
     }
 
+    for (i = 0; i < s->ntracks; i++) {
+        /* the top layer until the viewer or its path says otherwise */
+        s->tracks[i].stream_track = 1;
+        s->tracks[i].target = 1;
+    }
+
     v->session = s;
     v->group = g;
+    v->cap = 1;
+    v->quiet_since = ngx_current_msec;
+    v->quiet = NGX_WEBRTC_LOSS_QUIET;
     ngx_queue_insert_tail(&g->viewers, &v->queue);
     g->nviewers++;
 
@@ -380,6 +434,24 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
         return;
     }
 
+    if (slot->track && slot->track != t->stream_track) {
+        /* another simulcast layer: taken at its keyframe if wanted */
+        if (resend || slot->track != t->target || !slot->keyframe) {
+            return;
+        }
+
+        ngx_webrtc_viewer_switch(s, t, slot);
+
+        if (t->started) {
+            /*
+             * the new layer's first packet twice (H.264: its SPS and
+             * PPS): a decoder that misses it decodes the layer's IDR
+             * with the old layer's parameter sets, of the old size
+             */
+            ngx_webrtc_viewer_send(s, slot, 1);
+        }
+    }
+
     if (!t->started) {
         /* video starts on a keyframe, audio at once */
         if (t->kind == NGX_WEBRTC_MEDIA_VIDEO && !slot->keyframe) {
@@ -393,6 +465,10 @@ ngx_webrtc_viewer_send(ngx_webrtc_session_t *s, ngx_webrtc_slot_t *slot,
          */
         ngx_webrtc_out_index_start(&t->out, slot->seq, t->seq_start & 0x7fff);
         t->started = 1;
+
+        if (slot->track) {
+            ngx_webrtc_viewer_shown(s, t, slot->track);
+        }
     }
 
     if (s->tcp) {
@@ -434,6 +510,8 @@ ngx_webrtc_viewer_count(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
 
     t->sent_packets++;
     t->sent_octets += slot->len;
+    t->last_ts = slot->ts + t->ts_off;         /* for a layer switch */
+    t->last_msec = ngx_current_msec;
 
     st->packets++;
     st->bytes += slot->len;
@@ -595,6 +673,221 @@ ngx_webrtc_viewer_tcp_room(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
 
 
 /*
+ * The viewer's video moves to another simulcast layer at a keyframe of
+ * it: its numbering goes on from the last packet sent, its timestamps
+ * from the last sent plus the time since, so that its decoder sees one
+ * stream whose picture changes size.
+ */
+
+static void
+ngx_webrtc_viewer_switch(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_webrtc_slot_t *slot)
+{
+    uint32_t  ts;
+
+    if (t->started) {
+        ngx_webrtc_out_index_resume(&t->out, slot->seq);
+
+        ts = t->last_ts + 1
+             + (uint32_t) ((uint64_t) (ngx_current_msec - t->last_msec)
+                           * t->clock_rate / 1000);
+        t->ts_off = ts - slot->ts;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: viewer video from stream track %ui to %ui%s",
+                   t->stream_track, (ngx_uint_t) slot->track,
+                   t->started ? "" : " before its start");
+
+    t->stream_track = slot->track;
+
+    if (t->started) {
+        ngx_webrtc_viewer_shown(s, t, slot->track);
+    }
+}
+
+
+/* the status shows the viewer's layer */
+
+static void
+ngx_webrtc_viewer_shown(ngx_webrtc_session_t *s, ngx_webrtc_track_t *t,
+    ngx_uint_t k)
+{
+    ngx_webrtc_shm_track_t     *st;
+    ngx_webrtc_stream_track_t  *sk;
+
+    st = &s->shm->tracks[t - s->tracks];
+    sk = &s->st->tracks[k];
+
+    st->layer = k - 1;
+    st->rid_len = ngx_min(sk->rid_len, NGX_WEBRTC_RID_MAX);
+    ngx_memcpy(st->rid, sk->rid, st->rid_len);
+}
+
+
+/*
+ * The WHEP layer extension pinned the viewer's video to a layer, or
+ * unpinned it: its record in shared memory says which.
+ */
+
+void
+ngx_webrtc_viewer_pin(ngx_webrtc_session_t *s)
+{
+    ngx_slab_pool_t      *shpool;
+    ngx_webrtc_viewer_t  *v;
+
+    v = s->ctx;
+
+    if (v == NULL || v->group == NULL) {
+        return;
+    }
+
+    shpool = ngx_webrtc_worker->shm->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    v->pin_rid_len = ngx_min(s->shm->pin_rid_len, NGX_WEBRTC_RID_MAX);
+    ngx_memcpy(v->pin_rid, s->shm->pin_rid, v->pin_rid_len);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, &s->log, 0,
+                   "webrtc: viewer pinned to layer \"%*s\"",
+                   v->pin_rid_len, v->pin_rid);
+
+    ngx_webrtc_viewer_adapt(s);
+}
+
+
+/* a receiver report's loss of the viewer's video */
+
+static void
+ngx_webrtc_viewer_loss(ngx_webrtc_viewer_t *v, ngx_uint_t fraction_lost)
+{
+    ngx_msec_t  now;
+
+    now = ngx_current_msec;
+
+    if (fraction_lost > NGX_WEBRTC_LOSS_HIGH) {
+        v->quiet_since = now;
+
+        if (now - v->moved_at < NGX_WEBRTC_LOSS_SETTLE) {
+            v->lossy = 0;
+            return;
+        }
+
+        if (++v->lossy >= NGX_WEBRTC_LOSS_REPORTS) {
+            v->lossy = 0;
+
+            if (v->cap < NGX_WEBRTC_MAX_TRACKS - 1) {
+                v->cap++;
+                v->moved_at = now;
+
+                if (v->up_at && now - v->up_at < 2 * v->quiet) {
+                    v->quiet = ngx_min(2 * v->quiet,
+                                       NGX_WEBRTC_LOSS_QUIET_MAX);
+                }
+            }
+        }
+
+        return;
+    }
+
+    v->lossy = 0;
+
+    if (fraction_lost > NGX_WEBRTC_LOSS_LOW) {
+        v->quiet_since = now;
+        return;
+    }
+
+    if (now - v->quiet_since >= v->quiet && v->cap > 1) {
+        v->cap--;
+        v->quiet_since = now;
+        v->up_at = now;
+        v->moved_at = now;
+    }
+}
+
+
+/*
+ * The layer the viewer's video should get: the pinned one, else the
+ * largest at or below its cap that sends; if none sends there, the
+ * nearest above.  A new target is asked of the publisher (PLI); the
+ * switch happens at its keyframe.
+ */
+
+static void
+ngx_webrtc_viewer_adapt(ngx_webrtc_session_t *s)
+{
+    ngx_uint_t            i, k, want;
+    ngx_webrtc_track_t   *t;
+    ngx_webrtc_stream_t  *st;
+    ngx_webrtc_viewer_t  *v;
+
+    v = s->ctx;
+    st = s->st;
+    t = NULL;
+
+    for (i = 0; i < s->ntracks; i++) {
+        if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+            t = &s->tracks[i];
+        }
+    }
+
+    if (t == NULL || st == NULL) {
+        return;
+    }
+
+    want = v->cap;
+
+    if (v->pin_rid_len) {
+        k = ngx_webrtc_stream_layer(st, v->pin_rid, v->pin_rid_len);
+        if (k) {
+            want = k;
+        }
+    }
+
+    k = 0;
+
+    for (i = want; i < NGX_WEBRTC_MAX_TRACKS; i++) {
+        if (ngx_webrtc_viewer_active(st, i)) {
+            k = i;
+            break;
+        }
+    }
+
+    for (i = want - 1; k == 0 && i >= 1; i--) {
+        if (ngx_webrtc_viewer_active(st, i)) {
+            k = i;
+        }
+    }
+
+    if (k == 0) {
+        /* nothing sends: keep what it has */
+        return;
+    }
+
+    t->target = k;
+
+    if (k != t->stream_track
+        && ngx_current_msec - t->switch_request >= 1000)
+    {
+        t->switch_request = ngx_current_msec;
+        ngx_webrtc_stream_layer_keyframe(st, k);
+    }
+}
+
+
+static ngx_uint_t
+ngx_webrtc_viewer_active(ngx_webrtc_stream_t *st, ngx_uint_t k)
+{
+    return st->tracks[k].kind && st->tracks[k].started
+           && ngx_current_msec - st->tracks[k].last_msec
+              < NGX_WEBRTC_LAYER_IDLE;
+}
+
+
+/*
  * DTLS is up: the viewer gets the packets since the last keyframe (video
  * only; old audio would only be dropped by the player), then joins its
  * group live.  The replay is paced, a batch per event loop turn, so that
@@ -617,7 +910,7 @@ ngx_webrtc_viewer_replay_start(ngx_webrtc_viewer_t *v)
         || v->group->cursor - idx >= NGX_WEBRTC_RING_SLOTS)
     {
         /* no keyframe cached: ask the publisher for one */
-        ngx_webrtc_stream_keyframe_request(st);
+        ngx_webrtc_stream_layer_keyframe(st, NGX_WEBRTC_RING_KEY_TRACK);
         return;
     }
 
@@ -708,7 +1001,13 @@ ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
         }
 
         if (s->st) {
-            ngx_webrtc_stream_keyframe_request(s->st);
+            /* of the layer it decodes */
+            for (i = 0; i < s->ntracks; i++) {
+                if (s->tracks[i].kind == NGX_WEBRTC_MEDIA_VIDEO) {
+                    ngx_webrtc_stream_layer_keyframe(s->st,
+                                                  s->tracks[i].stream_track);
+                }
+            }
         }
     }
 
@@ -733,6 +1032,10 @@ ngx_webrtc_viewer_rtcp(ngx_webrtc_session_t *s, u_char *buf, size_t len)
 
             st = &s->shm->tracks[j];
             st->fraction_lost = info.reports[i].fraction_lost;
+
+            if (t->kind == NGX_WEBRTC_MEDIA_VIDEO) {
+                ngx_webrtc_viewer_loss(s->ctx, info.reports[i].fraction_lost);
+            }
 
             if (info.reports[i].lsr) {
                 rtt = now - info.reports[i].lsr - info.reports[i].dlsr;
@@ -793,7 +1096,7 @@ ngx_webrtc_viewer_nack(void *data, uint32_t media_ssrc, uint16_t pid,
         return;
     }
 
-    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+    k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : t->stream_track;
 
     for (i = 0; i < 17; i++) {
         if (i && !(blp & (1 << (i - 1)))) {
@@ -866,6 +1169,8 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
     ngx_webrtc_group_pump(v->group, 0);
     ngx_webrtc_udp_batch_flush(ngx_webrtc_worker->udp);
 
+    ngx_webrtc_viewer_adapt(s);
+
     ntp = ngx_webrtc_ntp_now();
     now = ngx_current_msec;
 
@@ -876,7 +1181,7 @@ ngx_webrtc_viewer_report(ngx_webrtc_session_t *s)
             continue;
         }
 
-        k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : 1;
+        k = (t->kind == NGX_WEBRTC_MEDIA_AUDIO) ? 0 : t->stream_track;
         sk = &st->tracks[k];
 
         /* the stream's clock now, from its last packet */

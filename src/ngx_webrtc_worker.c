@@ -317,6 +317,13 @@ ngx_webrtc_worker_ctl(void *data, u_char type, u_char *id)
         }
 
         break;
+
+    case NGX_WEBRTC_CTL_LAYER:
+        if (s->role == NGX_WEBRTC_ROLE_VIEWER) {
+            ngx_webrtc_viewer_pin(s);
+        }
+
+        break;
     }
 }
 

@@ -6,7 +6,7 @@
  *   node t/clients/chromium_publish.js --base http://127.0.0.1:8080 \
  *       [--stream cam1] [--token T] [--seconds 5] [--relay] [--codec VP8] \
  *       [--no-delete] [--no-audio] [--no-video] [--screenshot FILE] \
- *       [--restart-after S] [--timeout 20]
+ *       [--restart-after S] [--simulcast] [--timeout 20]
  *
  * Prints JSON lines on stdout:
  *   {"event":"connected","location":"/whip/cam1/...","codec":...}
@@ -30,13 +30,14 @@ const {
 
 const usage = usageOf('usage: chromium_publish.js --base URL [--stream NAME] [--token T] ' +
         '[--seconds N] [--relay] [--codec X] [--no-delete] [--no-audio] [--no-video] ' +
-        '[--screenshot FILE] [--restart-after S] [--timeout S]');
+        '[--screenshot FILE] [--restart-after S] [--simulcast] [--timeout S]');
 
 function clientOptions(argv) {
     const o = options(argv, {
         '--token': ['token', String],
         '--relay': ['relay', true],
         '--codec': ['codec', String],
+        '--simulcast': ['simulcast', true],
         '--no-delete': ['noDelete', true],
         '--no-audio': ['audio', false],
         '--no-video': ['video', false],
@@ -74,6 +75,11 @@ withBrowser({
     if (!opt.audio) {
         q.set('audio', '0');
     }
+    if (opt.simulcast) {
+        /* three layers of a 1280x720 fake camera */
+        q.set('simulcast', '1');
+        q.set('resolution', '1280x720');
+    }
     if (!opt.video) {
         q.set('video', '0');
     }
@@ -109,7 +115,8 @@ withBrowser({
             wall: Date.now() / 1000, state: s.state, bytesSent: s.bytesSent,
             framesEncoded: s.framesEncoded, keyFramesEncoded: s.keyFramesEncoded,
             bitrateKbps: s.bitrateKbps, codec: s.codec, audioCodec: s.audioCodec,
-            width: s.width, height: s.height, pliCount: s.pliCount, nackCount: s.nackCount
+            width: s.width, height: s.height, pliCount: s.pliCount, nackCount: s.nackCount,
+            layers: s.layers
         });
         if (['failed', 'closed', 'error'].includes(s.state)) {
             fail('connection ' + s.state + ' while publishing', { error: s.error });

@@ -454,9 +454,63 @@ test_stats(void)
 }
 
 
+/* RFC 8852 RtpStreamId elements, and a viewer moving to another layer */
+
+static void
+test_rid(void)
+{
+    ngx_webrtc_str_t        rid;
+    ngx_webrtc_rtp_t        rtp;
+    ngx_webrtc_out_index_t  o;
+
+    /* one-byte: id 10 "q" (len 1), id 11 "hi" + NUL padding (len 3) */
+    static u_char  pkt[] = {
+        0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10,
+        0x11, 0x22, 0x33, 0x44,
+        0xbe, 0xde, 0x00, 0x02,
+        0xa0, 'q', 0xb2, 'h', 'i', 0x00, 0x00, 0x00,
+        0x01, 0x02
+    };
+
+    /* two-byte: id 10, "bad id" (a space) */
+    static u_char  bad[] = {
+        0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x10,
+        0x11, 0x22, 0x33, 0x44,
+        0x10, 0x00, 0x00, 0x02,
+        0x0a, 0x06, 'b', 'a', 'd', ' ', 'i', 'd',
+        0x01
+    };
+
+    ok(rtp_parse(&rtp, L(pkt)) == NGX_WEBRTC_PARSE_OK, "rid: parses");
+    ok(ngx_webrtc_rtp_rid(&rtp, 10, &rid) == NGX_WEBRTC_PARSE_OK
+       && rid.len == 1 && rid.data[0] == 'q', "rid: q");
+    ok(ngx_webrtc_rtp_rid(&rtp, 11, &rid) == NGX_WEBRTC_PARSE_OK
+       && rid.len == 2 && memcmp(rid.data, "hi", 2) == 0,
+       "rid: NUL padding cut");
+    ok(ngx_webrtc_rtp_rid(&rtp, 12, &rid) == NGX_WEBRTC_PARSE_ERROR
+       && ngx_webrtc_rtp_rid(&rtp, 0, &rid) == NGX_WEBRTC_PARSE_ERROR,
+       "rid: absent");
+
+    ok(rtp_parse(&rtp, L(bad)) == NGX_WEBRTC_PARSE_OK
+       && ngx_webrtc_rtp_rid(&rtp, 10, &rid) == NGX_WEBRTC_PARSE_ERROR,
+       "rid: not an id");
+
+    /* the viewer's numbering goes on across a switch */
+    ngx_webrtc_out_index_start(&o, 1000, 500);
+    ok(ngx_webrtc_out_index(&o, 1000, 0) == 500
+       && ngx_webrtc_out_index(&o, 1001, 0) == 501, "switch: before");
+    ngx_webrtc_out_index_resume(&o, 77);
+    ok(ngx_webrtc_out_index(&o, 77, 0) == 502
+       && ngx_webrtc_out_index(&o, 78, 0) == 503, "switch: continuous");
+    ok(ngx_webrtc_out_index(&o, 76, 1) == NGX_WEBRTC_INDEX_NONE,
+       "switch: nothing before it is resent");
+}
+
+
 int
 main(void)
 {
+    test_rid();
     test_rtp();
     test_rtcp();
     test_stats();

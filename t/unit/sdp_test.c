@@ -1195,9 +1195,87 @@ test_frag(void)
 }
 
 
+/* RFC 8853 simulcast: the layers of an offer, and what the answer says */
+
+static void
+test_simulcast(void)
+{
+    char                        *text, *plain;
+    size_t                       len, n;
+    unsigned                     nl;
+    ngx_webrtc_str_t             rids[NGX_WEBRTC_SDP_MAX_LAYERS];
+    ngx_webrtc_sdp_selection_t   sel;
+    static ngx_webrtc_sdp_t      sdp, re;
+    static u_char                buf[16384];
+    ngx_webrtc_sdp_answer_t      ans;
+    char                         alt[] =
+        "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+        "a=rtpmap:96 VP8/90000\r\n"
+        "a=rid:2 send\r\na=rid:1 send\r\na=rid:0 send\r\n"
+        "a=rid:bad\"id send\r\na=rid:x recv\r\n"
+        "a=simulcast:recv x send ~0;1,5;2;9\r\n";
+
+    text = load("chromium-simulcast.sdp", &len);
+
+    ok(ngx_webrtc_sdp_parse(&sdp, (u_char *) text, len) == NGX_WEBRTC_PARSE_OK,
+       "simulcast: parses");
+
+    nl = ngx_webrtc_sdp_layers(&sdp.media[1], rids);
+    ok(nl == 3 && is(&rids[0], "q") && is(&rids[1], "h") && is(&rids[2], "f"),
+       "simulcast: three layers q, h, f");
+    ok(ngx_webrtc_sdp_layers(&sdp.media[0], rids) == 0,
+       "simulcast: audio has none");
+    ok(ngx_webrtc_sdp_extmap_id(&sdp.media[1], NGX_WEBRTC_EXT_RID) == 10
+       && ngx_webrtc_sdp_extmap_id(&sdp.media[1], NGX_WEBRTC_EXT_RRID) == 11,
+       "simulcast: rid extension ids");
+
+    n = roundtrip("simulcast", &sdp, 0, 1, &sel, buf, sizeof(buf));
+    ok(has(buf, n, "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\n"
+                   "a=simulcast:recv q;h;f\r\n"),
+       "simulcast: answer receives every layer");
+    ok(has(buf, n, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")
+       && has(buf, n, "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:"
+                      "repaired-rtp-stream-id"),
+       "simulcast: answer keeps the rid extensions");
+    ok(has(buf, n, "x-google-start-bitrate=2500"),
+       "simulcast: answer starts the estimate high");
+
+    /* a viewer's answer (sendonly) to the same offer has no simulcast */
+    answer_init(&ans, NGX_WEBRTC_DIR_SENDONLY);
+    n = ngx_webrtc_sdp_answer(buf, sizeof(buf), &sdp, &sel, &ans);
+    ok(n && !has(buf, n, "a=simulcast") && !has(buf, n, "rtp-stream-id")
+       && !has(buf, n, "x-google"),
+       "simulcast: no simulcast in a sendonly answer");
+
+    /* the plain offer's answer is as before */
+    plain = load("chromium.sdp", &len);
+    ok(ngx_webrtc_sdp_parse(&re, (u_char *) plain, len) == NGX_WEBRTC_PARSE_OK
+       && ngx_webrtc_sdp_layers(&re.media[1], rids) == 0,
+       "simulcast: chromium.sdp has no layers");
+    n = roundtrip("plain", &re, 0, 1, &sel, buf, sizeof(buf));
+    ok(n && !has(buf, n, "a=rid") && !has(buf, n, "rtp-stream-id")
+       && !has(buf, n, "x-google"), "plain: no simulcast in the answer");
+
+    /* order of a=simulcast, alternatives, paused, bad and recv rids */
+    ok(ngx_webrtc_sdp_parse(&re, (u_char *) alt, sizeof(alt) - 1)
+       == NGX_WEBRTC_PARSE_OK, "simulcast alt: parses");
+    ok(re.media[0].nrids == 3, "simulcast alt: bad and recv rids skipped");
+    nl = ngx_webrtc_sdp_layers(&re.media[0], rids);
+    ok(nl == 3 && is(&rids[0], "0") && is(&rids[1], "1") && is(&rids[2], "2"),
+       "simulcast alt: a=simulcast order, ~ and alternatives");
+    ok(ngx_webrtc_sdp_extmap_id(&re.media[0], NGX_WEBRTC_EXT_RID) == 0,
+       "simulcast alt: no rid extension");
+
+    free(plain);
+    free(text);
+}
+
+
 int
 main(void)
 {
+    test_simulcast();
     test_obs();
     test_libdatachannel();
     test_chromium();
