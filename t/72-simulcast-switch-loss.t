@@ -3,9 +3,10 @@
 # Simulcast switches on a lossy path: every viewer packet has a 20 %
 # chance of being dropped on its way out (webrtc_debug_drop; NACK
 # repairs it). A Chromium viewer of a three-layer Chromium publisher is
-# pinned to q, unpinned, pinned to h, unpinned, pinned to q again
-# through the WHEP layer extension; each time it decodes the layer's
-# size. With H.264 a lost first packet of the new layer (its SPS and
+# pinned to q, f, h, f, q through the WHEP layer extension; each time it
+# decodes the layer's size. (Pinned, not unpinned: unpinned, a viewer
+# whose reports show this much loss may rightly be moved down a layer by
+# the server; t/71 unpins on a clean path.) With H.264 a lost first packet of the new layer (its SPS and
 # PPS) made the browser decode the new IDR at the old size, silently;
 # the server now sends that packet twice.
 
@@ -44,14 +45,14 @@ ok($c && $c->{event} eq 'connected', 'viewer connected')
     or BAIL_OUT('no viewer');
 my $layer = "$c->{location}/layer";
 
-my %size = (q => '320x180', h => '640x360', '' => '1280x720');
-for my $rid (qw(q), '', qw(h), '', qw(q)) {
+my %size = (q => '320x180', h => '640x360', f => '1280x720');
+for my $rid (qw(q f h f q)) {
     my $n = scalar($v->events('stats'));
     my $t1 = time;
     my $r = $t->http('POST', $layer,
-        body => $rid ? qq({"mediaId":"1","encodingId":"$rid"}) : '',
+        body => qq({"mediaId":"1","encodingId":"$rid"}),
         headers => { 'Content-Type' => 'application/json' });
-    is($r->{status}, 200, ($rid ? "pin $rid" : 'unpin') . ': 200');
+    is($r->{status}, 200, "pin $rid: 200");
     my $hit = $t->wait_for(sub {
         my @x = $v->events('stats');
         my ($h) = grep { ($_->{width} // 0) . 'x' . ($_->{height} // 0)
