@@ -65,6 +65,7 @@ typedef struct {
     ngx_str_t                   events_url;   /* SSE Link in WHEP answers */
     ngx_str_t                   record;       /* webrtc_record: directory */
     ngx_uint_t                  metrics_streams;  /* webrtc_metrics streams */
+    ngx_webrtc_http_peer_t     *notify;       /* webrtc_notify, NULL: off */
     ngx_webrtc_pull_conf_t     *pull;         /* webrtc_pull, NULL: none */
     ngx_msec_t                  pull_idle;
     ngx_array_t                *pushes;       /* ngx_webrtc_http_peer_t */

@@ -21,6 +21,8 @@ static char *ngx_http_webrtc_ice_server(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webrtc_pull(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_webrtc_notify(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_webrtc_push(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_webrtc_peer_token(ngx_conf_t *cf, ngx_str_t *value,
@@ -225,6 +227,13 @@ static ngx_command_t  ngx_http_webrtc_commands[] = {
     { ngx_string("webrtc_push"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_webrtc_push,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webrtc_notify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_webrtc_notify,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -594,6 +603,7 @@ ngx_http_webrtc_create_loc_conf(ngx_conf_t *cf)
     wlcf->pull = NGX_CONF_UNSET_PTR;
     wlcf->pull_idle = NGX_CONF_UNSET_MSEC;
     wlcf->pushes = NGX_CONF_UNSET_PTR;
+    wlcf->notify = NGX_CONF_UNSET_PTR;
     wlcf->cascade_timeout = NGX_CONF_UNSET_MSEC;
 
     return wlcf;
@@ -632,6 +642,7 @@ ngx_http_webrtc_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               5000);
 
     ngx_conf_merge_ptr_value(conf->pushes, prev->pushes, NULL);
+    ngx_conf_merge_ptr_value(conf->notify, prev->notify, NULL);
 
     if (conf->pull) {
         conf->pull->idle = conf->pull_idle;
@@ -747,6 +758,51 @@ ngx_http_webrtc_push(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (rv != NGX_CONF_OK) {
         return rv;
     }
+
+    if (cf->args->nelts == 3) {
+        return ngx_http_webrtc_peer_token(cf, &value[2], peer);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* webrtc_notify <url> [token=<bearer>] | off */
+
+static char *
+ngx_http_webrtc_notify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_webrtc_loc_conf_t  *wlcf = conf;
+
+    char                    *rv;
+    ngx_str_t               *value;
+    ngx_webrtc_http_peer_t  *peer;
+
+    if (wlcf->notify != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        wlcf->notify = NULL;
+        return NGX_CONF_OK;
+    }
+
+    peer = ngx_pcalloc(cf->pool, sizeof(ngx_webrtc_http_peer_t));
+    if (peer == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rv = ngx_webrtc_http_peer_parse(cf, &value[1], peer);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    /* the whole POST, tried three times: a receiver that hangs costs this */
+    peer->timeout = 5000;
+
+    wlcf->notify = peer;
 
     if (cf->args->nelts == 3) {
         return ngx_http_webrtc_peer_token(cf, &value[2], peer);

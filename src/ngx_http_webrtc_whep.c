@@ -153,6 +153,7 @@ ngx_http_webrtc_whep_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     /* the session holds the stream reference from now on */
     s->st = st;
+    s->notify = wlcf->notify;
 
     if (ngx_http_webrtc_offer_session(r, s, sdp, sel) != NGX_OK
         || RAND_bytes(rnd, sizeof(rnd)) != 1)

@@ -161,6 +161,7 @@ ngx_http_webrtc_whip_offer(ngx_http_request_t *r, ngx_http_webrtc_target_t *t,
 
     s->close_viewers = !wlcf->viewers_follow;
     s->record = wlcf->record;
+    s->notify = wlcf->notify;
 
     if (ngx_webrtc_publisher_start(s) != NGX_OK) {
         ngx_webrtc_session_close(s, "no shared memory");

@@ -292,7 +292,15 @@ ngx_webrtc_session_close(ngx_webrtc_session_t *s, const char *reason)
     }
 
     if (s->shm) {
-        ngx_webrtc_session_log(s, reason);
+        ngx_webrtc_session_log(s->shm, ngx_current_msec - s->created,
+                               reason);
+
+        if (s->notify && s->state == NGX_WEBRTC_STATE_CONNECTED) {
+            /* the end of what was announced */
+            ngx_webrtc_notify(s->notify, NGX_WEBRTC_NOTIFY_END, s->shm,
+                              ngx_current_msec - s->created, reason);
+        }
+
         ngx_webrtc_registry_remove(s->shm, reason);
         s->shm = NULL;
     }
@@ -769,6 +777,11 @@ ngx_webrtc_session_connected(ngx_webrtc_session_t *s)
     }
 
     ngx_webrtc_registry_connected(ngx_current_msec - s->created);
+
+    if (s->notify && s->shm) {
+        ngx_webrtc_notify(s->notify, NGX_WEBRTC_NOTIFY_START, s->shm, 0,
+                          NULL);
+    }
 
     ngx_log_error(NGX_LOG_INFO, &s->log, 0,
                   "webrtc: DTLS connected, %s", s->dtls.profile_name);

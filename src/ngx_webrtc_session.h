@@ -17,6 +17,7 @@
 #include "ngx_webrtc_registry.h"
 #include "ngx_webrtc_stream.h"
 #include "ngx_webrtc_tcp.h"
+#include "ngx_webrtc_notify.h"
 
 
 /*
@@ -58,6 +59,7 @@ struct ngx_webrtc_session_s {
     u_char                      id[NGX_WEBRTC_ID_LEN];
     ngx_str_t                   stream;
     ngx_str_t                   record;       /* publisher: a directory */
+    ngx_webrtc_http_peer_t     *notify;       /* webrtc_notify, or NULL */
     ngx_uint_t                  role;
     ngx_uint_t                  state;
     ngx_msec_t                  created;

@@ -5,7 +5,6 @@
 
 
 #include "ngx_webrtc_session_log.h"
-#include "ngx_webrtc_registry.h"
 
 
 /*
@@ -37,20 +36,18 @@ static u_char *ngx_webrtc_session_log_quoted(u_char *p, u_char *text,
 
 
 void
-ngx_webrtc_session_log(ngx_webrtc_session_t *s, const char *reason)
+ngx_webrtc_session_log(ngx_webrtc_shm_session_t *ss, ngx_msec_t age,
+    const char *reason)
 {
-    u_char                    *p;
-    uint64_t                   bytes, packets;
-    ngx_uint_t                 i;
-    ngx_msec_t                 ms;
-    ngx_open_file_t           *file;
-    ngx_webrtc_shm_session_t  *ss;
-    u_char                     line[NGX_WEBRTC_SESSION_LOG_MAX];
+    u_char           *p;
+    uint64_t          bytes, packets;
+    ngx_uint_t        i;
+    ngx_open_file_t  *file;
+    u_char            line[NGX_WEBRTC_SESSION_LOG_MAX];
 
     file = ngx_webrtc_worker->conf->session_log;
-    ss = s->shm;
 
-    if (file == NULL || ss == NULL) {
+    if (file == NULL) {
         return;
     }
 
@@ -62,12 +59,11 @@ ngx_webrtc_session_log(ngx_webrtc_session_t *s, const char *reason)
         packets += ss->tracks[i].packets;
     }
 
-    ms = ngx_current_msec - s->created;
-
-    p = ngx_sprintf(line, "[%V] %s %V %*s ", &ngx_cached_http_log_time,
-                    s->role == NGX_WEBRTC_ROLE_PUBLISHER ? "publisher"
-                                                         : "viewer",
-                    &s->stream, (size_t) NGX_WEBRTC_ID_LEN, s->id);
+    p = ngx_sprintf(line, "[%V] %s %*s %*s ", &ngx_cached_http_log_time,
+                    ss->role == NGX_WEBRTC_ROLE_PUBLISHER ? "publisher"
+                                                          : "viewer",
+                    ss->stream_len, ss->stream,
+                    (size_t) NGX_WEBRTC_ID_LEN, ss->id);
 
     if (ss->remote_len) {
         p = ngx_cpymem(p, ss->remote, ss->remote_len);
@@ -76,7 +72,7 @@ ngx_webrtc_session_log(ngx_webrtc_session_t *s, const char *reason)
         *p++ = '-';
     }
 
-    p = ngx_sprintf(p, " %M.%03M %uL %uL ", ms / 1000, ms % 1000, bytes,
+    p = ngx_sprintf(p, " %M.%03M %uL %uL ", age / 1000, age % 1000, bytes,
                     packets);
 
     p = ngx_webrtc_session_log_quoted(p, (u_char *) reason,

@@ -172,6 +172,7 @@ ngx_webrtc_worker_exit(ngx_cycle_t *cycle)
     ngx_webrtc_stream_shutdown();
     ngx_webrtc_pull_exit();
     ngx_webrtc_push_exit();
+    ngx_webrtc_notify_exit();
     ngx_webrtc_session_close_all();
     ngx_webrtc_viewer_shutdown();
 
