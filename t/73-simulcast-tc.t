@@ -2,11 +2,11 @@
 
 # Simulcast on a narrow path, and back: inside the test's network
 # namespace an HTB class on lo carries what goes to one Chromium viewer's
-# port (a u32 filter on that port) at 500 kbit/s with a 20-packet queue
+# port (a u32 filter on that port) at 250 kbit/s with a 20-packet queue
 # (this kernel has neither netem nor tbf); the publisher's path is
-# untouched. The top layer (about 2 Mbit/s) does not fit: the viewer's
-# receiver reports its loss and it moves down to a layer that fits and
-# keeps decoding; the limit lifted, after quiet periods it climbs back
+# untouched. The top layer (about 2 Mbit/s, 0.4 on a loaded machine)
+# does not fit: the viewer's receiver reports its loss and it moves down
+# to a layer that fits and keeps decoding; the limit lifted, after quiet periods it climbs back
 # to the top layer (1280x720).
 
 use strict;
@@ -64,7 +64,7 @@ ok(layer('f', 10), 'the viewer starts on the top layer');
 
 tc(qw(qdisc add dev lo root handle 1: htb default 10 r2q 1000));
 tc(qw(class add dev lo parent 1: classid 1:10 htb rate 10gbit));
-tc(qw(class add dev lo parent 1: classid 1:20 htb rate 500kbit ceil 500kbit));
+tc(qw(class add dev lo parent 1: classid 1:20 htb rate 250kbit ceil 250kbit));
 tc(qw(qdisc add dev lo parent 1:20 handle 20: pfifo limit 20));
 tc(qw(filter add dev lo parent 1: protocol ip prio 1 u32),
    "match ip dport $port 0xffff flowid 1:20");
@@ -75,8 +75,21 @@ my $down = $t->wait_for(sub {
     my $tr = $vs && WebRTCTest::track($vs, 'video');
     return $tr && ($tr->{rid} // 'f') ne 'f' ? $tr : undef;
 }, timeout => 40, interval => 0.5);
-ok($down, sprintf 'at 500 kbit/s it moves down to %s (%.1f s)',
-    $down ? $down->{rid} : 'nothing', time - $t1);
+# a loaded machine makes Chromium encode its top layer below the limit:
+# then the top layer fits, and staying on it is right
+sub top_bps {
+    my ($top) = grep { ($_->{rid} // '') eq 'f' }
+                @{ ($t->publisher('sc') // {})->{tracks} // [] };
+    return $top ? $top->{bitrate} // 0 : 0;
+}
+SKIP: {
+    my $bps = top_bps();
+    skip sprintf('the top layer is sent at %d kbit/s: it fits 250 kbit/s',
+                 $bps / 1000), 1
+        if !$down && $bps && $bps < 200_000;
+    ok($down, sprintf 'at 250 kbit/s it moves down to %s (%.1f s)',
+       $down ? $down->{rid} : 'nothing', time - $t1);
+}
 
 # it settles: ten seconds later it decodes a smaller picture, frames go on
 sleep 10;
@@ -92,10 +105,19 @@ my $a = $t->wait_for(sub {
 }, timeout => 10);
 note('freezes while limited: ' . (($a && $a->{freezeCount} // 0)
      - ($st[-1] && $st[-1]{freezeCount} // 0)) . ' in the last stats');
-ok($a && ($a->{width} // 0) > 0 && $a->{width} < 1280
-   && $a->{framesDecoded} > ($st[-1]{framesDecoded} // 0),
-   'it decodes ' . ($a ? "$a->{width}x$a->{height}" : 'nothing')
-   . ' and frames go on');
+my $topbps = top_bps();
+SKIP: {
+    skip sprintf('the top layer is sent at %d kbit/s: it fits 250 kbit/s',
+                 $topbps / 1000), 1
+        if $topbps && $topbps < 200_000;
+    ok($a && ($a->{width} // 0) > 0 && $a->{width} < 1280
+       && $a->{framesDecoded} > ($st[-1]{framesDecoded} // 0),
+       'it decodes ' . ($a ? "$a->{width}x$a->{height}" : 'nothing')
+       . ' and frames go on (the top layer at '
+       . int($topbps / 1000) . ' kbit/s)');
+}
+ok($a && $a->{framesDecoded} > ($st[-1]{framesDecoded} // 0),
+   'frames go on at 250 kbit/s');
 
 tc(qw(filter del dev lo parent 1: prio 1));
 $t1 = time;
